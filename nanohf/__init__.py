@@ -1,0 +1,47 @@
+"""nanohf: the Hugging Face transformers workflow, re-told in NumPy and Numba.
+
+Public names only; each lives in one obvious module (see the README's map of the package).
+"""
+
+__version__ = "0.1.0"
+
+from nanohf.models.auto import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoModelForQuestionAnswering,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+)
+from nanohf.models.bert import (
+    BertConfig,
+    BertForMaskedLM,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    BertModel,
+)
+from nanohf.models.configuration_utils import PretrainedConfig
+from nanohf.models.distilbert import (
+    DistilBertConfig,
+    DistilBertForMaskedLM,
+    DistilBertForQuestionAnswering,
+    DistilBertForSequenceClassification,
+    DistilBertForTokenClassification,
+    DistilBertModel,
+)
+from nanohf.models.modeling_utils import PreTrainedModel
+from nanohf.models.outputs import (
+    BaseModelOutput,
+    BaseModelOutputWithPoolingAndCrossAttentions,
+    MaskedLMOutput,
+    ModelOutput,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+from nanohf.random import set_seed
+
+PreTrainedConfig = PretrainedConfig  # transformers 5 spelling
+
+__all__ = [name for name in dir() if not name.startswith("_")]

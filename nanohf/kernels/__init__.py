@@ -1,0 +1,25 @@
+"""Numba kernels: everything between the matrix products.
+
+Matrix products go to NumPy's BLAS (``@``). What sits between them — embedding gathers,
+LayerNorm, GELU, the masked softmax of attention, cross-entropy — is a small Numba kernel,
+one file per op family, the forward written so that its backward can stand beside it.
+
+Every kernel is plain Python underneath ``@njit``: run with ``NUMBA_DISABLE_JIT=1`` and a
+debugger steps through it line by line.
+"""
+
+from nanohf.kernels.activations import ACTIVATIONS, bias_activation_forward, resolve_activation
+from nanohf.kernels.embedding import gather_add_forward
+from nanohf.kernels.layernorm import layernorm_forward
+from nanohf.kernels.losses import cross_entropy_forward
+from nanohf.kernels.softmax import masked_softmax_forward
+
+__all__ = [
+    "ACTIVATIONS",
+    "bias_activation_forward",
+    "cross_entropy_forward",
+    "gather_add_forward",
+    "layernorm_forward",
+    "masked_softmax_forward",
+    "resolve_activation",
+]

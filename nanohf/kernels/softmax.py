@@ -1,0 +1,52 @@
+"""Softmax over attention scores, with the scale and the padding mask folded in.
+
+For each query row:  p_j = exp(s_j * scale + m_j - max) / Σ_k exp(s_k * scale + m_k - max)
+
+``m`` is transformers' additive mask: 0 where the key is a real token and
+``finfo(float32).min`` where it is padding, so padded keys get a probability of exactly 0.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+MASK_MIN = float(np.finfo(np.float32).min)
+
+
+@njit(parallel=True, cache=True)
+def _masked_softmax_rows(scores, mask, scale):
+    batch, heads, q_len, k_len = scores.shape
+    for row in prange(batch * heads * q_len):
+        b = row // (heads * q_len)
+        h = (row // q_len) % heads
+        i = row % q_len
+        s = scores[b, h, i]
+        m = mask[b]
+        hi = -np.inf
+        for j in range(k_len):
+            v = s[j] * scale + m[j]
+            s[j] = v
+            hi = max(hi, v)
+        total = 0.0
+        for j in range(k_len):
+            e = math.exp(s[j] - hi)
+            s[j] = e
+            total += e
+        inv = 1.0 / total
+        for j in range(k_len):
+            s[j] *= inv
+
+
+def additive_padding_mask(attention_mask: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """``(batch, seq)`` of 1 (token) / 0 (padding) -> additive ``(batch, seq)``: 0 / finfo.min."""
+    return np.where(attention_mask != 0, 0.0, MASK_MIN).astype(dtype)
+
+
+def masked_softmax_forward(scores: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+    """In place: ``scores`` ``(batch, heads, q_len, k_len)`` become probabilities.
+
+    ``mask`` is the additive padding mask ``(batch, k_len)`` from ``additive_padding_mask``.
+    """
+    _masked_softmax_rows(scores, mask, np.float32(scale))
+    return scores

@@ -1,0 +1,1 @@
+"""Models, one file each, plus the shared config, loading and output machinery."""

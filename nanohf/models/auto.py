@@ -1,0 +1,88 @@
+"""Auto classes: read ``model_type`` from ``config.json`` and pick the matching class."""
+
+import os
+from typing import Any
+
+from nanohf.models import bert, distilbert
+from nanohf.models.configuration_utils import CONFIG_NAME, PretrainedConfig, read_config_dict
+from nanohf.models.hub import resolve_file
+
+CONFIG_MAPPING: dict[str, type[PretrainedConfig]] = {
+    "bert": bert.BertConfig,
+    "distilbert": distilbert.DistilBertConfig,
+}
+
+
+def _config_class(name_or_path: str | os.PathLike) -> tuple[type[PretrainedConfig], dict[str, Any]]:
+    path = resolve_file(name_or_path, CONFIG_NAME)
+    config_dict = read_config_dict(path)
+    model_type = config_dict.get("model_type")
+    if model_type not in CONFIG_MAPPING:
+        raise ValueError(f"{path}: model_type {model_type!r} is not supported; nanohf knows {sorted(CONFIG_MAPPING)}")
+    return CONFIG_MAPPING[model_type], config_dict
+
+
+class AutoConfig:
+    @staticmethod
+    def for_model(model_type: str, **kwargs: Any) -> PretrainedConfig:
+        return CONFIG_MAPPING[model_type](**kwargs)
+
+    @staticmethod
+    def from_pretrained(name_or_path: str | os.PathLike, **overrides: Any) -> PretrainedConfig:
+        config_class, _ = _config_class(name_or_path)
+        return config_class.from_pretrained(name_or_path, **overrides)
+
+
+class _AutoModel:
+    """Base of the Auto model classes; each subclass maps ``model_type`` to a model class."""
+
+    _model_mapping: dict[str, type] = {}
+
+    def __init__(self):
+        raise OSError(f"{type(self).__name__} is built with from_pretrained(...) or from_config(config)")
+
+    @classmethod
+    def _class_for(cls, model_type: str) -> type:
+        if model_type not in cls._model_mapping:
+            raise ValueError(f"{cls.__name__} has no model for model_type {model_type!r}")
+        return cls._model_mapping[model_type]
+
+    @classmethod
+    def from_config(cls, config: PretrainedConfig):
+        """A randomly initialised model for ``config``."""
+        return cls._class_for(config.model_type)(config)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike, **kwargs: Any):
+        config = kwargs.get("config")
+        model_type = config.model_type if config is not None else _config_class(name_or_path)[1]["model_type"]
+        return cls._class_for(model_type).from_pretrained(name_or_path, **kwargs)
+
+
+class AutoModel(_AutoModel):
+    _model_mapping = {"bert": bert.BertModel, "distilbert": distilbert.DistilBertModel}
+
+
+class AutoModelForSequenceClassification(_AutoModel):
+    _model_mapping = {
+        "bert": bert.BertForSequenceClassification,
+        "distilbert": distilbert.DistilBertForSequenceClassification,
+    }
+
+
+class AutoModelForMaskedLM(_AutoModel):
+    _model_mapping = {"bert": bert.BertForMaskedLM, "distilbert": distilbert.DistilBertForMaskedLM}
+
+
+class AutoModelForTokenClassification(_AutoModel):
+    _model_mapping = {
+        "bert": bert.BertForTokenClassification,
+        "distilbert": distilbert.DistilBertForTokenClassification,
+    }
+
+
+class AutoModelForQuestionAnswering(_AutoModel):
+    _model_mapping = {
+        "bert": bert.BertForQuestionAnswering,
+        "distilbert": distilbert.DistilBertForQuestionAnswering,
+    }

@@ -1,0 +1,335 @@
+"""BERT (Devlin et al., 2018): the encoder stack and its task heads, in one file.
+
+    input_ids ─► word + position + token-type embeddings ─► LayerNorm
+              ─► N × [ self-attention ─► add & LayerNorm ─► GELU MLP ─► add & LayerNorm ]
+              ─► last_hidden_state (batch, seq, hidden) ─► pooler: tanh(W · h[CLS])
+              ─► a task head: classifier, MLM decoder, per-token classifier, QA start/end
+
+Class and attribute names follow transformers' ``modeling_bert.py`` exactly, because the
+attribute path *is* the checkpoint tensor name (``encoder.layer.0.attention.self.query.weight``).
+"""
+
+import numpy as np
+
+from nanohf.kernels.softmax import additive_padding_mask
+from nanohf.models.configuration_utils import PretrainedConfig
+from nanohf.models.heads import (
+    finish,
+    masked_lm_output,
+    question_answering_output,
+    sequence_classification_output,
+    token_classification_output,
+)
+from nanohf.models.modeling_utils import PreTrainedModel, run_layers
+from nanohf.models.outputs import BaseModelOutputWithPoolingAndCrossAttentions
+from nanohf.nn.attention import scaled_dot_product_attention
+from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
+from nanohf.nn.module import Module, ModuleList, Parameter
+
+
+class BertConfig(PretrainedConfig):
+    model_type = "bert"
+
+    def __init__(
+        self,
+        vocab_size: int = 30522,
+        hidden_size: int = 768,
+        num_hidden_layers: int = 12,
+        num_attention_heads: int = 12,
+        intermediate_size: int = 3072,
+        hidden_act: str = "gelu",
+        hidden_dropout_prob: float = 0.1,
+        attention_probs_dropout_prob: float = 0.1,
+        max_position_embeddings: int = 512,
+        type_vocab_size: int = 2,
+        initializer_range: float = 0.02,
+        layer_norm_eps: float = 1e-12,
+        pad_token_id: int | None = 0,
+        use_cache: bool = True,
+        classifier_dropout: float | None = None,
+        is_decoder: bool = False,
+        add_cross_attention: bool = False,
+        **kwargs,
+    ):
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout_prob = hidden_dropout_prob
+        self.attention_probs_dropout_prob = attention_probs_dropout_prob
+        self.max_position_embeddings = max_position_embeddings
+        self.type_vocab_size = type_vocab_size
+        self.initializer_range = initializer_range
+        self.layer_norm_eps = layer_norm_eps
+        self.use_cache = use_cache
+        self.classifier_dropout = classifier_dropout
+        self.is_decoder = is_decoder
+        self.add_cross_attention = add_cross_attention
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
+
+
+# --- the encoder ---------------------------------------------------------------------------------
+
+
+class BertEmbeddings(Module):
+    def __init__(self, config: BertConfig):
+        self.word_embeddings = Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
+        self.position_embeddings = Embedding(config.max_position_embeddings, config.hidden_size)
+        self.token_type_embeddings = Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids, token_type_ids=None, position_ids=None) -> np.ndarray:
+        """``(batch, seq)`` ids -> ``(batch, seq, hidden)``: the three lookups summed, then normalised."""
+        seq = input_ids.shape[1]
+        if token_type_ids is None:
+            token_type_ids = np.zeros((1, seq), dtype=np.int64)  # broadcast over the batch
+        if position_ids is None:
+            position_ids = np.arange(seq)[None, :]
+        hidden_states = self.word_embeddings(input_ids)
+        self.token_type_embeddings(token_type_ids, out=hidden_states)
+        self.position_embeddings(position_ids, out=hidden_states)
+        return self.dropout(self.LayerNorm(hidden_states, out=hidden_states))
+
+
+class BertSelfAttention(Module):
+    def __init__(self, config: BertConfig):
+        if config.hidden_size % config.num_attention_heads:
+            raise ValueError(
+                f"hidden_size {config.hidden_size} is not a multiple of num_attention_heads "
+                f"{config.num_attention_heads}"
+            )
+        self.num_attention_heads = config.num_attention_heads
+        self.query = Linear(config.hidden_size, config.hidden_size)
+        self.key = Linear(config.hidden_size, config.hidden_size)
+        self.value = Linear(config.hidden_size, config.hidden_size)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
+
+    def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
+        q, k, v = self.query(hidden_states), self.key(hidden_states), self.value(hidden_states)
+        return scaled_dot_product_attention(q, k, v, mask, self.num_attention_heads, self.dropout)
+
+
+class BertAddNorm(Module):
+    """``LayerNorm(dropout(dense(x)) + residual)``: BERT's post-LN residual block ending.
+
+    transformers names it ``BertSelfOutput`` after attention and ``BertOutput`` after the MLP;
+    the computation is the same, so here it is one class.
+    """
+
+    def __init__(self, in_features: int, config: BertConfig):
+        self.dense = Linear(in_features, config.hidden_size)
+        self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = Dropout(config.hidden_dropout_prob)
+
+    def forward(self, x, residual) -> np.ndarray:
+        h = self.dropout(self.dense(x))
+        h += residual
+        return self.LayerNorm(h, out=h)
+
+
+class BertAttention(Module):
+    def __init__(self, config: BertConfig):
+        self.self = BertSelfAttention(config)
+        self.output = BertAddNorm(config.hidden_size, config)
+
+    def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
+        context, probs = self.self(hidden_states, mask)
+        return self.output(context, hidden_states), probs
+
+
+class BertIntermediate(Module):
+    def __init__(self, config: BertConfig):
+        # hidden_act (exact-erf "gelu" for BERT) is fused into the bias add of the first MLP matrix.
+        self.dense = Linear(config.hidden_size, config.intermediate_size, activation=config.hidden_act)
+
+    def forward(self, hidden_states) -> np.ndarray:
+        return self.dense(hidden_states)
+
+
+class BertLayer(Module):
+    def __init__(self, config: BertConfig):
+        self.attention = BertAttention(config)
+        self.intermediate = BertIntermediate(config)
+        self.output = BertAddNorm(config.intermediate_size, config)
+
+    def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
+        attention_output, probs = self.attention(hidden_states, mask)
+        return self.output(self.intermediate(attention_output), attention_output), probs
+
+
+class BertEncoder(Module):
+    def __init__(self, config: BertConfig):
+        self.layer = ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
+
+    def forward(self, hidden_states, mask, output_hidden_states=False, output_attentions=False):
+        return run_layers(self.layer, hidden_states, mask, output_hidden_states, output_attentions)
+
+
+class BertPooler(Module):
+    """``tanh(dense(h[:, 0]))``: the [CLS] token's state, for sentence-level heads."""
+
+    def __init__(self, config: BertConfig):
+        self.dense = Linear(config.hidden_size, config.hidden_size, activation="tanh")
+
+    def forward(self, hidden_states) -> np.ndarray:
+        return self.dense(hidden_states[:, 0])
+
+
+class BertPreTrainedModel(PreTrainedModel):
+    config_class = BertConfig
+    base_model_prefix = "bert"
+
+
+class BertModel(BertPreTrainedModel):
+    def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
+        super().__init__(config)
+        self.embeddings = BertEmbeddings(config)
+        self.encoder = BertEncoder(config)
+        self.pooler = BertPooler(config) if add_pooling_layer else None
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids,
+        attention_mask=None,
+        token_type_ids=None,
+        position_ids=None,
+        output_hidden_states=None,
+        output_attentions=None,
+        return_dict=None,
+    ):
+        """``input_ids (batch, seq)`` -> ``last_hidden_state (batch, seq, hidden)``
+        and ``pooler_output (batch, hidden)``."""
+        config = self.config
+        input_ids, attention_mask = self.check_inputs(input_ids, attention_mask, token_type_ids, position_ids)
+        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        output_attentions = config.output_attentions if output_attentions is None else output_attentions
+
+        embeddings = self.embeddings(input_ids, token_type_ids, position_ids)
+        mask = additive_padding_mask(attention_mask, embeddings.dtype)
+        sequence_output, hidden_states, attentions = self.encoder(
+            embeddings, mask, output_hidden_states, output_attentions
+        )
+        pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
+        out = BaseModelOutputWithPoolingAndCrossAttentions(
+            last_hidden_state=sequence_output,
+            pooler_output=pooled_output,
+            hidden_states=hidden_states,
+            attentions=attentions,
+        )
+        return finish(config, out, return_dict)
+
+
+# --- task heads ------------------------------------------------------------------------------------
+
+
+class BertForSequenceClassification(BertPreTrainedModel):
+    """pooler_output -> dropout -> classifier: ``logits (batch, num_labels)``."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = BertModel(config)
+        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+        self.dropout = Dropout(dropout)
+        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
+                         output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        logits = self.classifier(self.dropout(base.pooler_output))
+        return sequence_classification_output(logits, labels, base, self.config, return_dict)
+
+
+class BertPredictionHeadTransform(Module):
+    def __init__(self, config: BertConfig):
+        self.dense = Linear(config.hidden_size, config.hidden_size, activation=config.hidden_act)
+        self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, hidden_states) -> np.ndarray:
+        h = self.dense(hidden_states)
+        return self.LayerNorm(h, out=h)
+
+
+class BertLMPredictionHead(Module):
+    def __init__(self, config: BertConfig):
+        self.transform = BertPredictionHeadTransform(config)
+        # One output bias per vocabulary entry; the decoder's bias *is* this Parameter, so both
+        # checkpoint names (cls.predictions.bias and cls.predictions.decoder.bias) load it.
+        self.bias = Parameter(np.zeros(config.vocab_size, dtype=np.float32))
+        # The decoder's weight is tied to the word embeddings (see _tied_weights_keys).
+        self.decoder = Linear(config.hidden_size, config.vocab_size)
+        self.decoder.bias = self.bias
+
+    def forward(self, hidden_states) -> np.ndarray:
+        return self.decoder(self.transform(hidden_states))
+
+
+class BertOnlyMLMHead(Module):
+    def __init__(self, config: BertConfig):
+        self.predictions = BertLMPredictionHead(config)
+
+    def forward(self, sequence_output) -> np.ndarray:
+        return self.predictions(sequence_output)
+
+
+class BertForMaskedLM(BertPreTrainedModel):
+    """last_hidden_state -> dense + GELU + LayerNorm -> decoder (tied to the word embeddings)."""
+
+    _tied_weights_keys = {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight"}
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.cls = BertOnlyMLMHead(config)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
+                         output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        return masked_lm_output(self.cls(base.last_hidden_state), labels, base, self.config, return_dict)
+
+
+class BertForTokenClassification(BertPreTrainedModel):
+    """last_hidden_state -> dropout -> classifier: ``logits (batch, seq, num_labels)``."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = BertModel(config, add_pooling_layer=False)
+        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+        self.dropout = Dropout(dropout)
+        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
+                         output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        logits = self.classifier(self.dropout(base.last_hidden_state))
+        return token_classification_output(logits, labels, base, self.config, return_dict)
+
+
+class BertForQuestionAnswering(BertPreTrainedModel):
+    """last_hidden_state -> qa_outputs: ``start_logits`` and ``end_logits``, each (batch, seq)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.qa_outputs = Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
+                start_positions=None, end_positions=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
+                         output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        logits = self.qa_outputs(base.last_hidden_state)
+        return question_answering_output(logits, start_positions, end_positions, base, self.config, return_dict)

@@ -1,0 +1,268 @@
+"""DistilBERT (Sanh et al., 2019): BERT distilled to 6 layers, in one file.
+
+What differs from BERT (see bert.py for the shared idea):
+- no token-type embeddings and no pooler; embeddings = word + position, then LayerNorm (eps 1e-12);
+- the block is the same post-LN pattern with other names: ``q_lin/k_lin/v_lin/out_lin``,
+  ``sa_layer_norm``, ``ffn.lin1/lin2``, ``output_layer_norm``;
+- the classification head reads the first token through ``pre_classifier`` -> ReLU -> ``classifier``;
+- optional fixed sinusoidal position embeddings (``sinusoidal_pos_embds``).
+"""
+
+import numpy as np
+
+from nanohf.kernels.softmax import additive_padding_mask
+from nanohf.models.configuration_utils import PretrainedConfig
+from nanohf.models.heads import (
+    finish,
+    masked_lm_output,
+    question_answering_output,
+    sequence_classification_output,
+    token_classification_output,
+)
+from nanohf.models.modeling_utils import PreTrainedModel, run_layers
+from nanohf.models.outputs import BaseModelOutput
+from nanohf.nn.attention import scaled_dot_product_attention
+from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
+from nanohf.nn.module import Module, ModuleList
+
+LAYER_NORM_EPS = 1e-12  # hard-coded in DistilBERT, not a config field
+
+
+class DistilBertConfig(PretrainedConfig):
+    model_type = "distilbert"
+    attribute_map = {"hidden_size": "dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
+
+    def __init__(
+        self,
+        vocab_size: int = 30522,
+        max_position_embeddings: int = 512,
+        sinusoidal_pos_embds: bool = False,
+        n_layers: int = 6,
+        n_heads: int = 12,
+        dim: int = 768,
+        hidden_dim: int = 4 * 768,
+        dropout: float = 0.1,
+        attention_dropout: float = 0.1,
+        activation: str = "gelu",
+        initializer_range: float = 0.02,
+        qa_dropout: float = 0.1,
+        seq_classif_dropout: float = 0.2,
+        pad_token_id: int | None = 0,
+        **kwargs,
+    ):
+        self.vocab_size = vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.sinusoidal_pos_embds = sinusoidal_pos_embds
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.dim = dim
+        self.hidden_dim = hidden_dim
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.activation = activation
+        self.initializer_range = initializer_range
+        self.qa_dropout = qa_dropout
+        self.seq_classif_dropout = seq_classif_dropout
+        # hidden_size=..., num_attention_heads=..., num_hidden_layers=... in kwargs land on
+        # dim/n_heads/n_layers through attribute_map when the base class sets them.
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
+
+
+def sinusoidal_position_embeddings(n_pos: int, dim: int) -> np.ndarray:
+    """``(n_pos, dim)``: sin(pos / 10000^(2i/dim)) in even columns, cos(...) in odd ones."""
+    pos = np.arange(n_pos, dtype=np.float64)[:, None]
+    j = np.arange(dim)
+    angles = pos / np.power(10000, 2 * (j // 2) / dim)
+    table = np.where(j % 2 == 0, np.sin(angles), np.cos(angles))
+    return table.astype(np.float32)
+
+
+class Embeddings(Module):
+    def __init__(self, config: DistilBertConfig):
+        self.word_embeddings = Embedding(config.vocab_size, config.dim, padding_idx=config.pad_token_id)
+        self.position_embeddings = Embedding(config.max_position_embeddings, config.dim)
+        self.LayerNorm = LayerNorm(config.dim, eps=LAYER_NORM_EPS)
+        self.dropout = Dropout(config.dropout)
+
+    def forward(self, input_ids, position_ids=None) -> np.ndarray:
+        """``(batch, seq)`` ids -> ``(batch, seq, dim)``."""
+        if position_ids is None:
+            position_ids = np.arange(input_ids.shape[1])[None, :]
+        hidden_states = self.word_embeddings(input_ids)
+        self.position_embeddings(position_ids, out=hidden_states)
+        return self.dropout(self.LayerNorm(hidden_states, out=hidden_states))
+
+
+class DistilBertSelfAttention(Module):
+    def __init__(self, config: DistilBertConfig):
+        if config.dim % config.n_heads:
+            raise ValueError(f"dim {config.dim} is not a multiple of n_heads {config.n_heads}")
+        self.n_heads = config.n_heads
+        self.q_lin = Linear(config.dim, config.dim)
+        self.k_lin = Linear(config.dim, config.dim)
+        self.v_lin = Linear(config.dim, config.dim)
+        self.out_lin = Linear(config.dim, config.dim)
+        self.dropout = Dropout(config.attention_dropout)
+
+    def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
+        q, k, v = self.q_lin(hidden_states), self.k_lin(hidden_states), self.v_lin(hidden_states)
+        context, probs = scaled_dot_product_attention(q, k, v, mask, self.n_heads, self.dropout)
+        return self.out_lin(context), probs
+
+
+class FFN(Module):
+    def __init__(self, config: DistilBertConfig):
+        self.lin1 = Linear(config.dim, config.hidden_dim, activation=config.activation)
+        self.lin2 = Linear(config.hidden_dim, config.dim)
+        self.dropout = Dropout(config.dropout)
+
+    def forward(self, x) -> np.ndarray:
+        return self.dropout(self.lin2(self.lin1(x)))
+
+
+class TransformerBlock(Module):
+    def __init__(self, config: DistilBertConfig):
+        self.attention = DistilBertSelfAttention(config)
+        self.sa_layer_norm = LayerNorm(config.dim, eps=LAYER_NORM_EPS)
+        self.ffn = FFN(config)
+        self.output_layer_norm = LayerNorm(config.dim, eps=LAYER_NORM_EPS)
+
+    def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
+        # Post-LN residual blocks, as in BERT: x = LN(x + attention(x)); x = LN(x + FFN(x)).
+        attention_output, probs = self.attention(hidden_states, mask)
+        attention_output += hidden_states
+        attention_output = self.sa_layer_norm(attention_output, out=attention_output)
+        ffn_output = self.ffn(attention_output)
+        ffn_output += attention_output
+        return self.output_layer_norm(ffn_output, out=ffn_output), probs
+
+
+class Transformer(Module):
+    def __init__(self, config: DistilBertConfig):
+        self.layer = ModuleList([TransformerBlock(config) for _ in range(config.n_layers)])
+
+    def forward(self, hidden_states, mask, output_hidden_states=False, output_attentions=False):
+        return run_layers(self.layer, hidden_states, mask, output_hidden_states, output_attentions)
+
+
+class DistilBertPreTrainedModel(PreTrainedModel):
+    config_class = DistilBertConfig
+    base_model_prefix = "distilbert"
+
+    def _init_weights(self, module: Module) -> None:
+        super()._init_weights(module)
+        if isinstance(module, Embeddings) and self.config.sinusoidal_pos_embds:
+            module.position_embeddings.weight.data[...] = sinusoidal_position_embeddings(
+                self.config.max_position_embeddings, self.config.dim
+            )
+
+
+class DistilBertModel(DistilBertPreTrainedModel):
+    def __init__(self, config: DistilBertConfig):
+        super().__init__(config)
+        self.embeddings = Embeddings(config)
+        self.transformer = Transformer(config)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        """``input_ids (batch, seq)`` -> ``last_hidden_state (batch, seq, dim)``.
+
+        ``token_type_ids`` is accepted and ignored (DistilBERT has no segment embeddings),
+        as transformers 5 does.
+        """
+        config = self.config
+        input_ids, attention_mask = self.check_inputs(input_ids, attention_mask, None, position_ids)
+        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        output_attentions = config.output_attentions if output_attentions is None else output_attentions
+
+        embeddings = self.embeddings(input_ids, position_ids)
+        mask = additive_padding_mask(attention_mask, embeddings.dtype)
+        last, hidden_states, attentions = self.transformer(embeddings, mask, output_hidden_states, output_attentions)
+        return finish(config, BaseModelOutput(last, hidden_states, attentions), return_dict)
+
+
+# --- task heads ------------------------------------------------------------------------------------
+
+
+class DistilBertForSequenceClassification(DistilBertPreTrainedModel):
+    """h[:, 0] -> pre_classifier -> ReLU -> dropout -> classifier: ``logits (batch, num_labels)``."""
+
+    def __init__(self, config: DistilBertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.distilbert = DistilBertModel(config)
+        self.pre_classifier = Linear(config.dim, config.dim, activation="relu")
+        self.classifier = Linear(config.dim, config.num_labels)
+        self.dropout = Dropout(config.seq_classif_dropout)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.distilbert(input_ids, attention_mask, None, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        pooled = self.pre_classifier(base.last_hidden_state[:, 0])
+        logits = self.classifier(self.dropout(pooled))
+        return sequence_classification_output(logits, labels, base, self.config, return_dict)
+
+
+class DistilBertForMaskedLM(DistilBertPreTrainedModel):
+    """h -> vocab_transform + activation -> vocab_layer_norm -> vocab_projector (tied to the embeddings)."""
+
+    _tied_weights_keys = {"vocab_projector.weight": "distilbert.embeddings.word_embeddings.weight"}
+
+    def __init__(self, config: DistilBertConfig):
+        super().__init__(config)
+        self.distilbert = DistilBertModel(config)
+        self.vocab_transform = Linear(config.dim, config.dim, activation=config.activation)
+        self.vocab_layer_norm = LayerNorm(config.dim, eps=LAYER_NORM_EPS)
+        self.vocab_projector = Linear(config.dim, config.vocab_size)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.distilbert(input_ids, attention_mask, None, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        h = self.vocab_transform(base.last_hidden_state)
+        logits = self.vocab_projector(self.vocab_layer_norm(h, out=h))
+        return masked_lm_output(logits, labels, base, self.config, return_dict)
+
+
+class DistilBertForTokenClassification(DistilBertPreTrainedModel):
+    """h -> dropout -> classifier: ``logits (batch, seq, num_labels)``."""
+
+    def __init__(self, config: DistilBertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.distilbert = DistilBertModel(config)
+        self.dropout = Dropout(config.dropout)
+        self.classifier = Linear(config.dim, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.distilbert(input_ids, attention_mask, None, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        logits = self.classifier(self.dropout(base.last_hidden_state))
+        return token_classification_output(logits, labels, base, self.config, return_dict)
+
+
+class DistilBertForQuestionAnswering(DistilBertPreTrainedModel):
+    """h -> dropout -> qa_outputs: ``start_logits`` and ``end_logits``, each (batch, seq)."""
+
+    def __init__(self, config: DistilBertConfig):
+        super().__init__(config)
+        if config.num_labels != 2:
+            raise ValueError(f"DistilBertForQuestionAnswering needs num_labels == 2, got {config.num_labels}")
+        self.distilbert = DistilBertModel(config)
+        self.qa_outputs = Linear(config.dim, config.num_labels)
+        self.dropout = Dropout(config.qa_dropout)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
+                start_positions=None, end_positions=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.distilbert(input_ids, attention_mask, None, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        logits = self.qa_outputs(self.dropout(base.last_hidden_state))
+        return question_answering_output(logits, start_positions, end_positions, base, self.config, return_dict)

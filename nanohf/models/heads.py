@@ -1,0 +1,52 @@
+"""What every task head does after its logits: the loss (when labels are given) and the output.
+
+Each model file computes its own logits (the layers differ: BERT's classifier reads the pooler,
+DistilBERT's a pre-classifier); from logits on, BERT, DistilBERT and later models are the same.
+"""
+
+import numpy as np
+
+from nanohf.models.losses import question_answering_loss, sequence_classification_loss, token_classification_loss
+from nanohf.models.outputs import (
+    MaskedLMOutput,
+    ModelOutput,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+
+
+def finish(config, out: ModelOutput, return_dict: bool | None):
+    """The output object, or its tuple when ``return_dict`` (or ``config.return_dict``) is False."""
+    use_dict = config.return_dict if return_dict is None else return_dict
+    return out if use_dict else out.to_tuple()
+
+
+def sequence_classification_output(logits: np.ndarray, labels, base: ModelOutput, config, return_dict=None):
+    """``logits (batch, num_labels)``; the loss type follows ``config.problem_type``."""
+    loss = None if labels is None else sequence_classification_loss(logits, labels, config)
+    return finish(config, SequenceClassifierOutput(loss, logits, base.hidden_states, base.attentions), return_dict)
+
+
+def token_classification_output(logits: np.ndarray, labels, base: ModelOutput, config, return_dict=None):
+    """``logits (batch, seq, num_labels)``; cross-entropy per token, label -100 ignored."""
+    loss = None if labels is None else token_classification_loss(logits, labels)
+    return finish(config, TokenClassifierOutput(loss, logits, base.hidden_states, base.attentions), return_dict)
+
+
+def masked_lm_output(logits: np.ndarray, labels, base: ModelOutput, config, return_dict=None):
+    """``logits (batch, seq, vocab_size)``; cross-entropy on the masked positions (others are -100)."""
+    loss = None if labels is None else token_classification_loss(logits, labels)
+    return finish(config, MaskedLMOutput(loss, logits, base.hidden_states, base.attentions), return_dict)
+
+
+def question_answering_output(logits: np.ndarray, start_positions, end_positions, base: ModelOutput, config,
+                              return_dict=None):  # fmt: skip
+    """``logits (batch, seq, 2)`` split into ``start_logits`` and ``end_logits``, each (batch, seq)."""
+    start_logits = np.ascontiguousarray(logits[..., 0])
+    end_logits = np.ascontiguousarray(logits[..., 1])
+    loss = None
+    if start_positions is not None and end_positions is not None:
+        loss = question_answering_loss(start_logits, end_logits, start_positions, end_positions)
+    out = QuestionAnsweringModelOutput(loss, start_logits, end_logits, base.hidden_states, base.attentions)
+    return finish(config, out, return_dict)

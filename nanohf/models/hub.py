@@ -1,0 +1,97 @@
+"""Where checkpoint files come from: a local folder, or the local Hugging Face cache.
+
+A name such as ``bert-base-uncased`` or ``org/name`` is looked up in the cache layout that
+``huggingface_hub`` writes (``$HF_HUB_CACHE`` or ``$HF_HOME/hub``, default
+``~/.cache/huggingface/hub``)::
+
+    models--org--name/refs/main            -> the revision (a commit hash)
+    models--org--name/snapshots/<rev>/...  -> the files
+
+Only when the ``huggingface_hub`` package is installed and not told to stay offline
+(``HF_HUB_OFFLINE=1``) is a missing name downloaded; otherwise the error says where the
+files must be.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def hub_cache_dir() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    hf_home = os.environ.get("HF_HOME", os.path.join(os.path.expanduser("~"), ".cache", "huggingface"))
+    return Path(hf_home) / "hub"
+
+
+def _cached_snapshot(name: str) -> Path | None:
+    repo = hub_cache_dir() / ("models--" + name.replace("/", "--"))
+    snapshots = repo / "snapshots"
+    if not snapshots.is_dir():
+        return None
+    ref = repo / "refs" / "main"
+    if ref.is_file():
+        candidate = snapshots / ref.read_text().strip()
+        if candidate.is_dir():
+            return candidate
+    revisions = sorted(snapshots.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    return revisions[0] if revisions else None
+
+
+def _download(name: str) -> Path | None:
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    try:
+        path = snapshot_download(name, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model"])
+    except Exception:  # offline, unknown repo, no permission: fall through to the clear error
+        return None
+    return Path(path)
+
+
+def resolve_checkpoint_dir(name_or_path: str | os.PathLike) -> Path:
+    """The folder holding a checkpoint's files, or a FileNotFoundError saying where to put them."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    name = str(name_or_path)
+    snapshot = _cached_snapshot(name) or _download(name)
+    if snapshot is not None:
+        return snapshot
+    raise FileNotFoundError(
+        f"{name!r} is neither a folder nor a model in the local Hugging Face cache. Put its files "
+        f"(config.json, model.safetensors, tokenizer files) in a folder and pass that folder, or place "
+        f"them under {hub_cache_dir() / ('models--' + name.replace('/', '--'))}/snapshots/<revision>/ "
+        f"(install huggingface_hub and go online to download them)."
+    )
+
+
+def resolve_file(name_or_path: str | os.PathLike, filename: str) -> Path:
+    """The path of ``filename`` inside the checkpoint, or a clear FileNotFoundError."""
+    folder = resolve_checkpoint_dir(name_or_path)
+    path = folder / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} has no {filename}")
+    return path
+
+
+def write_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+
+    A crash mid-write leaves the old file (or none), never half a file.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

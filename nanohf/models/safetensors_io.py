@@ -1,0 +1,123 @@
+"""Reading and writing ``model.safetensors``, with every way a file can be broken named.
+
+The format: 8 bytes (little-endian u64) giving the header's length N, then N bytes of JSON::
+
+    {"__metadata__": {"format": "pt"},
+     "bert.embeddings.word_embeddings.weight": {"dtype": "F32", "shape": [30522, 768],
+                                                "data_offsets": [begin, end]}, ...}
+
+then the raw tensor bytes, offsets counted from the end of the header. We check the header
+ourselves (so a truncated or corrupt file gets an error naming the file and the tensor, not a
+crash), then let the ``safetensors`` package read the tensors. NumPy has no bfloat16, so BF16
+tensors are widened to float32 here by hand: a bf16 number is the top 16 bits of a float32.
+"""
+
+import io
+import json
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save as safetensors_dumps
+
+from nanohf.models.hub import write_atomically
+
+DTYPE_SIZES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1,
+    "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+    "I32": 4, "U32": 4, "F32": 4,
+    "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
+FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+
+
+class SafetensorsError(ValueError):
+    """A ``.safetensors`` file that cannot be read; the message names the file and the tensor."""
+
+
+def read_header(path: str | os.PathLike) -> dict[str, dict]:
+    """Parse and check the header; returns ``{tensor name: {"dtype", "shape", "data_offsets"}}``."""
+    path = Path(path)
+    file_size = path.stat().st_size
+    if file_size < 8:
+        raise SafetensorsError(f"{path}: {file_size} bytes is too short for a safetensors file (truncated?)")
+    with open(path, "rb") as f:
+        (header_len,) = struct.unpack("<Q", f.read(8))
+        if header_len > file_size - 8:
+            raise SafetensorsError(
+                f"{path}: header length {header_len} runs past the end of the file ({file_size} bytes)"
+            )
+        raw = f.read(header_len)
+    try:
+        header = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SafetensorsError(f"{path}: header is not valid JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise SafetensorsError(f"{path}: header must be a JSON object")
+    header.pop("__metadata__", None)
+
+    data_size = file_size - 8 - header_len
+    for name, info in header.items():
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
+            raise SafetensorsError(f"{path}: tensor {name!r} lacks dtype, shape or data_offsets")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if dtype not in DTYPE_SIZES:
+            raise SafetensorsError(f"{path}: tensor {name!r} has unknown dtype {dtype!r}")
+        if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+            raise SafetensorsError(f"{path}: tensor {name!r} has an invalid shape {shape!r}")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
+            raise SafetensorsError(f"{path}: tensor {name!r} has invalid data_offsets {offsets!r}")
+        begin, end = offsets
+        if not 0 <= begin <= end <= data_size:
+            raise SafetensorsError(
+                f"{path}: tensor {name!r} has data_offsets [{begin}, {end}] outside the data section of "
+                f"{data_size} bytes (file truncated or corrupt)"
+            )
+        expected = int(np.prod(shape, dtype=np.int64)) * DTYPE_SIZES[dtype]
+        if end - begin != expected:
+            raise SafetensorsError(
+                f"{path}: tensor {name!r} of dtype {dtype} and shape {shape} needs {expected} bytes, "
+                f"its data_offsets span {end - begin}"
+            )
+    return header
+
+
+def _read_bf16(path: Path, header_len: int, info: dict) -> np.ndarray:
+    begin, end = info["data_offsets"]
+    bits = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=8 + header_len + begin)
+    return (bits.astype(np.uint32) << 16).view(np.float32).reshape(info["shape"])
+
+
+def load_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every tensor of the file; floating tensors as float32 (F16/BF16/F64 are converted)."""
+    path = Path(path)
+    header = read_header(path)
+    with open(path, "rb") as f:
+        (header_len,) = struct.unpack("<Q", f.read(8))
+    tensors: dict[str, np.ndarray] = {}
+    with safe_open(str(path), framework="np") as f:
+        for name, info in header.items():
+            if info["dtype"] == "BF16":
+                tensors[name] = _read_bf16(path, header_len, info)
+                continue
+            array = f.get_tensor(name)
+            if info["dtype"] in FLOAT_DTYPES and array.dtype != np.float32:
+                array = array.astype(np.float32)
+            tensors[name] = array
+    return tensors
+
+
+def save_safetensors(tensors: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict | None = None) -> None:
+    """Write ``tensors`` to ``path`` atomically, with ``{"format": "pt"}`` metadata as transformers writes."""
+    contiguous = {name: np.ascontiguousarray(array) for name, array in tensors.items()}
+    data = safetensors_dumps(contiguous, metadata={"format": "pt", **(metadata or {})})
+    write_atomically(path, data)
+
+
+def metadata_of(path: str | os.PathLike) -> dict[str, str]:
+    """The ``__metadata__`` of a file (``{"format": "pt"}`` for transformers' files)."""
+    with open(path, "rb") as f:
+        (header_len,) = struct.unpack("<Q", f.read(8))
+        return json.load(io.BytesIO(f.read(header_len))).get("__metadata__", {})
