@@ -1,0 +1,5 @@
+"""``python -m nanohf demo`` is ``nanohf demo``."""
+
+from nanohf.cli import main
+
+main()
