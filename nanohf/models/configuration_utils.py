@@ -7,10 +7,13 @@ back on save (a round trip loses nothing).
 
 import copy
 import json
+import logging
 import os
 from typing import Any
 
 from nanohf.models.hub import resolve_file, write_atomically
+
+logger = logging.getLogger("nanohf")
 
 CONFIG_NAME = "config.json"
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
@@ -58,12 +61,10 @@ class PretrainedConfig:
         if id2label is None:
             self.num_labels = num_labels if num_labels is not None else 2
         else:
-            self.id2label = {int(k): v for k, v in id2label.items()}
+            self.id2label = {int(k): v for k, v in id2label.items()}  # JSON keys are strings
+            self.label2id = label2id
             if num_labels is not None and num_labels != len(self.id2label):
-                # A caller asking for a different head size wins, as in from_pretrained(num_labels=...).
-                self.num_labels = num_labels
-        if label2id is not None and len(label2id) == len(self.id2label):
-            self.label2id = {k: int(v) for k, v in label2id.items()}
+                logger.warning(f"num_labels={num_labels} disagrees with id2label of length {len(self.id2label)}")
         if problem_type is not None and problem_type not in PROBLEM_TYPES:
             raise ValueError(f"problem_type must be one of {PROBLEM_TYPES}, got {problem_type!r}")
         if problem_type == "single_label_classification" and self.num_labels == 1:
@@ -115,9 +116,11 @@ class PretrainedConfig:
 
     @classmethod
     def from_dict(cls, config_dict: dict[str, Any], **overrides: Any) -> "PretrainedConfig":
-        merged = {k: v for k, v in config_dict.items() if k != "model_type"}
-        merged.update(overrides)
-        return cls(**merged)
+        """Build from a dict, then set ``overrides`` one by one (so ``num_labels=5`` resets the labels)."""
+        config = cls(**{k: v for k, v in config_dict.items() if k != "model_type"})
+        for key, value in overrides.items():
+            setattr(config, key, value)
+        return config
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike) -> "PretrainedConfig":

@@ -77,10 +77,19 @@ def sinusoidal_position_embeddings(n_pos: int, dim: int) -> np.ndarray:
     return table.astype(np.float32)
 
 
+class SinusoidalPositionEmbedding(Embedding):
+    """Position embeddings fixed to the sin/cos table (``sinusoidal_pos_embds=True``), not trained."""
+
+    def __init__(self, num_positions: int, dim: int):
+        super().__init__(num_positions, dim)
+        self.weight.requires_grad = False
+
+
 class Embeddings(Module):
     def __init__(self, config: DistilBertConfig):
         self.word_embeddings = Embedding(config.vocab_size, config.dim, padding_idx=config.pad_token_id)
-        self.position_embeddings = Embedding(config.max_position_embeddings, config.dim)
+        position_class = SinusoidalPositionEmbedding if config.sinusoidal_pos_embds else Embedding
+        self.position_embeddings = position_class(config.max_position_embeddings, config.dim)
         self.LayerNorm = LayerNorm(config.dim, eps=LAYER_NORM_EPS)
         self.dropout = Dropout(config.dropout)
 
@@ -151,10 +160,8 @@ class DistilBertPreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module: Module) -> None:
         super()._init_weights(module)
-        if isinstance(module, Embeddings) and self.config.sinusoidal_pos_embds:
-            module.position_embeddings.weight.data[...] = sinusoidal_position_embeddings(
-                self.config.max_position_embeddings, self.config.dim
-            )
+        if isinstance(module, SinusoidalPositionEmbedding):
+            module.weight.data[...] = sinusoidal_position_embeddings(*module.weight.shape)
 
 
 class DistilBertModel(DistilBertPreTrainedModel):

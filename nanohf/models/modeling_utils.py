@@ -193,7 +193,7 @@ class PreTrainedModel(Module):
         A parameter with several names (tied weights) is loaded from whichever name the
         checkpoint has. Parameters the checkpoint lacks are initialised as a new model's would be.
         """
-        renamed = self._rename_checkpoint_keys(state_dict)
+        checkpoint_name = self._map_checkpoint_keys(state_dict)  # our name -> the file's name
         names_of: dict[int, list[str]] = {}
         params: dict[int, Parameter] = {}
         for name, param in self.named_parameters(remove_duplicate=False):
@@ -203,14 +203,14 @@ class PreTrainedModel(Module):
 
         loaded: set[int] = set()
         mismatched: list[tuple[str, tuple, tuple]] = []
-        for key, array in renamed.items():
-            param = param_by_name.get(key)
+        for key, file_key in checkpoint_name.items():
+            param, array = param_by_name.get(key), state_dict[file_key]
             if param is None or id(param) in loaded:
                 continue
             if array.shape != param.data.shape:
                 if not ignore_mismatched_sizes:
                     raise ValueError(
-                        f"checkpoint tensor {key!r} has shape {array.shape}, but the model (from its config) "
+                        f"checkpoint tensor {file_key!r} has shape {array.shape}, but the model (from its config) "
                         f"expects {param.data.shape}; pass ignore_mismatched_sizes=True to re-initialise it"
                     )
                 mismatched.append((key, array.shape, param.data.shape))
@@ -221,13 +221,14 @@ class PreTrainedModel(Module):
         not_loaded = [names_of[pid][0] for pid in names_of if pid not in loaded]
         mismatched_names = {key for key, _, _ in mismatched}
         missing = [name for name in not_loaded if name not in mismatched_names]
-        unexpected = [k for k in renamed if k not in param_by_name and not self._is_ignored(k)]
+        unexpected = [
+            file_key
+            for key, file_key in checkpoint_name.items()
+            if key not in param_by_name and not self._is_ignored(key)
+        ]
         if strict and (missing or unexpected):
             raise ValueError(f"loading state dict: missing keys {missing}, unexpected keys {unexpected}")
-        # Initialise what the checkpoint did not provide: each owning module, as a new model would.
-        owners = {name.rsplit(".", 1)[0] if "." in name else "" for name in not_loaded}
-        for owner in sorted(owners):
-            self._init_weights(self.get_submodule(owner))
+        self._init_missing(not_loaded, loaded)
         self.tie_weights()
         return {
             "missing_keys": missing,
@@ -236,14 +237,34 @@ class PreTrainedModel(Module):
             "error_msgs": [],
         }
 
-    def _rename_checkpoint_keys(self, state_dict: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Map transformers' checkpoint names onto this model's names (prefix and legacy renames)."""
+    def _init_missing(self, names: list[str], loaded: set[int]) -> None:
+        """Initialise the named parameters as a new model would, leaving every loaded one untouched.
+
+        ``_init_weights`` works a module at a time, so the loaded parameters of a module that also
+        owns missing ones (a shared, tied embedding; a bias present without its weight) are set aside
+        and put back.
+        """
+        owners = {name.rsplit(".", 1)[0] if "." in name else "" for name in names}
+        for owner in sorted(owners):
+            module = self.get_submodule(owner)
+            kept = {
+                attr: value.data.copy()
+                for attr, value in vars(module).items()
+                if isinstance(value, Parameter) and id(value) in loaded
+            }
+            self._init_weights(module)
+            for attr, data in kept.items():
+                getattr(module, attr).data = data
+
+    def _map_checkpoint_keys(self, state_dict: dict[str, np.ndarray]) -> dict[str, str]:
+        """Our parameter name for each checkpoint key (base-model prefix, legacy LayerNorm names)."""
         own = {name for name, _ in self.named_parameters(remove_duplicate=False)}
         prefix = self.base_model_prefix + "."
         model_has_prefix = any(name.startswith(prefix) for name in own)
         ckpt_has_prefix = any(key.startswith(prefix) for key in state_dict)
-        renamed = {}
-        for key, array in state_dict.items():
+        mapping = {}
+        for file_key in state_dict:
+            key = file_key
             for old, new in ((".gamma", ".weight"), (".beta", ".bias")):  # TF-era LayerNorm names
                 if key.endswith(old) and key not in own:
                     key = key[: -len(old)] + new
@@ -251,8 +272,8 @@ class PreTrainedModel(Module):
                 key = prefix + key  # a head model loading a base-model checkpoint
             elif not model_has_prefix and ckpt_has_prefix and key.startswith(prefix):
                 key = key[len(prefix) :]  # a base model loading a head-model checkpoint
-            renamed[key] = array
-        return renamed
+            mapping[key] = file_key
+        return mapping
 
     def _is_ignored(self, key: str) -> bool:
         return key.rsplit(".", 1)[-1] in self._keys_to_ignore_on_load
@@ -262,8 +283,7 @@ class PreTrainedModel(Module):
         """Write ``config.json`` and ``model.safetensors`` (tied copies omitted, as transformers does)."""
         os.makedirs(save_directory, exist_ok=True)
         self.config.architectures = [type(self).__name__]
-        if self.config.dtype is None:
-            self.config.dtype = "float32"
+        self.config.dtype = str(self.dtype)  # what is written, whatever the loaded file held
         self.config.save_pretrained(save_directory)
         tensors = {name: param.data for name, param in self.named_parameters()}
         save_safetensors(tensors, Path(save_directory) / WEIGHTS_NAME)
@@ -299,7 +319,10 @@ def load_checkpoint(folder: Path) -> dict[str, np.ndarray]:
     if single.is_file():
         return load_safetensors(single)
     if index.is_file():
-        weight_map = json.loads(index.read_text())["weight_map"]
+        try:
+            weight_map = json.loads(index.read_text())["weight_map"]
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{index} is not a valid shard index (JSON with a 'weight_map'): {err!r}") from None
         state_dict: dict[str, np.ndarray] = {}
         for shard in sorted(set(weight_map.values())):
             state_dict.update(load_safetensors(folder / shard))

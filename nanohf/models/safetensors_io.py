@@ -63,7 +63,7 @@ def read_header(path: str | os.PathLike) -> dict[str, dict]:
         if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
             raise SafetensorsError(f"{path}: tensor {name!r} lacks dtype, shape or data_offsets")
         dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype not in DTYPE_SIZES:
+        if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
             raise SafetensorsError(f"{path}: tensor {name!r} has unknown dtype {dtype!r}")
         if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
             raise SafetensorsError(f"{path}: tensor {name!r} has an invalid shape {shape!r}")
@@ -81,6 +81,18 @@ def read_header(path: str | os.PathLike) -> dict[str, dict]:
                 f"{path}: tensor {name!r} of dtype {dtype} and shape {shape} needs {expected} bytes, "
                 f"its data_offsets span {end - begin}"
             )
+    # The tensors must tile the data section exactly: no overlaps, no gaps, no trailing bytes.
+    position = 0
+    for name, info in sorted(header.items(), key=lambda item: tuple(item[1]["data_offsets"])):
+        begin, end = info["data_offsets"]
+        if begin != position:
+            what = "overlaps the tensor before it" if begin < position else f"leaves bytes {position}-{begin} unused"
+            raise SafetensorsError(f"{path}: tensor {name!r} at data_offsets [{begin}, {end}] {what}")
+        position = end
+    if position != data_size:
+        raise SafetensorsError(
+            f"{path}: the tensors cover {position} bytes of a data section of {data_size} (trailing bytes)"
+        )
     return header
 
 
