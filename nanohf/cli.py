@@ -41,12 +41,13 @@ def mean_pool(last_hidden_state: np.ndarray, attention_mask: np.ndarray) -> np.n
 
 def sentence_embeddings(model_dir: Path, sentences: list[str]) -> np.ndarray:
     """Unit-length sentence embeddings ``(len(sentences), hidden)``."""
-    from nanohf import AutoModel, AutoTokenizer
+    from nanohf import AutoModel, AutoTokenizer, no_grad
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModel.from_pretrained(model_dir)
     batch = tokenizer(sentences, padding=True, truncation=True, return_tensors="np")
-    outputs = model(**batch)
+    with no_grad():  # inference: keep nothing for a backward pass
+        outputs = model(**batch)
     embeddings = mean_pool(outputs.last_hidden_state, batch["attention_mask"])
     return embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
 

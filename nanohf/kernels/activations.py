@@ -1,11 +1,17 @@
-"""Activations, fused with the bias add of the Linear layer before them.
+"""Activations, fused with the bias add of the Linear layer before them; forward and backward.
 
-``out = act(h + bias)`` in one pass over memory, where ``h = x @ W.T`` came from BLAS.
+Forward: ``out = act(h + bias)`` in one pass over memory, where ``h = x @ W.T`` came from BLAS.
+Backward: ``d_pre = d_out · act'(h + bias)``; the bias gradient is then ``Σ_rows d_pre``.
 
-The GELU forms (``hidden_act`` in the config picks one):
+The activations and their derivatives (``hidden_act`` in the config picks one):
 
-    gelu (exact):  0.5 x (1 + erf(x / √2))
-    gelu_new/tanh: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+    gelu (exact):  g(x)  = x · Φ(x),  Φ(x) = 0.5 (1 + erf(x / √2))
+                   g'(x) = Φ(x) + x · φ(x),  φ(x) = exp(-x²/2) / √(2π)
+    gelu_new/tanh: g(x)  = 0.5 x (1 + t),  t = tanh(u),  u = √(2/π) (x + 0.044715 x³)
+                   g'(x) = 0.5 (1 + t) + 0.5 x (1 - t²) · √(2/π) (1 + 3 · 0.044715 x²)
+    relu:          max(x, 0)          ->  1 where x > 0, else 0
+    tanh:          tanh(x)            ->  1 - tanh(x)²
+    silu:          x · σ(x)           ->  σ(x) (1 + x (1 - σ(x)))
 """
 
 import math
@@ -32,6 +38,7 @@ ACTIVATIONS = {
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def resolve_activation(name: str) -> int:
@@ -56,6 +63,24 @@ def _activate(v, act):
     return v
 
 
+@njit(inline="always")
+def _derivative(v, act):
+    if act == GELU:
+        return 0.5 * (1.0 + math.erf(v * _SQRT_HALF)) + v * math.exp(-0.5 * v * v) * _INV_SQRT_2PI
+    if act == GELU_TANH:
+        t = math.tanh(_SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))
+        return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * v * v)
+    if act == RELU:
+        return 1.0 if v > 0.0 else 0.0
+    if act == TANH:
+        t = math.tanh(v)
+        return 1.0 - t * t
+    if act == SILU:
+        s = 1.0 / (1.0 + math.exp(-v))
+        return s * (1.0 + v * (1.0 - s))
+    return 1.0
+
+
 @njit(parallel=True, cache=True)
 def _bias_activation_rows(h, bias, act, out):
     rows, cols = h.shape
@@ -64,13 +89,33 @@ def _bias_activation_rows(h, bias, act, out):
             out[r, j] = _activate(h[r, j] + bias[j], act)
 
 
+@njit(parallel=True, cache=True)
+def _bias_activation_backward_rows(d_out, h, bias, act, d_pre):
+    rows, cols = h.shape
+    for r in prange(rows):
+        for j in range(cols):
+            d_pre[r, j] = d_out[r, j] * _derivative(h[r, j] + bias[j], act)
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+
+
 def bias_activation_forward(
     h: np.ndarray, bias: np.ndarray | None, act: int, out: np.ndarray | None = None
 ) -> np.ndarray:
     """``act(h + bias)`` for ``h`` of shape ``(..., features)``; ``out`` may be ``h`` (in place)."""
-    cols = h.shape[-1]
-    h2 = np.ascontiguousarray(h).reshape(-1, cols)
-    y = np.empty_like(h2) if out is None else out.reshape(-1, cols)
-    b = np.zeros(cols, dtype=h.dtype) if bias is None else bias
+    h2 = _rows(h)
+    y = np.empty_like(h2) if out is None else out.reshape(h2.shape)
+    b = np.zeros(h2.shape[1], dtype=h.dtype) if bias is None else bias
     _bias_activation_rows(h2, b, act, y)
     return y.reshape(h.shape)
+
+
+def bias_activation_backward(d_out: np.ndarray, h: np.ndarray, bias: np.ndarray | None, act: int) -> np.ndarray:
+    """``d_out · act'(h + bias)``: the gradient with respect to ``h + bias`` (and so to ``h``)."""
+    h2 = _rows(h)
+    d_pre = np.empty_like(h2)
+    b = np.zeros(h2.shape[1], dtype=h.dtype) if bias is None else bias
+    _bias_activation_backward_rows(_rows(d_out), h2, b, act, d_pre)
+    return d_pre.reshape(h.shape)

@@ -1,9 +1,10 @@
-"""Embedding lookup: rows of a table gathered by id, added into an output.
+"""Embedding lookup and its backward.
 
-    out[b, s, :] += table[ids[b, s], :]
+Forward:   out[b, s, :] += table[ids[b, s], :]
+Backward:  d_table[ids[b, s], :] += d_out[b, s, :]     (a scatter-add: repeated ids add up)
 
-BERT sums three lookups (word, position, token type), DistilBERT two: calling this once per
-table adds each in place, with no temporary (batch, seq, hidden) array per table.
+BERT sums three lookups (word, position, token type), DistilBERT two: calling the forward once
+per table adds each in place, with no temporary (batch, seq, hidden) array per table.
 """
 
 import numpy as np
@@ -19,9 +20,30 @@ def _gather_add_rows(table, ids, out):
             out[r, j] += table[row, j]
 
 
+@njit(cache=True)
+def _scatter_add_rows(d_out, ids, d_table):
+    # Serial on purpose: two rows with the same id would race if run in parallel.
+    n, hidden = d_out.shape
+    for r in range(n):
+        row = ids[r]
+        for j in range(hidden):
+            d_table[row, j] += d_out[r, j]
+
+
+def _flat_ids(ids: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(ids, shape)).reshape(-1).astype(np.int64, copy=False)
+
+
 def gather_add_forward(table: np.ndarray, ids: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out (batch, seq, hidden) += table[ids]`` for ``ids (batch, seq)``; ids must be in range."""
     hidden = table.shape[1]
-    ids_flat = np.ascontiguousarray(np.broadcast_to(ids, out.shape[:-1])).reshape(-1)
-    _gather_add_rows(table, ids_flat.astype(np.int64, copy=False), out.reshape(-1, hidden))
+    _gather_add_rows(table, _flat_ids(ids, out.shape[:-1]), out.reshape(-1, hidden))
     return out
+
+
+def scatter_add_backward(d_out: np.ndarray, ids: np.ndarray, d_table: np.ndarray) -> np.ndarray:
+    """``d_table[ids] += d_out`` row by row, for ``d_out (batch, seq, hidden)``; returns ``d_table``."""
+    hidden = d_table.shape[1]
+    d_rows = np.ascontiguousarray(d_out).reshape(-1, hidden)
+    _scatter_add_rows(d_rows, _flat_ids(ids, d_out.shape[:-1]), d_table)
+    return d_table

@@ -1,9 +1,20 @@
-"""LayerNorm over the last axis.
+"""LayerNorm over the last axis, forward and backward.
+
+Forward, per row x of length H:
 
     mean = Σ x / H,   var = Σ (x - mean)² / H,   rstd = 1 / sqrt(var + eps)
-    y    = (x - mean) * rstd * weight + bias
+    x̂    = (x - mean) · rstd
+    y    = x̂ · w + b
 
-The per-row ``mean`` and ``rstd`` are returned: they are exactly what the backward needs.
+Backward, given dy (the gradient of the loss with respect to y):
+
+    db  = Σ_rows dy                 dw = Σ_rows dy · x̂
+    dx̂  = dy · w
+    dx  = rstd · (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂))
+
+The last line is the chain rule through mean and rstd: both depend on every element of the
+row, so each dx_j collects a share of all the dx̂_k. Forward returns ``mean`` and ``rstd`` per
+row: with the input x they are all the backward needs.
 """
 
 import math
@@ -11,8 +22,12 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from nanohf.kernels.fastmath import REDUCE_FAST
 
-@njit(parallel=True, cache=True)
+CHUNKS = 32  # row blocks whose partial dw, db sums are computed in parallel, then added
+
+
+@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
 def _layernorm_rows(x, weight, bias, eps, out, mean, rstd):
     rows, hidden = x.shape
     for r in prange(rows):
@@ -48,3 +63,41 @@ def layernorm_forward(
     rstd = np.empty(x2.shape[0], dtype=x.dtype)
     _layernorm_rows(x2, weight, bias, eps, y, mean, rstd)
     return y.reshape(x.shape), mean, rstd
+
+
+@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
+def _layernorm_backward_rows(dy, x, mean, rstd, weight, dx, dw_parts, db_parts):
+    rows, hidden = x.shape
+    chunks = dw_parts.shape[0]
+    per_chunk = (rows + chunks - 1) // chunks
+    for c in prange(chunks):
+        for r in range(c * per_chunk, min(rows, (c + 1) * per_chunk)):
+            mu, inv = mean[r], rstd[r]
+            mean_dxhat = 0.0
+            mean_dxhat_xhat = 0.0
+            for j in range(hidden):
+                xhat = (x[r, j] - mu) * inv
+                dxhat = dy[r, j] * weight[j]
+                mean_dxhat += dxhat
+                mean_dxhat_xhat += dxhat * xhat
+                dw_parts[c, j] += dy[r, j] * xhat
+                db_parts[c, j] += dy[r, j]
+            mean_dxhat /= hidden
+            mean_dxhat_xhat /= hidden
+            for j in range(hidden):
+                xhat = (x[r, j] - mu) * inv
+                dx[r, j] = inv * (dy[r, j] * weight[j] - mean_dxhat - xhat * mean_dxhat_xhat)
+
+
+def layernorm_backward(
+    dy: np.ndarray, x: np.ndarray, mean: np.ndarray, rstd: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients ``(dx, dw, db)`` of LayerNorm, for ``dy`` and ``x`` of shape ``(..., hidden)``."""
+    hidden = x.shape[-1]
+    dy2 = np.ascontiguousarray(dy).reshape(-1, hidden)
+    x2 = np.ascontiguousarray(x).reshape(-1, hidden)
+    dx = np.empty_like(x2)
+    dw_parts = np.zeros((CHUNKS, hidden), dtype=x.dtype)
+    db_parts = np.zeros((CHUNKS, hidden), dtype=x.dtype)
+    _layernorm_backward_rows(dy2, x2, mean, rstd, weight, dx, dw_parts, db_parts)
+    return dx.reshape(x.shape), dw_parts.sum(0), db_parts.sum(0)

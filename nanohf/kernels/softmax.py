@@ -1,9 +1,18 @@
-"""Softmax over attention scores, with the scale and the padding mask folded in.
+"""Softmax over attention scores, with the scale and the padding mask folded in; and its backward.
 
-For each query row:  p_j = exp(s_j * scale + m_j - max) / Σ_k exp(s_k * scale + m_k - max)
+Forward, for each query row:
+
+    p_j = exp(s_j · scale + m_j - max) / Σ_k exp(s_k · scale + m_k - max)
 
 ``m`` is transformers' additive mask: 0 where the key is a real token and
 ``finfo(float32).min`` where it is padding, so padded keys get a probability of exactly 0.
+Subtracting the row's max changes nothing mathematically and keeps exp from overflowing.
+
+Backward, given dp (the gradient with respect to p):
+
+    ∂p_j/∂z_i = p_j (δ_ij - p_i)   =>   dz_i = p_i (dp_i - Σ_j dp_j p_j)
+
+and since z = s · scale + m, ds = dz · scale (the mask is a constant).
 """
 
 import math
@@ -11,10 +20,12 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from nanohf.kernels.fastmath import REDUCE_FAST
+
 MASK_MIN = float(np.finfo(np.float32).min)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
 def _masked_softmax_rows(scores, mask, scale):
     batch, heads, q_len, k_len = scores.shape
     for row in prange(batch * heads * q_len):
@@ -38,6 +49,21 @@ def _masked_softmax_rows(scores, mask, scale):
             s[j] *= inv
 
 
+@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
+def _softmax_backward_rows(probs, d_probs, scale, d_scores):
+    batch, heads, q_len, k_len = probs.shape
+    for row in prange(batch * heads * q_len):
+        b = row // (heads * q_len)
+        h = (row // q_len) % heads
+        i = row % q_len
+        p, dp, ds = probs[b, h, i], d_probs[b, h, i], d_scores[b, h, i]
+        dot = 0.0
+        for j in range(k_len):
+            dot += dp[j] * p[j]
+        for j in range(k_len):
+            ds[j] = p[j] * (dp[j] - dot) * scale
+
+
 def additive_padding_mask(attention_mask: np.ndarray, dtype=np.float32) -> np.ndarray:
     """``(batch, seq)`` of 1 (token) / 0 (padding) -> additive ``(batch, seq)``: 0 / finfo.min."""
     return np.where(attention_mask != 0, 0.0, MASK_MIN).astype(dtype)
@@ -48,5 +74,12 @@ def masked_softmax_forward(scores: np.ndarray, mask: np.ndarray, scale: float) -
 
     ``mask`` is the additive padding mask ``(batch, k_len)`` from ``additive_padding_mask``.
     """
-    _masked_softmax_rows(scores, mask, np.float32(scale))
+    _masked_softmax_rows(scores, mask.astype(scores.dtype, copy=False), scores.dtype.type(scale))
     return scores
+
+
+def masked_softmax_backward(probs: np.ndarray, d_probs: np.ndarray, scale: float) -> np.ndarray:
+    """Gradient with respect to the raw scores ``(batch, heads, q_len, k_len)``."""
+    d_scores = np.empty_like(probs)
+    _softmax_backward_rows(probs, np.ascontiguousarray(d_probs), probs.dtype.type(scale), d_scores)
+    return d_scores

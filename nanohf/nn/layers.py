@@ -1,5 +1,9 @@
-"""The layers every model is built from. Each forward keeps, in ``training`` mode, only what
-its backward will need; in eval mode it keeps nothing.
+"""The layers every model is built from, each forward beside its backward.
+
+While gradients are enabled (see ``nanohf/autograd.py``) a forward keeps what its backward
+needs; ``backward(d_out)`` adds the parameters' gradients into ``param.grad``, frees what the
+forward kept and returns the gradient with respect to the input. Under ``no_grad`` nothing is
+kept and LayerNorm and activations may work in place.
 
 Shapes: ``x`` is ``(..., in_features)``; leading axes are flattened into rows so that every
 matrix product is one large 2-D GEMM for BLAS.
@@ -7,18 +11,27 @@ matrix product is one large 2-D GEMM for BLAS.
 
 import numpy as np
 
-from nanohf.kernels.activations import IDENTITY, bias_activation_forward, resolve_activation
-from nanohf.kernels.embedding import gather_add_forward
-from nanohf.kernels.layernorm import layernorm_forward
-from nanohf.nn.module import Module, Parameter
+from nanohf.autograd import is_grad_enabled
+from nanohf.kernels.activations import (
+    IDENTITY,
+    bias_activation_backward,
+    bias_activation_forward,
+    resolve_activation,
+)
+from nanohf.kernels.embedding import gather_add_forward, scatter_add_backward
+from nanohf.kernels.layernorm import layernorm_backward, layernorm_forward
+from nanohf.nn.module import Module, Parameter, accumulate_grad
 from nanohf.random import get_generator
 
 
 class Linear(Module):
-    """``y = x @ W.T + b`` with ``W`` of shape ``(out_features, in_features)``, as torch stores it.
+    """``y = act(x @ W.T + b)`` with ``W`` of shape ``(out_features, in_features)``, as torch stores it.
 
-    ``activation`` fuses an activation into the bias add (``act(x @ W.T + b)``): one pass
-    over the output instead of two.
+    ``activation`` (default none) fuses an activation into the bias add: one pass over the output
+    instead of two.
+
+    Backward, with ``d_pre = d_y · act'(x @ W.T + b)``:
+        dW += d_preᵀ @ x        db += Σ_rows d_pre        dx = d_pre @ W
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str | None = None):
@@ -30,16 +43,34 @@ class Linear(Module):
         rows = x.reshape(-1, x.shape[-1])
         h = rows @ self.weight.data.T
         bias = None if self.bias is None else self.bias.data
+        keep = is_grad_enabled()
         if self.activation == IDENTITY:
             if bias is not None:
                 h += bias
+            out = h
         else:
-            bias_activation_forward(h, bias, self.activation, out=h)
-        return h.reshape(*x.shape[:-1], h.shape[-1])
+            # Keep h (before bias and activation) for the backward, or overwrite it when not needed.
+            out = bias_activation_forward(h, bias, self.activation, out=None if keep else h)
+        self._cache = (x.shape, rows, h) if keep else None
+        return out.reshape(*x.shape[:-1], out.shape[-1])
+
+    def backward(self, d_out: np.ndarray) -> np.ndarray:
+        x_shape, rows, h = self.pop_cache()
+        d = d_out.reshape(-1, d_out.shape[-1])
+        if self.activation != IDENTITY:
+            d = bias_activation_backward(d, h, None if self.bias is None else self.bias.data, self.activation)
+        accumulate_grad(self.weight, lambda: d.T @ rows)
+        if self.bias is not None:
+            accumulate_grad(self.bias, lambda: d.sum(axis=0))
+        return (d @ self.weight.data).reshape(x_shape)
 
 
 class Embedding(Module):
-    """A lookup table ``(num_embeddings, embedding_dim)``; ``forward(ids)`` returns ``table[ids]``."""
+    """A lookup table ``(num_embeddings, embedding_dim)``.
+
+    Backward scatter-adds the output gradient into the looked-up rows; the ``padding_idx`` row
+    gets no gradient, as in torch.nn.Embedding.
+    """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
         self.weight = Parameter(np.zeros((num_embeddings, embedding_dim), dtype=np.float32))
@@ -49,11 +80,26 @@ class Embedding(Module):
         """Adds ``table[ids]`` into ``out`` (``(batch, seq, dim)``) when given, else returns it."""
         if out is None:
             out = np.zeros((*ids.shape, self.weight.data.shape[1]), dtype=self.weight.data.dtype)
+        self._cache = ids if is_grad_enabled() else None
         return gather_add_forward(self.weight.data, ids, out)
+
+    def backward(self, d_out: np.ndarray) -> None:
+        ids = self.pop_cache()
+
+        def d_table() -> np.ndarray:
+            grad = scatter_add_backward(d_out, ids, np.zeros_like(self.weight.data))
+            if self.padding_idx is not None:
+                grad[self.padding_idx] = 0.0
+            return grad
+
+        accumulate_grad(self.weight, d_table)
 
 
 class LayerNorm(Module):
-    """Normalise the last axis to zero mean and unit variance, then scale and shift."""
+    """Normalise the last axis to zero mean and unit variance, then scale and shift.
+
+    The math of both directions is in ``nanohf/kernels/layernorm.py``.
+    """
 
     def __init__(self, normalized_shape: int, eps: float = 1e-5):
         self.weight = Parameter(np.ones(normalized_shape, dtype=np.float32))
@@ -61,21 +107,41 @@ class LayerNorm(Module):
         self.eps = eps
 
     def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        y, _, _ = layernorm_forward(x, self.weight.data, self.bias.data, self.eps, out=out)
+        keep = is_grad_enabled()
+        y, mean, rstd = layernorm_forward(x, self.weight.data, self.bias.data, self.eps, out=None if keep else out)
+        self._cache = (x, mean, rstd) if keep else None
         return y
+
+    def backward(self, d_out: np.ndarray) -> np.ndarray:
+        x, mean, rstd = self.pop_cache()
+        dx, dw, db = layernorm_backward(d_out, x, mean, rstd, self.weight.data)
+        accumulate_grad(self.weight, lambda: dw)
+        accumulate_grad(self.bias, lambda: db)
+        return dx
 
 
 class Dropout(Module):
-    """In training, zero each element with probability ``p`` and scale the rest by ``1/(1-p)``."""
+    """In training, zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
+
+    The mask drawn in the forward is reused by the backward: ``dx = d_out · mask / (1-p)``.
+    """
 
     def __init__(self, p: float = 0.1):
         self.p = float(p)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if not self.training or self.p == 0.0:
+            self._cache = None
             return x
         keep = get_generator().random(x.shape, dtype=np.float32) >= self.p
-        return np.where(keep, x * np.float32(1.0 / (1.0 - self.p)), np.float32(0.0))
+        scaled_mask = keep * x.dtype.type(1.0 / (1.0 - self.p))
+        self._cache = scaled_mask if is_grad_enabled() else None
+        return x * scaled_mask
+
+    def backward(self, d_out: np.ndarray) -> np.ndarray:
+        scaled_mask = self._cache
+        self._cache = None
+        return d_out if scaled_mask is None else d_out * scaled_mask
 
 
 class Activation(Module):
@@ -86,4 +152,8 @@ class Activation(Module):
         self.act = resolve_activation(name)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self._cache = x if is_grad_enabled() else None
         return bias_activation_forward(x, None, self.act)
+
+    def backward(self, d_out: np.ndarray) -> np.ndarray:
+        return bias_activation_backward(d_out, self.pop_cache(), None, self.act)

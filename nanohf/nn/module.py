@@ -26,16 +26,44 @@ class Parameter:
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
 
 
+def accumulate_grad(param: Parameter, compute_grad) -> None:
+    """``param.grad += compute_grad()`` — computed only if the parameter is trainable.
+
+    Gradients add up across backward calls (gradient accumulation) until ``zero_grad``.
+    """
+    if not param.requires_grad:
+        return
+    grad = compute_grad()
+    if param.grad is None:
+        param.grad = np.array(grad, dtype=param.data.dtype)
+    else:
+        param.grad += grad
+
+
 class Module:
-    """Base class: ``__call__`` runs ``forward``; parameters are found by walking attributes."""
+    """Base class: ``__call__`` runs ``forward``; parameters are found by walking attributes.
+
+    A forward that keeps values for its backward stores them in ``self._cache``; the backward
+    takes them with ``pop_cache()``, which frees them.
+    """
 
     training: bool = False
+    _cache = None
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward")
+
+    def pop_cache(self):
+        cache, self._cache = self._cache, None
+        if cache is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward: its forward kept nothing — it ran under nanohf.no_grad(), "
+                f"or this backward already ran"
+            )
+        return cache
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
         for name, value in vars(self).items():

@@ -1,0 +1,54 @@
+"""AutoTokenizer: pick the tokenizer class a checkpoint asks for.
+
+The class comes from ``tokenizer_config.json`` (``"tokenizer_class"``), else from the model's
+``config.json`` (``model_type``). DistilBERT uses BERT's WordPiece but has no segment embeddings,
+so its tokenizer returns no ``token_type_ids`` (its ``model_input_names`` say so).
+"""
+
+import os
+from pathlib import Path
+
+from nanohf.models.hub import resolve_checkpoint_dir
+from nanohf.tokenizers.base import read_json
+from nanohf.tokenizers.wordpiece import BertTokenizer
+
+
+class DistilBertTokenizer(BertTokenizer):
+    model_input_names = ["input_ids", "attention_mask"]
+
+
+TOKENIZER_CLASSES = {
+    "BertTokenizer": BertTokenizer,
+    "BertTokenizerFast": BertTokenizer,
+    "DistilBertTokenizer": DistilBertTokenizer,
+    "DistilBertTokenizerFast": DistilBertTokenizer,
+}
+MODEL_TYPE_TO_TOKENIZER = {"bert": BertTokenizer, "distilbert": DistilBertTokenizer}
+
+
+class AutoTokenizer:
+    def __init__(self):
+        raise OSError("AutoTokenizer is built with AutoTokenizer.from_pretrained(folder)")
+
+    @staticmethod
+    def from_pretrained(name_or_path: str | os.PathLike, **kwargs):
+        folder = resolve_checkpoint_dir(name_or_path)
+        tokenizer_class = _tokenizer_class(Path(folder))
+        return tokenizer_class.from_pretrained(folder, **kwargs)
+
+
+def _tokenizer_class(folder: Path) -> type:
+    model_type = read_json(folder, "config.json").get("model_type")
+    name = read_json(folder, "tokenizer_config.json").get("tokenizer_class")
+    if name is not None and name not in TOKENIZER_CLASSES and model_type not in MODEL_TYPE_TO_TOKENIZER:
+        raise ValueError(
+            f"{folder}: tokenizer_class {name!r} is not supported; nanohf knows {sorted(TOKENIZER_CLASSES)}"
+        )
+    # The model type decides BERT vs DistilBERT inputs (a DistilBERT checkpoint often names BertTokenizer).
+    if model_type in MODEL_TYPE_TO_TOKENIZER:
+        return MODEL_TYPE_TO_TOKENIZER[model_type]
+    if name in TOKENIZER_CLASSES:
+        return TOKENIZER_CLASSES[name]
+    if (folder / "vocab.txt").is_file() or (folder / "tokenizer.json").is_file():
+        return BertTokenizer
+    raise FileNotFoundError(f"{folder} has no tokenizer files (tokenizer_config.json, vocab.txt, tokenizer.json)")
