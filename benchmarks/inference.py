@@ -63,7 +63,8 @@ def main() -> None:
             t_ids, t_mask = torch.tensor(input_ids), torch.tensor(attention_mask)
 
             def run_ours(model=ours, ids=input_ids, mask=attention_mask):
-                model(ids, mask)
+                with nanohf.no_grad():
+                    model(ids, mask)
 
             def run_theirs(model=theirs, ids=t_ids, mask=t_mask):
                 with torch.no_grad():
