@@ -167,7 +167,7 @@ def test_return_dict_false_and_index_access(make_checkpoint):
 def test_train_eval_switch_dropout(make_checkpoint):
     folder = make_checkpoint("BertForSequenceClassification", TINY_BERT)
     model = nanohf.BertForSequenceClassification.from_pretrained(folder)
-    assert not model.training and not model.bert.encoder.layer[0].attention.self.dropout.training
+    assert not model.training and not model.bert.encoder.layer[0].attention.self.attention_core.dropout.training
     input_ids, attention_mask = ragged_batch(99)
     eval_logits = model(input_ids, attention_mask).logits
     model.train()

@@ -11,6 +11,7 @@ attribute path *is* the checkpoint tensor name (``encoder.layer.0.attention.self
 
 import numpy as np
 
+from nanohf.autograd import is_grad_enabled
 from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import (
@@ -22,7 +23,7 @@ from nanohf.models.heads import (
 )
 from nanohf.models.modeling_utils import PreTrainedModel, run_layers
 from nanohf.models.outputs import BaseModelOutputWithPoolingAndCrossAttentions
-from nanohf.nn.attention import scaled_dot_product_attention
+from nanohf.nn.attention import ScaledDotProductAttention
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
 from nanohf.nn.module import Module, ModuleList, Parameter
 
@@ -93,6 +94,12 @@ class BertEmbeddings(Module):
         self.position_embeddings(position_ids, out=hidden_states)
         return self.dropout(self.LayerNorm(hidden_states, out=hidden_states))
 
+    def backward(self, d_embeddings) -> None:
+        # The sum's gradient reaches each of the three tables unchanged.
+        d_sum = self.LayerNorm.backward(self.dropout.backward(d_embeddings))
+        for table in (self.word_embeddings, self.token_type_embeddings, self.position_embeddings):
+            table.backward(d_sum)
+
 
 class BertSelfAttention(Module):
     def __init__(self, config: BertConfig):
@@ -105,11 +112,16 @@ class BertSelfAttention(Module):
         self.query = Linear(config.hidden_size, config.hidden_size)
         self.key = Linear(config.hidden_size, config.hidden_size)
         self.value = Linear(config.hidden_size, config.hidden_size)
-        self.dropout = Dropout(config.attention_probs_dropout_prob)
+        self.attention_core = ScaledDotProductAttention(config.num_attention_heads, config.attention_probs_dropout_prob)
 
     def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
         q, k, v = self.query(hidden_states), self.key(hidden_states), self.value(hidden_states)
-        return scaled_dot_product_attention(q, k, v, mask, self.num_attention_heads, self.dropout)
+        return self.attention_core(q, k, v, mask)
+
+    def backward(self, d_context) -> np.ndarray:
+        dq, dk, dv = self.attention_core.backward(d_context)
+        # hidden_states fed all three projections: their input gradients add up.
+        return self.query.backward(dq) + self.key.backward(dk) + self.value.backward(dv)
 
 
 class BertAddNorm(Module):
@@ -129,6 +141,11 @@ class BertAddNorm(Module):
         h += residual
         return self.LayerNorm(h, out=h)
 
+    def backward(self, d_out) -> tuple[np.ndarray, np.ndarray]:
+        """Returns ``(d_x, d_residual)``: the sum passes its gradient to both branches."""
+        d_sum = self.LayerNorm.backward(d_out)
+        return self.dense.backward(self.dropout.backward(d_sum)), d_sum
+
 
 class BertAttention(Module):
     def __init__(self, config: BertConfig):
@@ -139,6 +156,10 @@ class BertAttention(Module):
         context, probs = self.self(hidden_states, mask)
         return self.output(context, hidden_states), probs
 
+    def backward(self, d_out) -> np.ndarray:
+        d_context, d_residual = self.output.backward(d_out)
+        return self.self.backward(d_context) + d_residual
+
 
 class BertIntermediate(Module):
     def __init__(self, config: BertConfig):
@@ -147,6 +168,9 @@ class BertIntermediate(Module):
 
     def forward(self, hidden_states) -> np.ndarray:
         return self.dense(hidden_states)
+
+    def backward(self, d_out) -> np.ndarray:
+        return self.dense.backward(d_out)
 
 
 class BertLayer(Module):
@@ -159,6 +183,11 @@ class BertLayer(Module):
         attention_output, probs = self.attention(hidden_states, mask)
         return self.output(self.intermediate(attention_output), attention_output), probs
 
+    def backward(self, d_out) -> np.ndarray:
+        d_intermediate, d_attention_output = self.output.backward(d_out)
+        d_attention_output = d_attention_output + self.intermediate.backward(d_intermediate)
+        return self.attention.backward(d_attention_output)
+
 
 class BertEncoder(Module):
     def __init__(self, config: BertConfig):
@@ -166,6 +195,11 @@ class BertEncoder(Module):
 
     def forward(self, hidden_states, mask, output_hidden_states=False, output_attentions=False):
         return run_layers(self.layer, hidden_states, mask, output_hidden_states, output_attentions)
+
+    def backward(self, d_hidden_states) -> np.ndarray:
+        for layer in reversed(list(self.layer)):
+            d_hidden_states = layer.backward(d_hidden_states)
+        return d_hidden_states
 
 
 class BertPooler(Module):
@@ -176,6 +210,10 @@ class BertPooler(Module):
 
     def forward(self, hidden_states) -> np.ndarray:
         return self.dense(hidden_states[:, 0])
+
+    def backward(self, d_pooled, d_hidden_states) -> None:
+        """Adds the pooler's gradient into the first token's row of ``d_hidden_states``."""
+        d_hidden_states[:, 0] += self.dense.backward(d_pooled)
 
 
 class BertPreTrainedModel(PreTrainedModel):
@@ -214,6 +252,7 @@ class BertModel(BertPreTrainedModel):
             embeddings, mask, output_hidden_states, output_attentions
         )
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
+        self._cache = sequence_output.shape if is_grad_enabled() else None
         out = BaseModelOutputWithPoolingAndCrossAttentions(
             last_hidden_state=sequence_output,
             pooler_output=pooled_output,
@@ -221,6 +260,14 @@ class BertModel(BertPreTrainedModel):
             attentions=attentions,
         )
         return finish(config, out, return_dict)
+
+    def backward(self, d_last_hidden_state=None, d_pooler_output=None) -> None:
+        """Gradients of the outputs in, parameter gradients out: the forward read in reverse."""
+        shape = self.pop_cache()
+        d_hidden = np.zeros(shape, np.float32) if d_last_hidden_state is None else d_last_hidden_state.copy()
+        if d_pooler_output is not None:
+            self.pooler.backward(d_pooler_output, d_hidden)
+        self.embeddings.backward(self.encoder.backward(d_hidden))
 
 
 # --- task heads ------------------------------------------------------------------------------------
@@ -243,7 +290,10 @@ class BertForSequenceClassification(BertPreTrainedModel):
         base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
                          output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         logits = self.classifier(self.dropout(base.pooler_output))
-        return sequence_classification_output(logits, labels, base, self.config, return_dict)
+        return sequence_classification_output(logits, labels, base, self.config, self.backward, return_dict)
+
+    def backward(self, d_logits) -> None:
+        self.bert.backward(d_pooler_output=self.dropout.backward(self.classifier.backward(d_logits)))
 
 
 class BertPredictionHeadTransform(Module):
@@ -254,6 +304,9 @@ class BertPredictionHeadTransform(Module):
     def forward(self, hidden_states) -> np.ndarray:
         h = self.dense(hidden_states)
         return self.LayerNorm(h, out=h)
+
+    def backward(self, d_out) -> np.ndarray:
+        return self.dense.backward(self.LayerNorm.backward(d_out))
 
 
 class BertLMPredictionHead(Module):
@@ -269,6 +322,10 @@ class BertLMPredictionHead(Module):
     def forward(self, hidden_states) -> np.ndarray:
         return self.decoder(self.transform(hidden_states))
 
+    def backward(self, d_logits) -> np.ndarray:
+        # The decoder's weight is the word-embedding table: its gradient adds to the same .grad.
+        return self.transform.backward(self.decoder.backward(d_logits))
+
 
 class BertOnlyMLMHead(Module):
     def __init__(self, config: BertConfig):
@@ -276,6 +333,9 @@ class BertOnlyMLMHead(Module):
 
     def forward(self, sequence_output) -> np.ndarray:
         return self.predictions(sequence_output)
+
+    def backward(self, d_logits) -> np.ndarray:
+        return self.predictions.backward(d_logits)
 
 
 class BertForMaskedLM(BertPreTrainedModel):
@@ -293,7 +353,10 @@ class BertForMaskedLM(BertPreTrainedModel):
                 output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
         base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
                          output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
-        return masked_lm_output(self.cls(base.last_hidden_state), labels, base, self.config, return_dict)
+        return masked_lm_output(self.cls(base.last_hidden_state), labels, base, self.config, self.backward, return_dict)
+
+    def backward(self, d_logits) -> None:
+        self.bert.backward(self.cls.backward(d_logits))
 
 
 class BertForTokenClassification(BertPreTrainedModel):
@@ -313,7 +376,10 @@ class BertForTokenClassification(BertPreTrainedModel):
         base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
                          output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         logits = self.classifier(self.dropout(base.last_hidden_state))
-        return token_classification_output(logits, labels, base, self.config, return_dict)
+        return token_classification_output(logits, labels, base, self.config, self.backward, return_dict)
+
+    def backward(self, d_logits) -> None:
+        self.bert.backward(self.dropout.backward(self.classifier.backward(d_logits)))
 
 
 class BertForQuestionAnswering(BertPreTrainedModel):
@@ -332,4 +398,10 @@ class BertForQuestionAnswering(BertPreTrainedModel):
         base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
                          output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         logits = self.qa_outputs(base.last_hidden_state)
-        return question_answering_output(logits, start_positions, end_positions, base, self.config, return_dict)
+        return question_answering_output(
+            logits, start_positions, end_positions, base, self.config, self.backward, return_dict
+        )
+
+    def backward(self, d_logits) -> None:
+        """``d_logits (batch, seq, 2)``: the start and end gradients side by side."""
+        self.bert.backward(self.qa_outputs.backward(d_logits))

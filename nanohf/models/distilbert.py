@@ -10,6 +10,7 @@ What differs from BERT (see bert.py for the shared idea):
 
 import numpy as np
 
+from nanohf.autograd import is_grad_enabled
 from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import (
@@ -21,7 +22,7 @@ from nanohf.models.heads import (
 )
 from nanohf.models.modeling_utils import PreTrainedModel, run_layers
 from nanohf.models.outputs import BaseModelOutput
-from nanohf.nn.attention import scaled_dot_product_attention
+from nanohf.nn.attention import ScaledDotProductAttention
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
 from nanohf.nn.module import Module, ModuleList
 
@@ -101,6 +102,11 @@ class Embeddings(Module):
         self.position_embeddings(position_ids, out=hidden_states)
         return self.dropout(self.LayerNorm(hidden_states, out=hidden_states))
 
+    def backward(self, d_embeddings) -> None:
+        d_sum = self.LayerNorm.backward(self.dropout.backward(d_embeddings))
+        self.word_embeddings.backward(d_sum)
+        self.position_embeddings.backward(d_sum)
+
 
 class DistilBertSelfAttention(Module):
     def __init__(self, config: DistilBertConfig):
@@ -111,12 +117,16 @@ class DistilBertSelfAttention(Module):
         self.k_lin = Linear(config.dim, config.dim)
         self.v_lin = Linear(config.dim, config.dim)
         self.out_lin = Linear(config.dim, config.dim)
-        self.dropout = Dropout(config.attention_dropout)
+        self.attention_core = ScaledDotProductAttention(config.n_heads, config.attention_dropout)
 
     def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
         q, k, v = self.q_lin(hidden_states), self.k_lin(hidden_states), self.v_lin(hidden_states)
-        context, probs = scaled_dot_product_attention(q, k, v, mask, self.n_heads, self.dropout)
+        context, probs = self.attention_core(q, k, v, mask)
         return self.out_lin(context), probs
+
+    def backward(self, d_out) -> np.ndarray:
+        dq, dk, dv = self.attention_core.backward(self.out_lin.backward(d_out))
+        return self.q_lin.backward(dq) + self.k_lin.backward(dk) + self.v_lin.backward(dv)
 
 
 class FFN(Module):
@@ -127,6 +137,9 @@ class FFN(Module):
 
     def forward(self, x) -> np.ndarray:
         return self.dropout(self.lin2(self.lin1(x)))
+
+    def backward(self, d_out) -> np.ndarray:
+        return self.lin1.backward(self.lin2.backward(self.dropout.backward(d_out)))
 
 
 class TransformerBlock(Module):
@@ -145,6 +158,13 @@ class TransformerBlock(Module):
         ffn_output += attention_output
         return self.output_layer_norm(ffn_output, out=ffn_output), probs
 
+    def backward(self, d_out) -> np.ndarray:
+        # Each residual sum sends its gradient both through its branch and straight past it.
+        d_attention_output = self.output_layer_norm.backward(d_out)
+        d_attention_output = d_attention_output + self.ffn.backward(d_attention_output)
+        d_hidden = self.sa_layer_norm.backward(d_attention_output)
+        return d_hidden + self.attention.backward(d_hidden)
+
 
 class Transformer(Module):
     def __init__(self, config: DistilBertConfig):
@@ -152,6 +172,11 @@ class Transformer(Module):
 
     def forward(self, hidden_states, mask, output_hidden_states=False, output_attentions=False):
         return run_layers(self.layer, hidden_states, mask, output_hidden_states, output_attentions)
+
+    def backward(self, d_hidden_states) -> np.ndarray:
+        for layer in reversed(list(self.layer)):
+            d_hidden_states = layer.backward(d_hidden_states)
+        return d_hidden_states
 
 
 class DistilBertPreTrainedModel(PreTrainedModel):
@@ -186,7 +211,12 @@ class DistilBertModel(DistilBertPreTrainedModel):
         embeddings = self.embeddings(input_ids, position_ids)
         mask = additive_padding_mask(attention_mask, embeddings.dtype)
         last, hidden_states, attentions = self.transformer(embeddings, mask, output_hidden_states, output_attentions)
+        self._cache = True if is_grad_enabled() else None
         return finish(config, BaseModelOutput(last, hidden_states, attentions), return_dict)
+
+    def backward(self, d_last_hidden_state) -> None:
+        self.pop_cache()
+        self.embeddings.backward(self.transformer.backward(d_last_hidden_state))
 
 
 # --- task heads ------------------------------------------------------------------------------------
@@ -208,9 +238,15 @@ class DistilBertForSequenceClassification(DistilBertPreTrainedModel):
                 output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
         base = self.distilbert(input_ids, attention_mask, None, position_ids,
                                output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        self._cache = base.last_hidden_state.shape if is_grad_enabled() else None
         pooled = self.pre_classifier(base.last_hidden_state[:, 0])
         logits = self.classifier(self.dropout(pooled))
-        return sequence_classification_output(logits, labels, base, self.config, return_dict)
+        return sequence_classification_output(logits, labels, base, self.config, self.backward, return_dict)
+
+    def backward(self, d_logits) -> None:
+        d_hidden = np.zeros(self.pop_cache(), np.float32)  # only the first token fed the head
+        d_hidden[:, 0] = self.pre_classifier.backward(self.dropout.backward(self.classifier.backward(d_logits)))
+        self.distilbert.backward(d_hidden)
 
 
 class DistilBertForMaskedLM(DistilBertPreTrainedModel):
@@ -232,7 +268,11 @@ class DistilBertForMaskedLM(DistilBertPreTrainedModel):
                                output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         h = self.vocab_transform(base.last_hidden_state)
         logits = self.vocab_projector(self.vocab_layer_norm(h, out=h))
-        return masked_lm_output(logits, labels, base, self.config, return_dict)
+        return masked_lm_output(logits, labels, base, self.config, self.backward, return_dict)
+
+    def backward(self, d_logits) -> None:
+        d_h = self.vocab_layer_norm.backward(self.vocab_projector.backward(d_logits))
+        self.distilbert.backward(self.vocab_transform.backward(d_h))
 
 
 class DistilBertForTokenClassification(DistilBertPreTrainedModel):
@@ -251,7 +291,10 @@ class DistilBertForTokenClassification(DistilBertPreTrainedModel):
         base = self.distilbert(input_ids, attention_mask, None, position_ids,
                                output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         logits = self.classifier(self.dropout(base.last_hidden_state))
-        return token_classification_output(logits, labels, base, self.config, return_dict)
+        return token_classification_output(logits, labels, base, self.config, self.backward, return_dict)
+
+    def backward(self, d_logits) -> None:
+        self.distilbert.backward(self.dropout.backward(self.classifier.backward(d_logits)))
 
 
 class DistilBertForQuestionAnswering(DistilBertPreTrainedModel):
@@ -272,4 +315,9 @@ class DistilBertForQuestionAnswering(DistilBertPreTrainedModel):
         base = self.distilbert(input_ids, attention_mask, None, position_ids,
                                output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         logits = self.qa_outputs(self.dropout(base.last_hidden_state))
-        return question_answering_output(logits, start_positions, end_positions, base, self.config, return_dict)
+        return question_answering_output(
+            logits, start_positions, end_positions, base, self.config, self.backward, return_dict
+        )
+
+    def backward(self, d_logits) -> None:
+        self.distilbert.backward(self.dropout.backward(self.qa_outputs.backward(d_logits)))

@@ -1,23 +1,51 @@
-"""The losses task heads compute when ``labels`` are given, chosen as transformers chooses them."""
+"""The losses task heads compute when labels are given, chosen as transformers chooses them.
+
+Each returns ``(value, d_logits)``: the loss, and a function that turns the gradient of the
+final objective with respect to the loss (``d_loss``, 1 for the loss itself) into the gradient
+with respect to the logits — the first step of every backward pass.
+"""
+
+from collections.abc import Callable
 
 import numpy as np
 
-from nanohf.kernels.losses import cross_entropy_forward
+from nanohf.kernels.losses import cross_entropy_backward, cross_entropy_forward
+
+GradFn = Callable[[float], np.ndarray]
 
 
-def mse_loss(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """mean((pred - target)²)."""
-    diff = pred.astype(np.float32) - target.astype(np.float32)
-    return np.float32(np.mean(diff * diff))
+def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, GradFn]:
+    """mean((pred - target)²);  d/d pred = 2 (pred - target) / N."""
+    target = np.asarray(target, dtype=pred.dtype)
+    if pred.shape != target.shape:
+        raise ValueError(f"regression labels have shape {target.shape}, predictions {pred.shape}")
+    diff = pred - target
+    value = np.mean(diff * diff)
+    return value, lambda d_loss: diff * pred.dtype.type(2.0 * d_loss / diff.size)
 
 
-def bce_with_logits_loss(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """mean(max(z, 0) - z·y + log(1 + exp(-|z|))): binary cross-entropy on sigmoid(z), stably."""
-    z, y = logits.astype(np.float32), targets.astype(np.float32)
-    return np.float32(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+def bce_with_logits_loss(logits: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, GradFn]:
+    """mean(max(z, 0) - z·y + log(1 + exp(-|z|))): binary cross-entropy on σ(z), computed stably.
+
+    d/dz = (σ(z) - y) / N.
+    """
+    z, y = logits, np.asarray(targets, dtype=logits.dtype)
+    if z.shape != y.shape:
+        raise ValueError(f"multi-label labels have shape {y.shape}, logits {z.shape}")
+    value = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    sigmoid = 1.0 / (1.0 + np.exp(-z))
+    return value, lambda d_loss: (sigmoid - y) * z.dtype.type(d_loss / z.size)
 
 
-def sequence_classification_loss(logits: np.ndarray, labels: np.ndarray, config) -> np.ndarray:
+def cross_entropy_loss(logits: np.ndarray, labels: np.ndarray, ignore_index: int = -100) -> tuple[np.ndarray, GradFn]:
+    """Mean cross-entropy over the last axis of ``logits (..., classes)``; ``ignore_index`` skipped."""
+    labels = np.asarray(labels).reshape(-1)
+    rows = logits.reshape(-1, logits.shape[-1])
+    value = cross_entropy_forward(rows, labels, ignore_index)
+    return value, lambda d_loss: cross_entropy_backward(rows, labels, d_loss, ignore_index).reshape(logits.shape)
+
+
+def sequence_classification_loss(logits: np.ndarray, labels, config) -> tuple[np.ndarray, GradFn]:
     """Loss of ``logits (batch, num_labels)``; the problem type is inferred once, as transformers does.
 
     num_labels == 1 -> regression (MSE); integer labels -> single-label (cross-entropy);
@@ -33,35 +61,26 @@ def sequence_classification_loss(logits: np.ndarray, labels: np.ndarray, config)
         else:
             config.problem_type = "multi_label_classification"
     if config.problem_type == "regression":
-        if num_labels == 1:
-            return mse_loss(logits.squeeze(), labels.squeeze())
+        if num_labels == 1:  # transformers squeezes both: (batch, 1) logits against (batch,) labels
+            value, grad = mse_loss(logits.reshape(-1), labels.reshape(-1))
+            return value, lambda d_loss: grad(d_loss).reshape(logits.shape)
         return mse_loss(logits, labels)
     if config.problem_type == "single_label_classification":
-        return cross_entropy_forward(logits.reshape(-1, num_labels), labels.reshape(-1))
-    _check_same_shape("labels", labels, "logits", logits)
+        return cross_entropy_loss(logits, labels)
     return bce_with_logits_loss(logits, labels)
 
 
-def token_classification_loss(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Cross-entropy over every token of ``logits (batch, seq, num_labels)``; label -100 is ignored."""
-    return cross_entropy_forward(logits.reshape(-1, logits.shape[-1]), np.asarray(labels).reshape(-1))
-
-
 def question_answering_loss(
-    start_logits: np.ndarray, end_logits: np.ndarray, start_positions: np.ndarray, end_positions: np.ndarray
-) -> np.ndarray:
-    """(CE(start) + CE(end)) / 2 over ``(batch, seq)`` logits.
+    start_logits: np.ndarray, end_logits: np.ndarray, start_positions, end_positions
+) -> tuple[np.ndarray, GradFn]:
+    """(CE(start) + CE(end)) / 2 over ``(batch, seq)`` logits; the gradient is ``(batch, seq, 2)``.
 
     Positions outside the sequence are clamped to ``seq`` and then ignored, as transformers does.
     """
     seq = start_logits.shape[1]
     start = np.clip(np.asarray(start_positions).reshape(-1), 0, seq)
     end = np.clip(np.asarray(end_positions).reshape(-1), 0, seq)
-    start_loss = cross_entropy_forward(start_logits, start, ignore_index=seq)
-    end_loss = cross_entropy_forward(end_logits, end, ignore_index=seq)
-    return np.float32((start_loss + end_loss) / 2)
-
-
-def _check_same_shape(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
-    if a.shape != b.shape:
-        raise ValueError(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape}")
+    start_loss, d_start = cross_entropy_loss(start_logits, start, ignore_index=seq)
+    end_loss, d_end = cross_entropy_loss(end_logits, end, ignore_index=seq)
+    value = (start_loss + end_loss) / 2
+    return value, lambda d_loss: np.stack([d_start(d_loss / 2), d_end(d_loss / 2)], axis=-1)

@@ -1,20 +1,30 @@
 """Multi-head scaled dot-product attention, the one idea every model here shares.
 
-With ``hidden = heads * head_dim`` and queries, keys and values already projected::
+With ``hidden = heads · head_dim`` and queries, keys and values already projected::
 
     q, k, v : (batch, seq, hidden)  ->  split heads  ->  (batch, heads, seq, head_dim)
     scores  = q @ kᵀ                                     (batch, heads, seq, seq)
-    probs   = softmax(scores * scale + mask)             over the key axis
-    context = probs @ v                                  (batch, heads, seq, head_dim)
+    probs   = softmax(scores · scale + mask)             over the key axis
+    context = dropout(probs) @ v                         (batch, heads, seq, head_dim)
             -> merge heads -> (batch, seq, hidden)
 
 ``scale`` is 1/√head_dim. ``mask`` is the additive padding mask (0 for a token, finfo.min for
 padding, shape (batch, seq)), so a padded key gets probability 0 and cannot leak into any output.
+
+Backward, reading the forward bottom-up (P = probs, P' = dropout(P)):
+
+    dP' = d_context @ vᵀ        dv = P'ᵀ @ d_context
+    dP  = dropout backward(dP')
+    d_scores = softmax backward(P, dP) · scale          (see nanohf/kernels/softmax.py)
+    dq  = d_scores @ k          dk = d_scoresᵀ @ q
 """
 
 import numpy as np
 
-from nanohf.kernels.softmax import masked_softmax_forward
+from nanohf.autograd import is_grad_enabled
+from nanohf.kernels.softmax import masked_softmax_backward, masked_softmax_forward
+from nanohf.nn.layers import Dropout
+from nanohf.nn.module import Module
 
 
 def split_heads(x: np.ndarray, num_heads: int) -> np.ndarray:
@@ -29,17 +39,30 @@ def merge_heads(x: np.ndarray) -> np.ndarray:
     return x.transpose(0, 2, 1, 3).reshape(batch, seq, heads * head_dim)
 
 
-def scaled_dot_product_attention(
-    q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray, num_heads: int, dropout=None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Attention of ``q``, ``k``, ``v`` (each ``(batch, seq, hidden)``).
+class ScaledDotProductAttention(Module):
+    """The parameter-free core of attention: from projected q, k, v to the merged context."""
 
-    Returns ``(context (batch, seq, hidden), probs (batch, heads, seq, seq))``. ``dropout``, a
-    Dropout module, is applied to the probabilities in training as transformers does.
-    """
-    qh, kh, vh = split_heads(q, num_heads), split_heads(k, num_heads), split_heads(v, num_heads)
-    head_dim = qh.shape[-1]
-    scores = qh @ kh.transpose(0, 1, 3, 2)  # BLAS, one (seq, head_dim) x (head_dim, seq) per head
-    probs = masked_softmax_forward(scores, mask, head_dim**-0.5)
-    dropped = probs if dropout is None else dropout(probs)
-    return merge_heads(dropped @ vh), probs
+    def __init__(self, num_heads: int, dropout_prob: float):
+        self.num_heads = num_heads
+        self.dropout = Dropout(dropout_prob)
+
+    def forward(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray):
+        """``q, k, v (batch, seq, hidden)`` -> ``(context (batch, seq, hidden), probs (batch, heads, seq, seq))``."""
+        qh, kh, vh = (split_heads(t, self.num_heads) for t in (q, k, v))
+        scale = qh.shape[-1] ** -0.5
+        scores = qh @ kh.transpose(0, 1, 3, 2)  # BLAS: one (seq, head_dim) x (head_dim, seq) per head
+        probs = masked_softmax_forward(scores, mask, scale)
+        dropped = self.dropout(probs)
+        self._cache = (qh, kh, vh, probs, dropped, scale) if is_grad_enabled() else None
+        return merge_heads(dropped @ vh), probs
+
+    def backward(self, d_context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``d_context (batch, seq, hidden)`` -> ``(dq, dk, dv)``, each ``(batch, seq, hidden)``."""
+        qh, kh, vh, probs, dropped, scale = self.pop_cache()
+        d_ctx = split_heads(d_context, self.num_heads)
+        d_dropped = d_ctx @ vh.transpose(0, 1, 3, 2)
+        dv = dropped.transpose(0, 1, 3, 2) @ d_ctx
+        d_scores = masked_softmax_backward(probs, self.dropout.backward(d_dropped), scale)
+        dq = d_scores @ kh
+        dk = d_scores.transpose(0, 1, 3, 2) @ qh
+        return merge_heads(dq), merge_heads(dk), merge_heads(dv)
