@@ -252,7 +252,7 @@ class BertModel(BertPreTrainedModel):
             embeddings, mask, output_hidden_states, output_attentions
         )
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
-        self._cache = sequence_output.shape if is_grad_enabled() else None
+        self._cache = (sequence_output.shape, sequence_output.dtype) if is_grad_enabled() else None
         out = BaseModelOutputWithPoolingAndCrossAttentions(
             last_hidden_state=sequence_output,
             pooler_output=pooled_output,
@@ -263,8 +263,8 @@ class BertModel(BertPreTrainedModel):
 
     def backward(self, d_last_hidden_state=None, d_pooler_output=None) -> None:
         """Gradients of the outputs in, parameter gradients out: the forward read in reverse."""
-        shape = self.pop_cache()
-        d_hidden = np.zeros(shape, np.float32) if d_last_hidden_state is None else d_last_hidden_state.copy()
+        shape, dtype = self.pop_cache()
+        d_hidden = np.zeros(shape, dtype) if d_last_hidden_state is None else d_last_hidden_state.copy()
         if d_pooler_output is not None:
             self.pooler.backward(d_pooler_output, d_hidden)
         self.embeddings.backward(self.encoder.backward(d_hidden))

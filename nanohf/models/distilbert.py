@@ -238,13 +238,14 @@ class DistilBertForSequenceClassification(DistilBertPreTrainedModel):
                 output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
         base = self.distilbert(input_ids, attention_mask, None, position_ids,
                                output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
-        self._cache = base.last_hidden_state.shape if is_grad_enabled() else None
-        pooled = self.pre_classifier(base.last_hidden_state[:, 0])
+        hidden = base.last_hidden_state
+        self._cache = (hidden.shape, hidden.dtype) if is_grad_enabled() else None
+        pooled = self.pre_classifier(hidden[:, 0])
         logits = self.classifier(self.dropout(pooled))
         return sequence_classification_output(logits, labels, base, self.config, self.backward, return_dict)
 
     def backward(self, d_logits) -> None:
-        d_hidden = np.zeros(self.pop_cache(), np.float32)  # only the first token fed the head
+        d_hidden = np.zeros(*self.pop_cache())  # only the first token fed the head
         d_hidden[:, 0] = self.pre_classifier.backward(self.dropout.backward(self.classifier.backward(d_logits)))
         self.distilbert.backward(d_hidden)
 
