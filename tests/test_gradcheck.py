@@ -70,7 +70,7 @@ def check_module(module, inputs: list[np.ndarray], forward=None, what=""):
             sub._cache = None
         return float(np.sum(g * result))
 
-    arrays = [x for x, d in zip(inputs, d_inputs) if d is not None] + [p.data for p in params]
+    arrays = [x for x, d in zip(inputs, d_inputs, strict=True) if d is not None] + [p.data for p in params]
     grads = [d for d in d_inputs if d is not None] + [p.grad for p in params]
     directional_check(run, arrays, grads, what or type(module).__name__)
 

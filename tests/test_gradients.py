@@ -47,8 +47,8 @@ def compare_gradients(make_checkpoint, class_name, config, inputs, freeze=None):
     folder = make_checkpoint(class_name, config)
     ours = getattr(nanohf, class_name).from_pretrained(folder).train()
     theirs = getattr(transformers, class_name).from_pretrained(folder, attn_implementation="eager").train()
-    for model, prefix_params in ((ours, ours.named_parameters()), (theirs, theirs.named_parameters())):
-        for name, p in prefix_params:
+    for named_parameters in (ours.named_parameters(), theirs.named_parameters()):
+        for name, p in named_parameters:
             if freeze and name.startswith(freeze):
                 p.requires_grad = False
     loss = ours(**inputs).loss
