@@ -49,6 +49,15 @@ def resolve_activation(name: str) -> int:
 
 
 @njit(inline="always")
+def _sigmoid(v):
+    # 1 / (1 + exp(-v)), written so that exp never overflows (plain Python raises when it does).
+    if v >= 0.0:
+        return 1.0 / (1.0 + math.exp(-v))
+    e = math.exp(v)
+    return e / (1.0 + e)
+
+
+@njit(inline="always")
 def _activate(v, act):
     if act == GELU:
         return 0.5 * v * (1.0 + math.erf(v * _SQRT_HALF))
@@ -59,7 +68,7 @@ def _activate(v, act):
     if act == TANH:
         return math.tanh(v)
     if act == SILU:
-        return v / (1.0 + math.exp(-v))
+        return v * _sigmoid(v)
     return v
 
 
@@ -76,7 +85,7 @@ def _derivative(v, act):
         t = math.tanh(v)
         return 1.0 - t * t
     if act == SILU:
-        s = 1.0 / (1.0 + math.exp(-v))
+        s = _sigmoid(v)
         return s * (1.0 + v * (1.0 - s))
     return 1.0
 

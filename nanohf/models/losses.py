@@ -33,7 +33,7 @@ def bce_with_logits_loss(logits: np.ndarray, targets: np.ndarray) -> tuple[np.nd
     if z.shape != y.shape:
         raise ValueError(f"multi-label labels have shape {y.shape}, logits {z.shape}")
     value = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    sigmoid = 1.0 / (1.0 + np.exp(-z))
+    sigmoid = 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + exp(-z)), without overflow for very negative z
     return value, lambda d_loss: (sigmoid - y) * z.dtype.type(d_loss / z.size)
 
 
@@ -75,7 +75,8 @@ def question_answering_loss(
 ) -> tuple[np.ndarray, GradFn]:
     """(CE(start) + CE(end)) / 2 over ``(batch, seq)`` logits; the gradient is ``(batch, seq, 2)``.
 
-    Positions outside the sequence are clamped to ``seq`` and then ignored, as transformers does.
+    Positions are clamped to ``[0, seq]`` as transformers does: one past the end (or beyond) is
+    then ignored; a negative one becomes 0, the [CLS] token, and counts.
     """
     seq = start_logits.shape[1]
     start = np.clip(np.asarray(start_positions).reshape(-1), 0, seq)
