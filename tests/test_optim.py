@@ -167,12 +167,14 @@ def test_load_state_dict_rejects_mismatches():
         AdamW(ps[::-1]).load_state_dict(saved)
 
 
+# lr 0.01 keeps the weights within |θ| < 8, where a float32 unit in the last place is ≤ 4.8e-7:
+# torch fuses SGD's multiply-adds and nanohf does not (see sgd.py), an ulp apart here and there.
 SGD_CASES = {
-    "plain": dict(lr=0.05),
-    "momentum": dict(lr=0.05, momentum=0.9),
-    "dampening_weight_decay": dict(lr=0.05, momentum=0.8, dampening=0.3, weight_decay=0.01),
-    "nesterov": dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
-    "maximize": dict(lr=0.05, momentum=0.5, maximize=True),
+    "plain": dict(lr=0.01),
+    "momentum": dict(lr=0.01, momentum=0.9),
+    "dampening_weight_decay": dict(lr=0.01, momentum=0.8, dampening=0.3, weight_decay=0.01),
+    "nesterov": dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "maximize": dict(lr=0.01, momentum=0.5, maximize=True),
 }
 
 
@@ -308,7 +310,8 @@ def test_plain_python_gives_the_jitted_bits(tmp_path):
         run = subprocess.run([sys.executable, "-c", NO_JIT_SCRIPT, str(path)], env=env, capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         results[flag] = dict(np.load(path))
-    assert results["1"]["jit_disabled"] and results["1"]["is_python"]
-    assert not results["0"]["jit_disabled"] and not results["0"]["is_python"]
+    python, jitted = results["1"], results["0"]
+    assert python["jit_disabled"] and python["is_python"]
+    assert not jitted["jit_disabled"] and not jitted["is_python"]
     for key in ["adamw0", "adamw1", "sgd0", "sgd1"]:
-        np.testing.assert_array_equal(results["1"][key], results["0"][key], err_msg=key)
+        np.testing.assert_array_equal(python[key], jitted[key], err_msg=key)

@@ -11,10 +11,12 @@ For each parameter θ with gradient g, at step t = 1, 2, ... (γ = lr, λ = weig
     v̂   = v / (1 - β2^t)                        they underestimate; dividing undoes that exactly
     θ   ← θ - γ · m̂ / (sqrt(v̂) + ε)           for a constant gradient
 
-The step is computed as torch computes it, so the rounding matches too: the bias corrections
-are folded into two scalars, ``step_size = γ / (1 - β1^t)`` and ``sqrt(1 - β2^t)``, and ε is
-added *after* the square root of the corrected v (``sqrt(v) / sqrt(1 - β2^t) + ε``), not inside
-it. The first moment is torch's ``lerp``: ``m + (1 - β1)(g - m)``, the same mean as above.
+The step is computed in torch's order of operations: the bias corrections are folded into two
+scalars, ``step_size = γ / (1 - β1^t)`` and ``sqrt(1 - β2^t)``, and ε is added *after* the
+square root of the corrected v (``sqrt(v) / sqrt(1 - β2^t) + ε``), not inside it. The first
+moment is torch's ``lerp``: ``m + (1 - β1)(g - m)``, the same mean as above. (torch fuses a few
+multiply-adds into one rounding, this kernel does not: the weights agree to a unit in the last
+place or two.)
 
 Why "decoupled": L2 regularisation adds λθ to g, and Adam then divides it by sqrt(v̂), so
 weights with large gradients are barely decayed. AdamW shrinks θ directly, by the same factor

@@ -11,6 +11,13 @@ For each parameter θ with gradient g (γ = lr, λ = weight_decay, μ = momentum
 
 With μ = 0 the buffer is skipped and this is plain gradient descent. As for AdamW, the update is
 one fused Numba kernel per parameter, in the parameter's dtype.
+
+Rounding: torch computes each ``a + α·b`` above (``add(b, alpha=α)``) as one fused multiply-add,
+rounded once; the kernel rounds the product and the sum separately (fastmath off), so the weights
+differ from torch's by a unit in the last place here and there, and the jitted kernel and plain
+Python (``NUMBA_DISABLE_JIT=1``) agree to the bit. Letting LLVM fuse (``fastmath={"contract"}``)
+was tried: which of two products it fuses into an add is its choice, and it did not always choose
+torch's.
 """
 
 import numpy as np
