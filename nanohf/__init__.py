@@ -41,6 +41,19 @@ from nanohf.models.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from nanohf.optim import (
+    SGD,
+    AdamW,
+    clip_grad_norm_,
+    get_constant_schedule,
+    get_constant_schedule_with_warmup,
+    get_cosine_schedule_with_warmup,
+    get_cosine_with_hard_restarts_schedule_with_warmup,
+    get_inverse_sqrt_schedule,
+    get_linear_schedule_with_warmup,
+    get_polynomial_decay_schedule_with_warmup,
+    get_scheduler,
+)
 from nanohf.random import set_seed
 from nanohf.tokenizers import AutoTokenizer, BatchEncoding, BertTokenizer, DistilBertTokenizer
 
