@@ -6,7 +6,11 @@ Forward, for each query row:
 
 ``m`` is transformers' additive mask: 0 where the key is a real token and
 ``finfo(float32).min`` where it is padding, so padded keys get a probability of exactly 0.
-Subtracting the row's max changes nothing mathematically and keeps exp from overflowing.
+With ``causal`` (GPT-2), query i may not see a later key either: key j is masked the same way
+when j > i + (k_len - q_len) — the offset is the number of cached past keys, so the one new
+query of a generation step sees the whole past and itself. Subtracting the row's max changes
+nothing mathematically and keeps exp from overflowing; a row whose keys are all masked (a
+left-padding query) stays finite, as in transformers, and is never read.
 
 Backward, given dp (the gradient with respect to p):
 
@@ -26,8 +30,9 @@ MASK_MIN = float(np.finfo(np.float32).min)
 
 
 @njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
-def _masked_softmax_rows(scores, mask, scale):
+def _masked_softmax_rows(scores, mask, scale, causal):
     batch, heads, q_len, k_len = scores.shape
+    offset = k_len - q_len
     for row in prange(batch * heads * q_len):
         b = row // (heads * q_len)
         h = (row // q_len) % heads
@@ -36,7 +41,10 @@ def _masked_softmax_rows(scores, mask, scale):
         m = mask[b]
         hi = -np.inf
         for j in range(k_len):
-            v = s[j] * scale + m[j]
+            if causal and j > i + offset:
+                v = s[j] * scale + MASK_MIN
+            else:
+                v = s[j] * scale + m[j]
             s[j] = v
             hi = max(hi, v)
         total = 0.0
@@ -69,12 +77,13 @@ def additive_padding_mask(attention_mask: np.ndarray, dtype=np.float32) -> np.nd
     return np.where(attention_mask != 0, 0.0, MASK_MIN).astype(dtype)
 
 
-def masked_softmax_forward(scores: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+def masked_softmax_forward(scores: np.ndarray, mask: np.ndarray, scale: float, causal: bool = False) -> np.ndarray:
     """In place: ``scores`` ``(batch, heads, q_len, k_len)`` become probabilities.
 
-    ``mask`` is the additive padding mask ``(batch, k_len)`` from ``additive_padding_mask``.
+    ``mask`` is the additive padding mask ``(batch, k_len)`` from ``additive_padding_mask``;
+    ``causal`` also hides every key after the query's own position.
     """
-    _masked_softmax_rows(scores, mask.astype(scores.dtype, copy=False), scores.dtype.type(scale))
+    _masked_softmax_rows(scores, mask.astype(scores.dtype, copy=False), scores.dtype.type(scale), causal)
     return scores
 
 

@@ -116,7 +116,8 @@ class BertSelfAttention(Module):
 
     def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
         q, k, v = self.query(hidden_states), self.key(hidden_states), self.value(hidden_states)
-        return self.attention_core(q, k, v, mask)
+        context, probs, _ = self.attention_core(q, k, v, mask)
+        return context, probs
 
     def backward(self, d_context) -> np.ndarray:
         dq, dk, dv = self.attention_core.backward(d_context)

@@ -121,7 +121,7 @@ class DistilBertSelfAttention(Module):
 
     def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
         q, k, v = self.q_lin(hidden_states), self.k_lin(hidden_states), self.v_lin(hidden_states)
-        context, probs = self.attention_core(q, k, v, mask)
+        context, probs, _ = self.attention_core(q, k, v, mask)
         return self.out_lin(context), probs
 
     def backward(self, d_out) -> np.ndarray:

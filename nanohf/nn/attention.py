@@ -40,25 +40,41 @@ def merge_heads(x: np.ndarray) -> np.ndarray:
 
 
 class ScaledDotProductAttention(Module):
-    """The parameter-free core of attention: from projected q, k, v to the merged context."""
+    """The parameter-free core of attention: from projected q, k, v to the merged context.
 
-    def __init__(self, num_heads: int, dropout_prob: float):
+    ``causal=True`` is the decoder's mask (a token sees only itself and the past). ``scale``
+    defaults to 1/√head_dim; GPT-2 options can change it. ``past`` holds the keys and values of
+    earlier tokens, ``(batch, heads, past_len, head_dim)`` each, for generation with a KV cache.
+    """
+
+    def __init__(self, num_heads: int, dropout_prob: float, causal: bool = False, scale: float | None = None):
         self.num_heads = num_heads
         self.dropout = Dropout(dropout_prob)
+        self.causal = causal
+        self.scale = scale
 
-    def forward(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray):
-        """``q, k, v (batch, seq, hidden)`` -> ``(context (batch, seq, hidden), probs (batch, heads, seq, seq))``."""
+    def forward(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray, past=None):
+        """``q, k, v (batch, seq, hidden)``, ``mask (batch, past_len + seq)`` ->
+        ``(context (batch, seq, hidden), probs (batch, heads, seq, past_len + seq), present)``.
+
+        ``present`` is ``(keys, values)`` including this step's, ready to be the next ``past``.
+        """
         qh, kh, vh = (split_heads(t, self.num_heads) for t in (q, k, v))
-        scale = qh.shape[-1] ** -0.5
+        if past is not None:
+            kh = np.concatenate([past[0], kh], axis=2)
+            vh = np.concatenate([past[1], vh], axis=2)
+        scale = qh.shape[-1] ** -0.5 if self.scale is None else self.scale
         scores = qh @ kh.transpose(0, 1, 3, 2)  # BLAS: one (seq, head_dim) x (head_dim, seq) per head
-        probs = masked_softmax_forward(scores, mask, scale)
+        probs = masked_softmax_forward(scores, mask, scale, self.causal)
         dropped = self.dropout(probs)
         self._cache = (qh, kh, vh, probs, dropped, scale) if is_grad_enabled() else None
-        return merge_heads(dropped @ vh), probs
+        return merge_heads(dropped @ vh), probs, (kh, vh)
 
     def backward(self, d_context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``d_context (batch, seq, hidden)`` -> ``(dq, dk, dv)``, each ``(batch, seq, hidden)``."""
         qh, kh, vh, probs, dropped, scale = self.pop_cache()
+        if kh.shape[2] != qh.shape[2]:
+            raise NotImplementedError("no backward through cached past keys and values (they are constants)")
         d_ctx = split_heads(d_context, self.num_heads)
         d_dropped = d_ctx @ vh.transpose(0, 1, 3, 2)
         dv = dropped.transpose(0, 1, 3, 2) @ d_ctx
