@@ -6,9 +6,11 @@ Public names only; each lives in one obvious module (see the README's map of the
 __version__ = "0.1.0"
 
 from nanohf.autograd import Loss, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from nanohf.generation import GenerationConfig
 from nanohf.models.auto import (
     AutoConfig,
     AutoModel,
+    AutoModelForCausalLM,
     AutoModelForMaskedLM,
     AutoModelForQuestionAnswering,
     AutoModelForSequenceClassification,
@@ -31,6 +33,7 @@ from nanohf.models.distilbert import (
     DistilBertForTokenClassification,
     DistilBertModel,
 )
+from nanohf.models.gpt2 import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel, GPT2Model
 from nanohf.models.modeling_utils import PreTrainedModel
 from nanohf.models.outputs import (
     BaseModelOutput,
@@ -55,7 +58,7 @@ from nanohf.optim import (
     get_scheduler,
 )
 from nanohf.random import set_seed
-from nanohf.tokenizers import AutoTokenizer, BatchEncoding, BertTokenizer, DistilBertTokenizer
+from nanohf.tokenizers import AutoTokenizer, BatchEncoding, BertTokenizer, DistilBertTokenizer, GPT2Tokenizer
 
 PreTrainedConfig = PretrainedConfig  # transformers 5 spelling
 

@@ -3,13 +3,14 @@
 import os
 from typing import Any
 
-from nanohf.models import bert, distilbert
+from nanohf.models import bert, distilbert, gpt2
 from nanohf.models.configuration_utils import CONFIG_NAME, PretrainedConfig, read_config_dict
 from nanohf.models.hub import resolve_file
 
 CONFIG_MAPPING: dict[str, type[PretrainedConfig]] = {
     "bert": bert.BertConfig,
     "distilbert": distilbert.DistilBertConfig,
+    "gpt2": gpt2.GPT2Config,
 }
 
 
@@ -60,13 +61,14 @@ class _AutoModel:
 
 
 class AutoModel(_AutoModel):
-    _model_mapping = {"bert": bert.BertModel, "distilbert": distilbert.DistilBertModel}
+    _model_mapping = {"bert": bert.BertModel, "distilbert": distilbert.DistilBertModel, "gpt2": gpt2.GPT2Model}
 
 
 class AutoModelForSequenceClassification(_AutoModel):
     _model_mapping = {
         "bert": bert.BertForSequenceClassification,
         "distilbert": distilbert.DistilBertForSequenceClassification,
+        "gpt2": gpt2.GPT2ForSequenceClassification,
     }
 
 
@@ -86,3 +88,7 @@ class AutoModelForQuestionAnswering(_AutoModel):
         "bert": bert.BertForQuestionAnswering,
         "distilbert": distilbert.DistilBertForQuestionAnswering,
     }
+
+
+class AutoModelForCausalLM(_AutoModel):
+    _model_mapping = {"gpt2": gpt2.GPT2LMHeadModel}

@@ -15,6 +15,7 @@ Loading, step by step (``from_pretrained``):
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,8 @@ PICKLE_NAMES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 class PreTrainedModel(Module):
     config_class: type[PretrainedConfig] = PretrainedConfig
     base_model_prefix: str = ""
-    # Checkpoint keys that are buffers, not weights, in transformers' files: skipped silently.
-    _keys_to_ignore_on_load: tuple[str, ...] = ("position_ids", "token_type_ids")
+    # Patterns of checkpoint keys that are buffers, not weights, in transformers' files: skipped silently.
+    _keys_to_ignore_on_load: tuple[str, ...] = (r"\.position_ids$", r"\.token_type_ids$")
     # target name -> source name of parameters shared with the input embeddings.
     _tied_weights_keys: dict[str, str] = {}
 
@@ -63,8 +64,11 @@ class PreTrainedModel(Module):
             setattr(self.get_submodule(owner_name), attr, self.get_parameter(source))
 
     def _init_weights(self, module: Module) -> None:
-        """transformers' init: normal(0, initializer_range) weights, zero biases, unit LayerNorm."""
-        std = self.config.initializer_range
+        """transformers' init: normal(0, initializer_range) weights, zero biases, unit LayerNorm.
+
+        A module may carry ``init_std_scale`` (GPT-2 scales its residual projections by 1/√(2·layers)).
+        """
+        std = self.config.initializer_range * getattr(module, "init_std_scale", 1.0)
         rng = get_generator()
         if isinstance(module, Linear):
             module.weight.data[...] = rng.normal(0.0, std, module.weight.shape)
@@ -276,7 +280,7 @@ class PreTrainedModel(Module):
         return mapping
 
     def _is_ignored(self, key: str) -> bool:
-        return key.rsplit(".", 1)[-1] in self._keys_to_ignore_on_load
+        return any(re.search(pattern, key) for pattern in self._keys_to_ignore_on_load)
 
     # --- saving ---------------------------------------------------------------------------
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:

@@ -102,3 +102,37 @@ class QuestionAnsweringModelOutput(ModelOutput):
     end_logits: np.ndarray | None = None
     hidden_states: tuple[np.ndarray, ...] | None = None
     attentions: tuple[np.ndarray, ...] | None = None
+
+
+@dataclass
+class BaseModelOutputWithPastAndCrossAttentions(ModelOutput):
+    """GPT-2's output: ``past_key_values`` holds each layer's (keys, values) for the next step."""
+
+    last_hidden_state: np.ndarray | None = None
+    past_key_values: tuple | None = None
+    hidden_states: tuple[np.ndarray, ...] | None = None
+    attentions: tuple[np.ndarray, ...] | None = None
+    cross_attentions: tuple[np.ndarray, ...] | None = None
+
+
+@dataclass
+class CausalLMOutputWithCrossAttentions(ModelOutput):
+    """``logits (batch, seq, vocab_size)``: at each position, the scores of the next token."""
+
+    loss: np.ndarray | None = None
+    logits: np.ndarray | None = None
+    past_key_values: tuple | None = None
+    hidden_states: tuple[np.ndarray, ...] | None = None
+    attentions: tuple[np.ndarray, ...] | None = None
+    cross_attentions: tuple[np.ndarray, ...] | None = None
+
+
+@dataclass
+class SequenceClassifierOutputWithPast(ModelOutput):
+    """``logits (batch, num_labels)`` read at each sequence's last real token."""
+
+    loss: np.ndarray | None = None
+    logits: np.ndarray | None = None
+    past_key_values: tuple | None = None
+    hidden_states: tuple[np.ndarray, ...] | None = None
+    attentions: tuple[np.ndarray, ...] | None = None

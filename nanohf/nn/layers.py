@@ -39,9 +39,13 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(out_features, dtype=np.float32)) if bias else None
         self.activation = IDENTITY if activation is None else resolve_activation(activation)
 
+    def weight_out_in(self) -> np.ndarray:
+        """The weight as an ``(out_features, in_features)`` matrix (a view, no copy)."""
+        return self.weight.data
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         rows = x.reshape(-1, x.shape[-1])
-        h = rows @ self.weight.data.T
+        h = rows @ self.weight_out_in().T
         bias = None if self.bias is None else self.bias.data
         keep = is_grad_enabled()
         if self.activation == IDENTITY:
@@ -59,10 +63,31 @@ class Linear(Module):
         d = d_out.reshape(-1, d_out.shape[-1])
         if self.activation != IDENTITY:
             d = bias_activation_backward(d, h, None if self.bias is None else self.bias.data, self.activation)
-        accumulate_grad(self.weight, lambda: d.T @ rows)
+        accumulate_grad(self.weight, lambda: self.weight_grad(d, rows))
         if self.bias is not None:
             accumulate_grad(self.bias, lambda: d.sum(axis=0))
-        return (d @ self.weight.data).reshape(x_shape)
+        return (d @ self.weight_out_in()).reshape(x_shape)
+
+    def weight_grad(self, d_pre: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return d_pre.T @ rows
+
+
+class Conv1D(Linear):
+    """GPT-2's linear layer: ``y = x @ W + b`` with ``W`` stored as ``(in_features, out_features)``.
+
+    The name comes from OpenAI's original code; it is a Linear with the weight transposed, kept
+    in that layout so that GPT-2 checkpoints load as they are.
+    """
+
+    def __init__(self, out_features: int, in_features: int, activation: str | None = None):
+        super().__init__(in_features, out_features, activation=activation)
+        self.weight = Parameter(np.zeros((in_features, out_features), dtype=np.float32))
+
+    def weight_out_in(self) -> np.ndarray:
+        return self.weight.data.T
+
+    def weight_grad(self, d_pre: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return rows.T @ d_pre
 
 
 class Embedding(Module):
