@@ -442,7 +442,7 @@ def test_config_json_not_an_object(bert_folder):
         nanohf.BertModel.from_pretrained(bert_folder)
 
 
-@pytest.mark.parametrize("model_type", ["gpt2", None])
+@pytest.mark.parametrize("model_type", ["t5", None])
 def test_unknown_model_type(bert_folder, model_type):
     edit_config(bert_folder, model_type=model_type)
     for load in (nanohf.AutoModel.from_pretrained, nanohf.AutoConfig.from_pretrained):
