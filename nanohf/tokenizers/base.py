@@ -116,6 +116,7 @@ class PreTrainedTokenizerBase:
         by_length = sorted(self.all_special_tokens, key=len, reverse=True)
         self._special_pattern = re.compile("|".join(map(re.escape, by_length))) if by_length else None
         self._cache = {}  # word -> (ids, tokens, spans): most words recur, so each is tokenized once
+        self._special_encodings = {}
 
     # ------------------------------------------------------------------ special tokens and vocabulary
     bos_token_id = _special_token_id("bos_token")
@@ -265,15 +266,22 @@ class PreTrainedTokenizerBase:
                 count += 1
                 continue
             for (piece_ids, piece_tokens, spans), where in self._words(piece):
-                ids += piece_ids
-                tokens += piece_tokens
+                word = count if word_index is None else word_index
+                count += 1
                 if where.__class__ is int:  # characters map one to one: shift the spans
                     shift = start + where
+                    if len(spans) == 1:  # most words are a single token: no small lists to build
+                        ids.append(piece_ids[0])
+                        tokens.append(piece_tokens[0])
+                        offsets.append((shift + spans[0][0], shift + spans[0][1]))
+                        words.append(word)
+                        continue
                     offsets += [(shift + a, shift + b) for a, b in spans]
                 else:  # look each span's first and last character up
                     offsets += [(start + where[a], start + where[b - 1] + 1) for a, b in spans]
-                words += [count if word_index is None else word_index] * len(piece_ids)
-                count += 1
+                ids += piece_ids
+                tokens += piece_tokens
+                words += [word] * len(piece_ids)
 
     def _encode_text(self, text, is_split_into_words=False):
         """One text (a str, or a list of words) -> Encoding of its tokens, without special tokens."""
@@ -295,8 +303,15 @@ class PreTrainedTokenizerBase:
                 encoding.set_sequence_id(piece)
                 parts.append(encoding)
             elif add_special_tokens:
-                parts.append(Encoding.special(piece, self.convert_tokens_to_ids(piece), type_id))
+                parts.append(self._special_encoding(piece, type_id))
         return Encoding.merge(parts)
+
+    def _special_encoding(self, token, type_id):
+        """The one-token Encoding of a template's special token (shared: merging only copies from it)."""
+        key = (token, type_id, self.convert_tokens_to_ids(token))
+        if key not in self._special_encodings:
+            self._special_encodings[key] = Encoding.special(token, key[2], type_id)
+        return self._special_encodings[key]
 
     def _encode(self, text, text_pair, add_special_tokens, truncation, max_length, stride, is_split_into_words):
         """One example (a text or a pair) -> the final Encoding, truncated, with special tokens."""

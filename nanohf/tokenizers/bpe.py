@@ -12,7 +12,9 @@ pre-tokenizer, BPE model, ByteLevel decoder); the rules below reproduce it.
 import json
 import os
 
+import numpy as np
 import regex
+from numba import njit
 
 from .base import PreTrainedTokenizerBase, read_json
 
@@ -53,6 +55,43 @@ _NUMBER = rf"[\p{{N}}--[{_UNICODE_17}]]"
 GPT2_PATTERN = regex.compile(
     rf"""'s|'t|'re|'ve|'m|'ll|'d| ?{_LETTER}+| ?{_NUMBER}+| ?[^\s{_LETTER}{_NUMBER}]+|\s+(?!\S)|\s+""",
     regex.V1)
+
+
+@njit(cache=True)
+def merge_pairs(ids, pair_keys, pair_ranks, pair_ids, n_vocab):
+    """Byte-pair encoding of one word, on token ids.
+
+    Args:
+        ids: (n,) int64 ids of the word's single-byte tokens; overwritten.
+        pair_keys: (m,) sorted int64 keys left_id * n_vocab + right_id of the mergeable pairs.
+        pair_ranks, pair_ids: (m,) the rank of each pair (its line in merges.txt) and the id of the merged token.
+
+    Returns:
+        (k,) ids of the word's tokens. Repeatedly: find the adjacent pair with the lowest rank, merge every
+        occurrence of it from left to right; stop when no adjacent pair can be merged.
+    """
+    n = ids.shape[0]
+    while n > 1:
+        best_rank, best_at, best_id = pair_ranks.shape[0], -1, -1
+        for i in range(n - 1):
+            key = ids[i] * n_vocab + ids[i + 1]
+            j = np.searchsorted(pair_keys, key)
+            if j < pair_keys.shape[0] and pair_keys[j] == key and pair_ranks[j] < best_rank:
+                best_rank, best_at, best_id = pair_ranks[j], i, pair_ids[j]
+        if best_at < 0:
+            break
+        left, right = ids[best_at], ids[best_at + 1]
+        out, i = best_at, best_at  # nothing before the first occurrence changes
+        while i < n:
+            if i + 1 < n and ids[i] == left and ids[i + 1] == right:
+                ids[out] = best_id
+                i += 2
+            else:
+                ids[out] = ids[i]
+                i += 1
+            out += 1
+        n = out
+    return ids[:n]
 
 
 def load_merges(path):
@@ -102,6 +141,17 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
         merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in merges]
         # The rank of a pair is its line in the merges file: lower ranks were learned first and merge first.
         self.bpe_ranks = {pair: rank for rank, pair in enumerate(merges)}
+        self._byte_ids = np.array([self.vocab.get(BYTE_TO_CHAR[b], -1) for b in range(256)], dtype=np.int64)
+        if (self._byte_ids < 0).any():
+            raise ValueError("not a byte-level vocabulary: some of the 256 byte tokens are missing")
+        # The merges as sorted arrays for `merge_pairs`: key left_id * n + right_id -> (rank, merged id).
+        # (The first of two identical lines wins: the stable sort keeps it in front.)
+        n = len(self.vocab)
+        table = np.array([(self.vocab[a] * n + self.vocab[b], rank, self.vocab[a + b])
+                          for rank, (a, b) in enumerate(merges)
+                          if a in self.vocab and b in self.vocab and a + b in self.vocab], dtype=np.int64)
+        table = table.reshape(-1, 3)[np.argsort(table.reshape(-1, 3)[:, 0], kind="stable")]
+        self._pair_keys, self._pair_ranks, self._pair_ids = (np.ascontiguousarray(table[:, k]) for k in range(3))
 
     @classmethod
     def from_pretrained(cls, folder, **kwargs):
@@ -131,40 +181,33 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
     def bpe(self, word):
         """A byte-level word ("Ġwörld" in GPT-2's alphabet) -> its tokens, merging pairs by rank.
 
-        Start from single characters; repeatedly find the adjacent pair with the lowest rank and merge every
-        occurrence of it (left to right); stop when no adjacent pair is in the merges.
+        Start from single characters (bytes); repeatedly merge every occurrence of the adjacent pair with the
+        lowest rank; stop when no adjacent pair is in the merges. (The loop runs in `merge_pairs`, on ids.)
         """
-        symbols = list(word)
-        ranks = self.bpe_ranks
-        while len(symbols) > 1:
-            best = min(zip(symbols, symbols[1:], strict=False), key=lambda pair: ranks.get(pair, float("inf")))
-            if best not in ranks:
-                break
-            merged, i = [], 0
-            while i < len(symbols):
-                if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == best:
-                    merged.append(symbols[i] + symbols[i + 1])
-                    i += 2
-                else:
-                    merged.append(symbols[i])
-                    i += 1
-            symbols = merged
-        return symbols
+        ids = np.array([CHAR_TO_BYTE[ch] for ch in word], dtype=np.int64)
+        return [self.ids_to_tokens[i] for i in self._merge(self._byte_ids[ids]).tolist()]
+
+    def _merge(self, byte_ids):
+        return merge_pairs(byte_ids, self._pair_keys, self._pair_ranks, self._pair_ids, len(self.vocab))
 
     def _bpe_entry(self, word):
         """A pre-tokenized word (plain text) -> (ids, tokens, spans), spans in characters of `word`."""
-        # Bytes -> GPT-2's characters in C: decoding as Latin-1 gives one character per byte, which
-        # str.translate then maps through the table.
-        tokens = self.bpe(word.encode("utf-8").decode("latin-1").translate(BYTE_TO_CHAR))
-        # Each token covers some bytes; its span is the characters those bytes belong to (a token holding
-        # part of a multi-byte character, like half of an emoji, spans that whole character).
-        char_of_byte = [i for i, ch in enumerate(word) for _ in range(len(ch.encode("utf-8")))]
+        data = word.encode("utf-8")
+        ids = self._merge(self._byte_ids[np.frombuffer(data, dtype=np.uint8)]).tolist()
+        tokens = [self.ids_to_tokens[i] for i in ids]
+        # Each token covers some bytes (one character of GPT-2's alphabet per byte); its span is the characters
+        # those bytes belong to (a token holding part of a multi-byte character, like half an emoji, spans
+        # that whole character).
+        if len(data) == len(word):  # ASCII: bytes are characters
+            char_of_byte = range(len(word))
+        else:
+            char_of_byte = [i for i, ch in enumerate(word) for _ in range(len(ch.encode("utf-8")))]
         spans, start = [], 0
         for token in tokens:
-            end = start + len(token)  # one character of GPT-2's alphabet per byte
+            end = start + len(token)
             spans.append((char_of_byte[start], char_of_byte[end - 1] + 1))
             start = end
-        return tuple(self.convert_tokens_to_ids(tokens)), tuple(tokens), tuple(spans)
+        return tuple(ids), tuple(tokens), tuple(spans)
 
     def _words(self, text):
         """Plain text -> [((ids, tokens, spans), where)] per pre-tokenized word (see the base class)."""

@@ -181,7 +181,10 @@ class Encoding:
         """Concatenate encodings left to right (e.g. [CLS], text A, [SEP]) into a new Encoding."""
         merged = cls([], [], [], [], [], [], [])
         for encoding in encodings:
-            merged.merge_with(encoding)
+            if merged.overflowing or encoding.overflowing:
+                merged.merge_with(encoding)
+            else:  # the usual case: nothing was truncated away, plain concatenation
+                merged._append(encoding)
         return merged
 
     # ------------------------------------------------------------------ padding
