@@ -15,30 +15,39 @@ import numpy as np
 from numba import njit, prange
 
 from nanohf.kernels.fastmath import REDUCE_FAST
+from nanohf.kernels.vecmath import exp32
 
 
-@njit(cache=True, fastmath=REDUCE_FAST)
-def _cross_entropy_rows(logits, labels, ignore_index):
+@njit(inline="always")
+def _sum_exp(row, hi, fast):
+    """Σ_j exp(row_j - hi); float32 rows use the vectorisable exp32 (see vecmath.py)."""
+    if fast:
+        s32 = np.float32(0.0)
+        for j in range(row.shape[0]):
+            s32 += exp32(row[j] - hi)
+        return float(s32)
+    s = 0.0
+    for j in range(row.shape[0]):
+        s += math.exp(row[j] - hi)
+    return s
+
+
+@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
+def _cross_entropy_rows(logits, labels, ignore_index, fast):
     rows, classes = logits.shape
     total = 0.0
     count = 0
-    for r in range(rows):
+    for r in prange(rows):
         y = labels[r]
-        if y == ignore_index:
-            continue
-        hi = -np.inf
-        for j in range(classes):
-            hi = max(hi, logits[r, j])
-        s = 0.0
-        for j in range(classes):
-            s += math.exp(logits[r, j] - hi)
-        total += math.log(s) + hi - logits[r, y]
-        count += 1
+        if y != ignore_index:
+            hi = logits[r].max()
+            total += math.log(_sum_exp(logits[r], hi, fast)) + hi - logits[r, y]
+            count += 1
     return total, count
 
 
 @njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
-def _cross_entropy_backward_rows(logits, labels, ignore_index, scale, d_logits):
+def _cross_entropy_backward_rows(logits, labels, ignore_index, scale, fast, d_logits):
     rows, classes = logits.shape
     for r in prange(rows):
         y = labels[r]
@@ -46,15 +55,15 @@ def _cross_entropy_backward_rows(logits, labels, ignore_index, scale, d_logits):
             for j in range(classes):
                 d_logits[r, j] = 0.0
             continue
-        hi = -np.inf
-        for j in range(classes):
-            hi = max(hi, logits[r, j])
-        s = 0.0
-        for j in range(classes):
-            e = math.exp(logits[r, j] - hi)
-            d_logits[r, j] = e
-            s += e
-        inv = scale / s
+        # softmax(z) - onehot(y), scaled: write exp(z - max), then divide by the row's sum.
+        hi = logits[r].max()
+        if fast:
+            for j in range(classes):
+                d_logits[r, j] = exp32(logits[r, j] - hi)
+        else:
+            for j in range(classes):
+                d_logits[r, j] = math.exp(logits[r, j] - hi)
+        inv = scale / d_logits[r].sum()
         for j in range(classes):
             d_logits[r, j] *= inv
         d_logits[r, y] -= scale
@@ -78,7 +87,8 @@ def cross_entropy_forward(logits: np.ndarray, labels: np.ndarray, ignore_index: 
     """
     classes = logits.shape[-1]
     labels = _check_labels(labels, classes, ignore_index)
-    total, count = _cross_entropy_rows(np.ascontiguousarray(logits).reshape(-1, classes), labels, ignore_index)
+    rows = np.ascontiguousarray(logits).reshape(-1, classes)
+    total, count = _cross_entropy_rows(rows, labels, ignore_index, rows.dtype == np.float32)
     return logits.dtype.type(total / count if count else np.nan)
 
 
@@ -92,5 +102,6 @@ def cross_entropy_backward(
     rows = np.ascontiguousarray(logits).reshape(-1, classes)
     d_logits = np.empty_like(rows)
     scale = d_loss / count if count else 0.0
-    _cross_entropy_backward_rows(rows, labels, ignore_index, rows.dtype.type(scale), d_logits)
+    fast = rows.dtype == np.float32
+    _cross_entropy_backward_rows(rows, labels, ignore_index, rows.dtype.type(scale), fast, d_logits)
     return d_logits.reshape(logits.shape)

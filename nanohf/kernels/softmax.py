@@ -25,12 +25,14 @@ import numpy as np
 from numba import njit, prange
 
 from nanohf.kernels.fastmath import REDUCE_FAST
+from nanohf.kernels.vecmath import exp32
 
 MASK_MIN = float(np.finfo(np.float32).min)
+_MASK_MIN_F32 = np.float32(MASK_MIN)
 
 
 @njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
-def _masked_softmax_rows(scores, mask, scale, causal):
+def _masked_softmax_rows(scores, mask, scale, causal, fast):
     batch, heads, q_len, k_len = scores.shape
     offset = k_len - q_len
     for row in prange(batch * heads * q_len):
@@ -39,20 +41,26 @@ def _masked_softmax_rows(scores, mask, scale, causal):
         i = row % q_len
         s = scores[b, h, i]
         m = mask[b]
-        hi = -np.inf
+        last_visible = i + offset if causal else k_len - 1
+        hi = s[0] * scale + m[0]  # key 0 is never hidden by the causal mask
         for j in range(k_len):
-            if causal and j > i + offset:
-                v = s[j] * scale + MASK_MIN
-            else:
-                v = s[j] * scale + m[j]
+            v = s[j] * scale + (m[j] if j <= last_visible else _MASK_MIN_F32)
             s[j] = v
             hi = max(hi, v)
-        total = 0.0
-        for j in range(k_len):
-            e = math.exp(s[j] - hi)
-            s[j] = e
-            total += e
-        inv = 1.0 / total
+        if fast:  # float32: the vectorisable exp, float32 sums
+            total = np.float32(0.0)
+            for j in range(k_len):
+                e = exp32(s[j] - hi)
+                s[j] = e
+                total += e
+            inv = np.float32(1.0) / total
+        else:
+            total = 0.0
+            for j in range(k_len):
+                e = math.exp(s[j] - hi)
+                s[j] = e
+                total += e
+            inv = 1.0 / total
         for j in range(k_len):
             s[j] *= inv
 
@@ -83,7 +91,8 @@ def masked_softmax_forward(scores: np.ndarray, mask: np.ndarray, scale: float, c
     ``mask`` is the additive padding mask ``(batch, k_len)`` from ``additive_padding_mask``;
     ``causal`` also hides every key after the query's own position.
     """
-    _masked_softmax_rows(scores, mask.astype(scores.dtype, copy=False), scores.dtype.type(scale), causal)
+    fast = scores.dtype == np.float32
+    _masked_softmax_rows(scores, mask.astype(scores.dtype, copy=False), scores.dtype.type(scale), causal, fast)
     return scores
 
 
