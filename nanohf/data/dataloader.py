@@ -1,0 +1,86 @@
+"""`DataLoader`: cut a data set into batches (optionally shuffled) and collate each one, like torch's.
+
+    loader = DataLoader(tokenized["train"], batch_size=8, shuffle=True, seed=42, collate_fn=collator)
+    for epoch in range(3):
+        loader.set_epoch(epoch)      # optional: the order of epoch e is the same in every run
+        for batch in loader:         # dict of arrays from collate_fn
+            ...
+
+Shuffling: with a seed, epoch e uses the permutation of `np.random.default_rng((seed, epoch))`, so a
+training run can be resumed mid-way with exactly the batches it would have seen (`set_epoch(e)`, then skip
+the batches already done with `index_batches()`). Each pass over the loader moves on to the next epoch,
+so iterating again reshuffles, as with torch. Without a seed, each pass draws a permutation from
+`nanohf.random.get_generator()` (reproducible after `nanohf.set_seed`).
+"""
+
+import math
+
+import numpy as np
+
+from .. import random as nanohf_random
+from .collators import default_data_collator
+
+
+class DataLoader:
+    """Batches of examples from a nanohf Dataset, a 🤗 datasets.Dataset or a list of dicts.
+
+    Args:
+        dataset: anything with len() and dataset[i] -> example dict (`__getitems__` is used when present,
+            to fetch a batch at once).
+        batch_size: examples per batch.
+        shuffle: a new random order every epoch.
+        seed: makes the shuffled orders reproducible (see the module docstring).
+        drop_last: skip the last batch if it is smaller than batch_size.
+        collate_fn: list of examples -> batch (default: default_data_collator).
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, seed=None, drop_last=False, collate_fn=None):
+        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.collate_fn = collate_fn if collate_fn is not None else default_data_collator
+        self.epoch = 0  # the epoch whose order the next pass uses
+
+    def __len__(self):
+        """Number of batches per epoch."""
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def set_epoch(self, epoch):
+        """Make the next pass use the order of epoch `epoch`."""
+        self.epoch = int(epoch)
+
+    def order(self, epoch=None):
+        """The example indices of one epoch (default: the next pass), in visiting order."""
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n, dtype=np.int64)
+        if self.seed is None:
+            return nanohf_random.get_generator().permutation(n)
+        return np.random.default_rng((self.seed, self.epoch if epoch is None else epoch)).permutation(n)
+
+    def index_batches(self, epoch=None):
+        """The example indices of each batch of one epoch (default: the next pass): a list of int arrays."""
+        order = self.order(epoch)
+        return [order[i:i + self.batch_size] for i in range(0, len(self) * self.batch_size, self.batch_size)]
+
+    def fetch(self, indices):
+        """Examples at `indices` -> collated batch."""
+        indices = [int(i) for i in indices]
+        getitems = getattr(self.dataset, "__getitems__", None)
+        examples = getitems(indices) if getitems is not None else [self.dataset[i] for i in indices]
+        return self.collate_fn(examples)
+
+    def __iter__(self):
+        batches = self.index_batches()
+        self.epoch += 1
+        for indices in batches:
+            yield self.fetch(indices)
+
+    def __repr__(self):
+        return (f"DataLoader(batch_size={self.batch_size}, shuffle={self.shuffle}, seed={self.seed}, "
+                f"drop_last={self.drop_last}, batches={len(self)})")
