@@ -6,7 +6,20 @@ Public names only; each lives in one obvious module (see the README's map of the
 __version__ = "0.1.0"
 
 from nanohf.autograd import Loss, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from nanohf.data import (
+    ClassLabel,
+    DataCollatorForLanguageModeling,
+    DataCollatorForTokenClassification,
+    DataCollatorWithPadding,
+    DataLoader,
+    Dataset,
+    DatasetDict,
+    default_data_collator,
+    load_dataset,
+    load_glue,
+)
 from nanohf.generation import GenerationConfig
+from nanohf.metrics import EvalPrediction
 from nanohf.models.auto import (
     AutoConfig,
     AutoModel,
@@ -59,6 +72,12 @@ from nanohf.optim import (
 )
 from nanohf.random import set_seed
 from nanohf.tokenizers import AutoTokenizer, BatchEncoding, BertTokenizer, DistilBertTokenizer, GPT2Tokenizer
+from nanohf.trainer import (
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
 
 PreTrainedConfig = PretrainedConfig  # transformers 5 spelling
 
