@@ -21,13 +21,18 @@ from nanohf.autograd import no_grad
 from nanohf.random import get_generator
 
 GENERATION_CONFIG_NAME = "generation_config.json"
+DEFAULT_NEW_TOKENS = 20  # when neither max_new_tokens nor max_length is set
 
 
 @dataclass
 class GenerationConfig:
-    """Generation defaults (transformers' defaults); a checkpoint's ``generation_config.json`` overrides them."""
+    """Generation defaults (transformers' defaults); a checkpoint's ``generation_config.json`` overrides them.
 
-    max_length: int = 20
+    With neither ``max_new_tokens`` nor ``max_length`` set, generate() adds ``DEFAULT_NEW_TOKENS``
+    (20) tokens, capped at the model's ``n_positions`` — as transformers 5 does.
+    """
+
+    max_length: int | None = None
     max_new_tokens: int | None = None
     do_sample: bool = False
     temperature: float = 1.0
@@ -153,13 +158,34 @@ class GenerationMixin:
             infer = pad is not None and pad not in eos and (input_ids == pad).any()
             attention_mask = (input_ids != pad).astype(np.int64) if infer else np.ones_like(input_ids)
         attention_mask = np.asarray(attention_mask, dtype=np.int64)
+        if attention_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"attention_mask has shape {attention_mask.shape}, expected {input_ids.shape} like input_ids"
+            )
         if cfg.num_return_sequences > 1:
             input_ids = np.repeat(input_ids, cfg.num_return_sequences, axis=0)
             attention_mask = np.repeat(attention_mask, cfg.num_return_sequences, axis=0)
         if cfg.num_return_sequences > 1 and not cfg.do_sample:
             raise ValueError("num_return_sequences > 1 needs do_sample=True (greedy decoding gives one answer)")
         prompt_len = input_ids.shape[1]
-        max_length = prompt_len + cfg.max_new_tokens if cfg.max_new_tokens is not None else cfg.max_length
+        n_positions = getattr(self.config, "max_position_embeddings", None)
+        if cfg.max_new_tokens is not None:
+            max_length = prompt_len + cfg.max_new_tokens
+        elif cfg.max_length is not None:
+            max_length = cfg.max_length
+        else:
+            max_length = prompt_len + DEFAULT_NEW_TOKENS
+            max_length = max_length if n_positions is None else min(max_length, n_positions)
+        # Every token needs a position embedding: fail now, not in the middle of the loop.
+        longest = int(attention_mask.sum(axis=-1).max(initial=0))  # real tokens of the longest prompt
+        if n_positions is not None and longest > n_positions:
+            raise ValueError(f"the prompt has {longest} tokens, more than the model's n_positions={n_positions}")
+        new_tokens = max(max_length - prompt_len, 0)  # the last one is returned, never fed back
+        if n_positions is not None and longest + new_tokens - 1 > n_positions:
+            raise ValueError(
+                f"a {longest}-token prompt plus {new_tokens} new tokens needs {longest + new_tokens - 1} positions, "
+                f"more than the model's n_positions={n_positions}; lower max_new_tokens/max_length"
+            )
 
         unfinished = np.ones(input_ids.shape[0], dtype=bool)
         past = None
