@@ -25,21 +25,21 @@ from .. import random as nanohf_random
 PADDED_KEYS = ("attention_mask", "token_type_ids", "special_tokens_mask")
 
 
-def _has_text(value):
-    """Whether a value is, or is a (nested) list of, strings or None: what no numeric array can hold."""
+def _first_leaf(value):
+    """The first scalar inside a value (nested lists/arrays are followed by their first element)."""
     while True:
         if isinstance(value, np.ndarray):
             if value.dtype.kind in "US":
-                return True
+                return str(value.flat[0]) if value.size else ""
             if value.dtype != object or value.size == 0:
-                return False
+                return 0
             value = value.flat[0]
         elif isinstance(value, (list, tuple)):
             if not value:
-                return False
+                return 0
             value = value[0]
         else:
-            return value is None or isinstance(value, str)
+            return value
 
 
 def _rows(features):
@@ -61,8 +61,9 @@ def check_features(rows, padded_keys, collator):
     for key in rows[0]:
         values = [row.get(key) for row in rows]
         for value in values:
-            if _has_text(value):
-                what = "None" if value is None else f"text ({value!r:.60})"
+            leaf = _first_leaf(value)
+            if leaf is None or isinstance(leaf, str):
+                what = f"text ({value!r:.60})" if isinstance(leaf, str) else f"None values ({value!r:.60})"
                 raise ValueError(
                     f"{collator}: column {key!r} holds {what}, which cannot be turned into an array of numbers "
                     "(PyTorch says \"too many dimensions 'str'\"). The model does not take this column: remove it "
