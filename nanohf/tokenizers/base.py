@@ -325,7 +325,7 @@ class PreTrainedTokenizerBase:
         return self._post_process(first, second, add_special_tokens)
 
     # ------------------------------------------------------------------ the main entry point
-    def __call__(self, text=None, text_pair=None, add_special_tokens=True, padding=False, truncation=None,
+    def __call__(self, text=None, text_pair=None, *, add_special_tokens=True, padding=False, truncation=None,
                  max_length=None, stride=0, is_split_into_words=False, pad_to_multiple_of=None, padding_side=None,
                  return_tensors=None, return_token_type_ids=None, return_attention_mask=None,
                  return_overflowing_tokens=False, return_special_tokens_mask=False, return_offsets_mapping=False,

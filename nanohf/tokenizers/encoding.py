@@ -229,7 +229,12 @@ class Encoding:
     def word_to_tokens(self, word_index, sequence_index=0):
         """(first token, last token + 1) of a word of one text, or None."""
         start, end = self.sequence_range(sequence_index)
-        found = [i for i in range(start, min(end, len(self.words))) if self.words[i] == word_index]
+        found = []
+        for i in range(start, min(end, len(self.words))):
+            if self.words[i] is not None and self.words[i] > word_index:
+                break  # words come in order: stop at the first later one, as `tokenizers` does
+            if self.words[i] == word_index:
+                found.append(i)
         return (found[0], found[-1] + 1) if found else None
 
     def word_to_chars(self, word_index, sequence_index=0):
