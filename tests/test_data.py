@@ -304,6 +304,13 @@ def test_load_json_and_text_like_hf(hf, tmp_path):
     for path, kwargs in ((lines, {}), (listed, {}), (nested, {"field": "data"}), (columns, {"field": "data"})):
         assert_same_rows(load_dataset("json", data_files=path, **kwargs)["train"],
                          hf_load(hf, tmp_path, "json", data_files=path, **kwargs)["train"])
+    squad = [{"id": "1", "answers": {"text": ["Denver Broncos"], "answer_start": [177]}},
+             {"id": "2", "answers": {"text": ["a", "b"], "answer_start": [0, 4]}}]
+    path = write(tmp_path / "squad.jsonl", "\n".join(json.dumps(r) for r in squad))
+    ours = load_dataset("json", data_files=path, split="train")
+    theirs = hf_load(hf, tmp_path, "json", data_files=path, split="train")
+    assert_same_rows(ours, theirs)
+    assert str(ours.features) == str(theirs.features).replace("large_string", "string")
     text = write(tmp_path / "t.txt", "first line\n\n  indented  \r\nlast without newline")
     for kwargs in ({}, {"keep_linebreaks": True}, {"sample_by": "document"}):
         assert_same_rows(load_dataset("text", data_files=[text, text], split="train", **kwargs),
@@ -324,6 +331,10 @@ def test_load_dataset_splits_and_errors(tmp_path):
         load_dataset("glue", "mrpc")
     with pytest.raises(TypeError, match="unexpected options"):
         load_dataset("csv", data_files=path, field="x")
+    named = write(tmp_path / "named.csv", "text,label\ngood,pos\nbad,neg\n")
+    labels = Features({"text": Value("string"), "label": ClassLabel(names=["neg", "pos"])})
+    ds = load_dataset("csv", data_files=named, features=labels, split="train")
+    assert ds["label"] == [1, 0] and ds.features["label"].int2str(1) == "pos"
     bad = write(tmp_path / "bad.csv", "a,b\n1,2,3\n")
     with pytest.raises(ValueError, match="expected 2 fields"):
         load_dataset("csv", data_files=bad)
@@ -425,6 +436,35 @@ def test_map_cache_reused_and_invalidated(cache_dir, tmp_path):
     assert calls(log) == 17 and sorted(os.listdir(cache_dir)) == before
     enable_caching()
     assert not [name for name in os.listdir(cache_dir) if name.startswith(".")]  # no leftover temporaries
+
+
+def test_function_fingerprints():
+    from nanohf.data.fingerprint import hash_value
+
+    def compile_function(source, blank_lines):
+        namespace = {}
+        exec(compile("\n" * blank_lines + source, f"script{blank_lines}.py", "exec"), namespace)
+        return namespace["f"]
+
+    source = "def f(x):\n    return {'n': len(x['text']) + 1}\n"
+    assert hash_value(compile_function(source, 0)) == hash_value(compile_function(source, 9))  # moved, same code
+    assert hash_value(compile_function(source, 0)) != hash_value(compile_function(source.replace("+ 1", "+ 2"), 0))
+
+    def recursive(n):
+        return 1 if n == 0 else recursive(n - 1)
+
+    assert len(hash_value(recursive)) == 32
+    ds = Dataset.from_dict(SAMPLE)
+    uses_ds = lambda x: {"m": len(ds)}  # noqa: E731
+    before = hash_value(uses_ds)
+    ds = ds.select([0, 1])  # the closure now refers to other data
+    assert hash_value(uses_ds) != before
+
+
+def test_progress_bar(capsys):
+    enable_progress_bars()
+    Dataset.from_dict(SAMPLE).map(lambda x: {"y": 1}, desc="Tokenizing the data")
+    assert "Tokenizing the data: 100%" in capsys.readouterr().err
 
 
 def test_cached_columns_are_memory_mapped(cache_dir):

@@ -185,6 +185,9 @@ def infer_feature(values):
         if isinstance(value, (list, tuple, np.ndarray)):
             inner = infer_feature(value)
             return None if inner is None else List(inner)
+        if isinstance(value, dict):  # a struct, e.g. SQuAD's answers {"text": [...], "answer_start": [...]}
+            rows = [v for v in values if isinstance(v, dict)]
+            return {key: infer_feature([row.get(key) for row in rows]) for key in value}
         return None
     return None
 

@@ -111,6 +111,10 @@ class Dataset:
     def __len__(self):
         return self.num_rows
 
+    def __nanohf_hash__(self):
+        """What identifies this data set when a map function refers to it (see fingerprint.py)."""
+        return self._fingerprint, self._format
+
     def __repr__(self):
         return f"Dataset({{\n    features: {self.column_names},\n    num_rows: {self.num_rows}\n}})"
 

@@ -153,6 +153,8 @@ def feature_to_dict(feature):
         return {"_type": "ClassLabel", "names": feature.names}
     if isinstance(feature, List):
         return {"_type": "List", "feature": feature_to_dict(feature.feature), "length": feature.length}
+    if isinstance(feature, dict):  # a struct: {field: feature}
+        return {"_type": "struct", "fields": {k: feature_to_dict(v) for k, v in feature.items()}}
     if feature is None:
         return None
     raise TypeError(f"cannot serialise feature {feature!r}")
@@ -169,6 +171,8 @@ def feature_from_dict(data):
         return ClassLabel(names=data["names"])
     if kind == "List":
         return List(feature_from_dict(data["feature"]), data.get("length", -1))
+    if kind == "struct":
+        return {k: feature_from_dict(v) for k, v in data["fields"].items()}
     raise ValueError(f"unknown feature type {kind!r}")
 
 

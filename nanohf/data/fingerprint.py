@@ -13,10 +13,12 @@ we hash what the function *does*:
 * its default arguments and the values of its closure cells;
 * the globals its code refers to (`tokenizer` in `lambda x: tokenizer(x["sentence"])`), recursively.
 
-Objects (a tokenizer) are hashed by their type and attributes, skipping memo caches (attributes whose name
-contains "cache", and those listed in MEMO_ATTRIBUTES): they grow while the tokenizer is used and do not
-change what it returns. Values we
-cannot hash reproducibly raise `Unhashable`; `map` then computes without the disk cache and says so.
+An object whose class defines `__nanohf_hash__()` is hashed by what that returns (a Dataset returns its
+fingerprint and format, rather than having all its rows hashed). Other objects (a tokenizer) are hashed by
+their type and attributes, skipping memo caches (attributes whose name contains "cache", and those listed in
+MEMO_ATTRIBUTES): they grow while the tokenizer is used and do not change what it returns. A class is
+hashed by its name only, so editing a class's methods does not invalidate the cache. Values we cannot hash
+reproducibly raise `Unhashable`; `map` then computes without the disk cache and says so.
 """
 
 import hashlib
@@ -80,6 +82,10 @@ class Hasher:
             else:
                 self._tag("ndarray", f"{value.dtype.str}{value.shape}")
                 self._tag("bytes", np.ascontiguousarray(value).tobytes())
+            return
+        if hasattr(type(value), "__nanohf_hash__"):  # an object that knows what identifies it (a Dataset)
+            self._tag("hashed-by-itself", type(value).__qualname__)
+            self.update(value.__nanohf_hash__())
             return
         if id(value) in self._seen:  # a cycle: refer back to the first occurrence
             self._tag("seen", self._seen[id(value)][0])
