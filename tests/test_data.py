@@ -493,6 +493,25 @@ def test_failed_map_leaves_no_cache(cache_dir):
     assert not cache_dir.exists() or not os.listdir(cache_dir)
 
 
+def test_damaged_cache_is_recomputed_and_filter_is_cached(tmp_path):
+    log = str(tmp_path / "calls.log")
+    ds = Dataset.from_dict(SAMPLE)
+    first = ds.map(counting_file_function(log), batched=True, batch_size=2)
+    (Path(first.cache_files[0]) / "2.npy").unlink()  # someone deletes a file of the cached result
+    again = ds.map(counting_file_function(log), batched=True, batch_size=2)
+    assert calls(log) == 6 and again.to_dict() == first.with_format(None).to_dict()
+
+    def keep_positive(example):
+        with open(log, "a") as f:
+            f.write("filter\n")
+        return example["score"] > 0
+
+    kept = ds.filter(keep_positive)
+    assert calls(log) == 12 and kept["score"] == [0.5, 2.0, 2.0, 3.5]
+    assert ds.filter(keep_positive)["score"] == kept["score"] and calls(log) == 12
+    assert ds.filter(keep_positive, load_from_cache_file=False).num_rows == 4 and calls(log) == 18
+
+
 def test_unhashable_function_still_maps(tmp_path):
     handle = open(tmp_path / "f.txt", "w")  # an open file cannot be fingerprinted
     try:

@@ -104,8 +104,8 @@ def save_table(path, columns, features, num_rows, overwrite=False):
             json.dump({"version": FORMAT_VERSION, "num_rows": int(num_rows), "columns": entries}, f,
                       ensure_ascii=False, indent=1)
         if os.path.exists(path):
-            if not overwrite:
-                shutil.rmtree(tmp)
+            if not overwrite and os.path.isfile(os.path.join(path, "table.json")):
+                shutil.rmtree(tmp)  # a complete copy is already there
                 return
             # Move the old result aside first: rename() cannot replace a non-empty folder.
             trash = tempfile.mkdtemp(dir=parent, prefix=".trash-")
@@ -130,7 +130,10 @@ def load_table(path):
     if table.get("version") != FORMAT_VERSION:
         return None
     columns, features = {}, {}
-    for entry in table["columns"]:
-        columns[entry["name"]] = _load_column(path, entry["layout"], entry["files"])
-        features[entry["name"]] = feature_from_dict(entry["feature"])
+    try:
+        for entry in table["columns"]:
+            columns[entry["name"]] = _load_column(path, entry["layout"], entry["files"])
+            features[entry["name"]] = feature_from_dict(entry["feature"])
+    except (OSError, ValueError, KeyError):  # files removed or damaged by hand: recompute
+        return None
     return columns, features, table["num_rows"]

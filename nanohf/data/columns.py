@@ -266,7 +266,7 @@ def _cast(column, name, feature):
     target = None
     if isinstance(feature, Value) and feature.dtype == "string" and isinstance(column, NumericColumn):
         return ObjectColumn(object_array([str(v) for v in column.data.tolist()]))  # declared text, read as numbers
-    if feature is not None:
+    if hasattr(feature, "numpy_dtype"):  # Value, ClassLabel, List (not a struct)
         dtype = feature.numpy_dtype
         target = None if dtype.kind == "O" else dtype
     if isinstance(column, NumericColumn):

@@ -164,7 +164,7 @@ def map_dataset(ds, function=None, with_indices=False, input_columns=None, batch
         old = ds._features.get(name)
         new_features[name] = declared.get(name) or (old if old is not None and same_storage(old, inferred)
                                                      else inferred)
-    return _finish(ds, columns, new_features, num_rows, fingerprint, path, overwrite=not load_from_cache_file)
+    return _finish(ds, columns, new_features, num_rows, fingerprint, path)
 
 
 def _collect(outputs, result, batched, done):
@@ -183,13 +183,14 @@ def _collect(outputs, result, batched, done):
         values.append(result.get(name))
 
 
-def _finish(ds, columns, features, num_rows, fingerprint, path, overwrite):
+def _finish(ds, columns, features, num_rows, fingerprint, path):
     """The result Dataset: saved to `path` and memory-mapped back, or kept in memory when path is None."""
     if fingerprint is None:
         fingerprint = hash_value(os.urandom(16))
     if path is None:
         return Dataset(columns, features, num_rows, fingerprint=fingerprint, format=ds._format_for(columns))
-    cache.save_table(path, columns, features, num_rows, overwrite=overwrite)
+    # We computed although the folder may exist: it was not to be used, or it is damaged. Either way, replace it.
+    cache.save_table(path, columns, features, num_rows, overwrite=True)
     loaded_columns, loaded_features, num_rows = cache.load_table(path)
     return Dataset(loaded_columns, loaded_features, num_rows, fingerprint=fingerprint,
                    format=ds._format_for(loaded_columns), cache_files=[path])
@@ -236,5 +237,5 @@ def filter_dataset(ds, function=None, with_indices=False, input_columns=None, ba
     if path is not None:
         indices = column_from_values(keep, "indices")
         cache.save_table(path, {"indices": indices}, {"indices": indices.feature()}, len(keep),
-                         overwrite=not load_from_cache_file)
+                         overwrite=True)
     return ds.select(keep)._derive(fingerprint=fingerprint or hash_value(os.urandom(16)))
