@@ -234,8 +234,11 @@ def test_map_keeps_class_labels_and_formats():
 
 def test_map_errors():
     ds = Dataset.from_dict(SAMPLE)
-    with pytest.raises(ValueError, match=r"returned 9 rows for 6 input rows.*remove_columns="):
+    with pytest.raises(ValueError, match=r"returned 9 rows for a batch of 6.*remove_columns="):
         ds.map(lambda b: {"id": [i for ids in b["ids"] for i in ids]}, batched=True)
+    plus_minus = lambda b: {"t": b["text"] + ["x"] if b["label"][0] == 1 else b["text"][1:]}  # noqa: E731
+    with pytest.raises(ValueError, match=r"returned 4 rows for a batch of 3"):  # 6 rows in all, yet misaligned
+        ds.map(plus_minus, batched=True, batch_size=3)
     with pytest.raises(TypeError, match="returns a variable of type"):
         ds.map(lambda x: 3)
     with pytest.raises(TypeError, match="dict` of lists"):

@@ -118,6 +118,7 @@ def map_dataset(ds, function=None, with_indices=False, input_columns=None, batch
     positions = np.arange(n, dtype=np.int64)
     outputs = {}  # name -> list of per-row values (batched=False) or per-batch chunks (batched=True)
     all_none = True  # a function run only for its side effects returns None: the data stay as they are
+    sizes = []  # (rows in, rows out) of each batch
     bar = tqdm(total=n, desc=desc or "Map", unit=" examples", disable=not _progress_bars)
     try:
         for done, chunk in enumerate(_chunks(positions, batched, batch_size)):
@@ -128,6 +129,8 @@ def map_dataset(ds, function=None, with_indices=False, input_columns=None, batch
                                 "`dict` to update the dataset or `None` if you are only interested in side effects.")
             all_none = all_none and result is None
             _collect(outputs, result or {}, batched, done)
+            if batched and result:
+                sizes.append((len(chunk), len(next(iter(result.values())))))
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -142,11 +145,13 @@ def map_dataset(ds, function=None, with_indices=False, input_columns=None, batch
             raise ValueError(f"The function returned columns of different lengths: {lengths}")
         num_rows = next(iter(lengths.values()))
     kept = [c for c in ds.column_names if c not in (remove_columns or []) and c not in outputs]
-    if kept and num_rows != n:
+    changed = [(rows_in, rows_out) for rows_in, rows_out in sizes if rows_in != rows_out]
+    if kept and (changed or num_rows != n):
+        rows_in, rows_out = changed[0] if changed else (n, num_rows)
         raise ValueError(
-            f"map(batched=True): the function returned {num_rows} rows for {n} input rows, so the input columns "
-            f"{kept} no longer line up with its output. Remove them with remove_columns={kept} (or return them "
-            "too, repeated to match).")
+            f"map(batched=True): the function returned {rows_out} rows for a batch of {rows_in}, so the input "
+            f"columns {kept} no longer line up with its output. Remove them with remove_columns={kept} (or "
+            "return them too, repeated to match the new rows).")
 
     columns, new_features = {}, Features()
     stored = ds._storage_rows(positions)
