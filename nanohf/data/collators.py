@@ -63,10 +63,11 @@ def check_features(rows, padded_keys, collator):
         for value in values:
             leaf = _first_leaf(value)
             if leaf is None or isinstance(leaf, str):
-                what = f"text ({value!r:.60})" if isinstance(leaf, str) else f"None values ({value!r:.60})"
+                what = (f"text ({value!r:.60}), which cannot be turned into an array of numbers (PyTorch says "
+                        "\"too many dimensions 'str'\")" if isinstance(leaf, str) else
+                        f"None values ({value!r:.60}), which cannot be turned into an array of numbers")
                 raise ValueError(
-                    f"{collator}: column {key!r} holds {what}, which cannot be turned into an array of numbers "
-                    "(PyTorch says \"too many dimensions 'str'\"). The model does not take this column: remove it "
+                    f"{collator}: column {key!r} holds {what}. The model does not take this column: remove it "
                     f"before batching with dataset.remove_columns([{key!r}]) or map(..., remove_columns=[{key!r}]), "
                     "or let the Trainer drop the columns the model does not accept (remove_unused_columns=True).")
         if key in padded_keys:
