@@ -3,6 +3,7 @@
 import json
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,7 @@ from test_tokenizer_common import (
 
 from nanohf import AutoTokenizer
 from nanohf.tokenizers import GPT2Tokenizer
-from nanohf.tokenizers.bpe import BYTE_TO_CHAR, GPT2_PATTERN
+from nanohf.tokenizers.bpe import BYTE_TO_CHAR, GPT2_PATTERN, merge_pairs
 
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
@@ -75,6 +76,17 @@ def test_bytes_to_unicode_and_pattern():
     assert BYTE_TO_CHAR[ord(" ")] == "Ġ" and BYTE_TO_CHAR[ord("\n")] == "Ċ"
     assert GPT2_PATTERN.findall("Hello world, it's  me!\n\n  x 123") == [
         "Hello", " world", ",", " it", "'s", " ", " me", "!", "\n\n ", " x", " 123"]
+
+
+def test_merge_kernel_is_plain_python_underneath(gpt2):
+    """The Numba BPE kernel and its Python source (what NUMBA_DISABLE_JIT=1 runs) give the same tokens."""
+    ours, _ = gpt2
+    words = {w for s in sst2_sentences()[:300] + TRICKY for w in GPT2_PATTERN.findall(s)} | {"a" * 300, "ab" * 50}
+    for word in sorted(words):
+        ids = ours._byte_ids[np.frombuffer(word.encode("utf-8"), dtype=np.uint8)]
+        args = (ours._pair_keys, ours._pair_ranks, ours._pair_ids, len(ours.vocab))
+        assert merge_pairs(ids.copy(), *args).tolist() == merge_pairs.py_func(ids.copy(), *args).tolist()
+    assert ours.bpe("Ġtokenization") == ["Ġtoken", "ization"]
 
 
 def test_pattern_matches_tokenizers_on_every_kind_of_character():
@@ -141,6 +153,10 @@ def test_loading_formats_and_auto(tmp_path):
     for ours in (original, renamed, from_json):
         assert ours.bpe_ranks == renamed.bpe_ranks and ours.vocab == renamed.vocab
     assert_same(from_json, theirs, TRICKY, truncation=True, max_length=7, **ALL_OUTPUTS)
+    (folder / "config.json").unlink()
+    for name in ("GPT2Tokenizer", "GPT2TokenizerFast"):
+        (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": name}))
+        assert type(AutoTokenizer.from_pretrained(folder)) is GPT2Tokenizer
 
 
 def test_save_pretrained_round_trip(tmp_path):

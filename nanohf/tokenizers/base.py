@@ -21,6 +21,9 @@ from .batch import BatchEncoding
 from .encoding import Encoding, pad_batch, truncate_pair
 from .padding import VERY_LARGE_INTEGER, pad, resolve_strategies
 
+# Words kept in a tokenizer's cache before it starts over: bounds the memory on huge corpora, while common
+# words come back after a reset within a few sentences.
+WORD_CACHE_SIZE = 100_000
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 INVALID_TEXT = ("text input must be of type `str` (single example), `list[str]` (batch or single pretokenized "
                 "example) or `list[list[str]]` (batch of pretokenized examples) or `list[tuple[list[str], "

@@ -1,8 +1,8 @@
 """GPT-2's tokenizer: byte-level byte-pair encoding (BPE).
 
     "Hello wörld"  --pre-tokenize (regex)-->  ["Hello", " wörld"]
-                   --UTF-8 bytes, each byte shown as a printable character-->  ["Hello", "Ġw\u00c3\u00b6rld"]
-                   --merge the best-ranked adjacent pair until none is left-->  ["Hello", "Ġw", "Ã¶", "rld"]
+                   --UTF-8 bytes, each byte shown as a printable character-->  ["Hello", "ĠwÃ¶rld"]
+                   --merge the best-ranked adjacent pair until none is left-->  ["Hello", "Ġw", "Ã¶r", "ld"]
 
 Working on bytes means every string can be encoded (no [UNK]); spaces belong to the word that follows them
 ("Ġ" is the byte of " "). transformers 5 runs this through the Rust `tokenizers` library (ByteLevel
@@ -16,7 +16,7 @@ import numpy as np
 import regex
 from numba import njit
 
-from .base import PreTrainedTokenizerBase, read_json
+from .base import WORD_CACHE_SIZE, PreTrainedTokenizerBase, read_json
 
 
 def bytes_to_unicode():
@@ -68,7 +68,9 @@ def merge_pairs(ids, pair_keys, pair_ranks, pair_ids, n_vocab):
 
     Returns:
         (k,) ids of the word's tokens. Repeatedly: find the adjacent pair with the lowest rank, merge every
-        occurrence of it from left to right; stop when no adjacent pair can be merged.
+        occurrence of it from left to right; stop when no adjacent pair can be merged. (`tokenizers` pops one
+        pair at a time from a heap instead; the result is the same, because a pair that a merge creates was
+        learned after that merge, so it always ranks later.)
     """
     n = ids.shape[0]
     while n > 1:
@@ -222,6 +224,8 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
             word, start = match.group(), match.start()
             entry = cache.get(word)
             if entry is None:
+                if len(cache) >= WORD_CACHE_SIZE:
+                    cache.clear()
                 entry = cache[word] = self._bpe_entry(word)
             if prefixed:
                 where = start - 1 if start else (0, *range(len(word) - 1))

@@ -13,7 +13,7 @@ import os
 import re
 import unicodedata
 
-from .base import PreTrainedTokenizerBase, read_json
+from .base import WORD_CACHE_SIZE, PreTrainedTokenizerBase, read_json
 
 # The CJK ideograph blocks that get a space on each side, so that every character becomes its own word.
 # These are the ranges `tokenizers` uses: it skips U+2B820..U+2B91F (CJK extension E), so we skip it too.
@@ -246,6 +246,8 @@ class BertTokenizer(PreTrainedTokenizerBase):
     def __init__(self, vocab_file=None, do_lower_case=True, never_split=None, unk_token="[UNK]", sep_token="[SEP]",
                  pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]", tokenize_chinese_chars=True,
                  strip_accents=None, vocab=None, max_input_chars_per_word=100, **kwargs):
+        if isinstance(vocab_file, dict):  # transformers 5 takes the vocabulary itself as first argument too
+            vocab, vocab_file = vocab_file, None
         if vocab is None:
             if vocab_file is None:
                 raise ValueError("BertTokenizer needs a vocab_file (vocab.txt) or a vocab dict")
@@ -306,6 +308,8 @@ class BertTokenizer(PreTrainedTokenizerBase):
             else:
                 entry = cache.get(word)
                 if entry is None:
+                    if len(cache) >= WORD_CACHE_SIZE:
+                        cache.clear()
                     entry = cache[word] = self._wordpiece(word)
             out.append((entry, where))
         return out
