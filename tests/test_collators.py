@@ -227,6 +227,9 @@ def test_text_column_left_in_the_batch(mrpc):
                {"input_ids": [101, 102], "offsets": [[0, 0], [0, 0]]}]
     with pytest.raises(ValueError, match=r"column 'offsets' has lists of different lengths \(2 and 3\).*remove"):
         DataCollatorWithPadding(tokenizer)(offsets)
+    misaligned = [{"input_ids": [101, 7, 102], "labels": [-100, 1, 2, -100]}]
+    with pytest.raises(ValueError, match="example 0 has 4 labels for 3 tokens"):
+        DataCollatorForTokenClassification(tokenizer)(misaligned)
     with pytest.raises(ValueError, match="'np'"):
         DataCollatorWithPadding(tokenizer, return_tensors="pt")
     with pytest.raises(TypeError, match="dicts"):

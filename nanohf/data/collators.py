@@ -146,7 +146,10 @@ class DataCollatorForTokenClassification(DataCollatorWithPadding):
         length = batch[main].shape[1]
         padded = np.full((len(labels), length), self.label_pad_token_id, dtype=np.int64)
         for i, row_labels in enumerate(labels):
-            row_labels = np.asarray(row_labels, dtype=np.int64)[:length]
+            row_labels = np.asarray(row_labels, dtype=np.int64)
+            if len(row_labels) > length:
+                raise ValueError(f"{type(self).__name__}: example {i} has {len(row_labels)} labels for {length} "
+                                 "tokens; align the labels with the tokens (one per token, -100 for special ones).")
             if self.tokenizer.padding_side == "left":
                 padded[i, length - len(row_labels):] = row_labels
             else:
