@@ -35,6 +35,13 @@ LOGITS_TOL, CACHE_TOL, GRAD_TOL, LOSS_TOL = 1e-4, 1e-5, 1e-4, 1e-5
 rng = np.random.default_rng(0)
 
 
+@pytest.fixture(autouse=True)
+def fresh_rng():
+    """Every test draws the same random inputs whatever ran before it (or was deselected)."""
+    global rng
+    rng = np.random.default_rng(0)
+
+
 # --- checkpoints -------------------------------------------------------------------------------------
 
 
@@ -264,6 +271,7 @@ def test_eos_stops_and_pads_like_transformers(lm):
     assert stop_all.shape[1] < 6 + 24 and stop_all[0, -1] == eos  # every row finished: the loop stopped
 
 
+@pytest.mark.filterwarnings("ignore:Using the model-agnostic default:UserWarning")
 def test_max_length_max_new_tokens_and_repetition_penalty(lm):
     _, ours, theirs = lm
     prompt = rng.integers(1, 99, (1, 5))
@@ -434,12 +442,21 @@ def test_lm_gradients_match_torch_autograd(lm):
     labels = ids.copy()
     labels[mask == 0] = -100
     labels[0, 3:6] = -100
-    loss_diff, errors = gradient_errors(ours, theirs, dict(input_ids=ids, attention_mask=mask, labels=labels))
+    inputs = dict(input_ids=ids, attention_mask=mask, labels=labels)
+    loss_diff, errors = gradient_errors(ours, theirs, inputs)
     worst = max(errors, key=errors.get)
     assert loss_diff <= LOSS_TOL and errors[worst] <= GRAD_TOL, f"{loss_diff:.2e}; {errors[worst]:.2e} at {worst}"
-    # The tied weight has one gradient: the lm_head's and the embedding lookup's, summed.
+    # The tied weight has one gradient: the lm_head's and the embedding lookup's, summed. Untie a torch
+    # copy to get the two parts: both matter, and only their sum matches.
     assert ours.lm_head.weight.grad is ours.transformer.wte.weight.grad
     assert errors["transformer.wte.weight"] <= GRAD_TOL
+    untied = torch_model("GPT2LMHeadModel", folder).train()
+    untied.lm_head.weight = torch.nn.Parameter(untied.lm_head.weight.detach().clone())
+    untied(**{k: torch.tensor(v) for k, v in inputs.items()}).loss.backward()
+    head, lookup = untied.lm_head.weight.grad.numpy(), untied.transformer.wte.weight.grad.numpy()
+    total = ours.transformer.wte.weight.grad
+    assert min(np.linalg.norm(head), np.linalg.norm(lookup)) > 0.1 * np.linalg.norm(total)
+    assert np.linalg.norm(total - (head + lookup)) <= GRAD_TOL * np.linalg.norm(total)
 
 
 @pytest.mark.parametrize("padding", ["right", "left"])
