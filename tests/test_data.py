@@ -422,6 +422,9 @@ def test_map_cache_reused_and_invalidated(cache_dir, tmp_path):
     assert calls(log) == 11
     ds.shuffle(seed=0).map(counting_file_function(log), batched=True, batch_size=2)  # other order
     assert calls(log) == 14
+    named = Dataset.from_dict(SAMPLE, features=Features({"label": ClassLabel(names=["bad", "good"])}))
+    assert named.map(counting_file_function(log), batched=True, batch_size=2).features["label"].names == ["bad", "good"]
+    assert calls(log) == 17  # same values, other features: other data
 
     def other(batch):  # other code
         return {"length": [len(t) + 1 for t in batch["text"]]}
@@ -436,7 +439,7 @@ def test_map_cache_reused_and_invalidated(cache_dir, tmp_path):
     disable_caching()
     before = sorted(os.listdir(cache_dir))
     ds.map(counting_file_function(log), batched=True, batch_size=2)
-    assert calls(log) == 17 and sorted(os.listdir(cache_dir)) == before
+    assert calls(log) == 20 and sorted(os.listdir(cache_dir)) == before
     enable_caching()
     assert not [name for name in os.listdir(cache_dir) if name.startswith(".")]  # no leftover temporaries
 

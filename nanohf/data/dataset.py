@@ -51,7 +51,9 @@ class Dataset:
         self._features = Features({name: features.get(name) or column.feature()
                                    for name, column in self._columns.items()})
         self._indices = None if indices is None else np.asarray(indices, dtype=np.int64)
-        self._fingerprint = fingerprint if fingerprint is not None else hash_columns(self._columns)
+        if fingerprint is None:  # the content: values and declared features (label names, dtypes)
+            fingerprint = hash_value(hash_columns(self._columns), repr(self._features))
+        self._fingerprint = fingerprint
         self._format = dict(format) if format else {"type": None, "columns": None, "output_all_columns": False}
         self.cache_files = list(cache_files or [])
 
