@@ -70,6 +70,7 @@ from nanohf.optim import (
     get_polynomial_decay_schedule_with_warmup,
     get_scheduler,
 )
+from nanohf.pipelines import pipeline
 from nanohf.random import set_seed
 from nanohf.tokenizers import AutoTokenizer, BatchEncoding, BertTokenizer, DistilBertTokenizer, GPT2Tokenizer
 from nanohf.trainer import (
