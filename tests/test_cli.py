@@ -14,18 +14,18 @@ from nanohf.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_demo_prints_similarities_of_the_real_minilm(capsys):
-    main(["demo"])
+def test_similarity_prints_similarities_of_the_real_minilm(capsys):
+    main(["similarity"])
     out = capsys.readouterr().out
     assert "embeddings (5, 384)" in out
     assert "most similar pair: [3] and [4]" in out  # the two sentences about spring in Paris
 
 
-def test_demo_embeddings_match_transformers(minilm_dir, capsys):
+def test_similarity_embeddings_match_transformers(minilm_dir, capsys):
     import torch
 
     sentences = ["A cat sits on the mat.", "A kitten rests on a rug.", "Stock markets fell sharply today."]
-    main(["demo", *sentences])
+    main(["similarity", *sentences])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  [") and "]  " in line]
     ours = np.array([[float(v) for v in line.split("]")[1].split()] for line in rows[-3:]])
 
@@ -60,3 +60,17 @@ def test_auto_tokenizer_picks_bert_or_distilbert(minilm_dir, tmp_path):
     assert list(encoded.keys()) == ["input_ids", "attention_mask"]
     reference = transformers.AutoTokenizer.from_pretrained(minilm_dir)(["hello world", "hi"], padding=True)
     assert encoded["input_ids"].tolist() == reference["input_ids"]
+
+
+def test_demo_fine_tunes_and_classifies(tmp_path, capsys):
+    """The main job on a tiny slice: trains, evaluates, saves, and runs the sentiment pipeline."""
+    out = tmp_path / "sst2-model"
+    main(["demo", "--train-size", "64", "--dev-size", "32", "--batch-size", "16", "--output-dir", str(out)])
+    printed = capsys.readouterr().out
+    assert "SST-2 dev accuracy:" in printed
+    assert (out / "model.safetensors").is_file() and (out / "vocab.txt").is_file()
+    for sentence in ("I've been waiting for a HuggingFace course my whole life.", "I hate this so much!"):
+        line = next(line for line in printed.splitlines() if sentence in line)
+        assert line.split()[0] in ("POSITIVE", "NEGATIVE")
+    reloaded = transformers.AutoModelForSequenceClassification.from_pretrained(out)
+    assert reloaded.config.id2label == {0: "NEGATIVE", 1: "POSITIVE"}
