@@ -19,16 +19,12 @@ import numpy as np
 
 from .batch import BatchEncoding
 from .encoding import Encoding, pad_batch, truncate_pair
-from .padding import VERY_LARGE_INTEGER, pad, resolve_strategies
+from .padding import VERY_LARGE_INTEGER, check_text_input, pad, resolve_strategies
 
 # Words kept in a tokenizer's cache before it starts over: bounds the memory on huge corpora, while common
 # words come back after a reset within a few sentences.
 WORD_CACHE_SIZE = 100_000
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
-INVALID_TEXT = ("text input must be of type `str` (single example), `list[str]` (batch or single pretokenized "
-                "example) or `list[list[str]]` (batch of pretokenized examples) or `list[tuple[list[str], "
-                "list[str]]]` (batch of pretokenized sequence pairs).")
-
 
 def read_json(folder, name):
     """The parsed content of `folder/name`, or {} when the file does not exist."""
@@ -52,19 +48,6 @@ def _special_token_id(name):
         return None if token is None else self.convert_tokens_to_ids(token)
 
     return property(getter, doc=f"Id of `{name}` (None when the tokenizer has no such token).")
-
-
-def _is_text_input(value):
-    """str, list[str], list[list[str]] or list[list[list[str]]] (transformers' accepted shapes)."""
-    for _ in range(3):
-        if isinstance(value, str):
-            return True
-        if not isinstance(value, (list, tuple)):
-            return False
-        if len(value) == 0:
-            return True
-        value = value[0]
-    return isinstance(value, str)
 
 
 class PreTrainedTokenizerBase:
@@ -360,8 +343,7 @@ class PreTrainedTokenizerBase:
         """
         if text is None:
             raise ValueError("You need to specify either `text` or `text_target`.")
-        if not _is_text_input(text) or (text_pair is not None and not _is_text_input(text_pair)):
-            raise ValueError(INVALID_TEXT)
+        check_text_input(text, text_pair)
         padding, truncation, max_length = resolve_strategies(self, padding, truncation, max_length,
                                                              pad_to_multiple_of, verbose)
         if truncation is not None:
@@ -398,30 +380,15 @@ class PreTrainedTokenizerBase:
             pad_batch(encodings, max_length if padding == "max_length" else None, self.pad_token_id,
                       self.pad_token, self.pad_token_type_id, side, pad_to_multiple_of)
 
-        rows, sample_of_row = encodings, None
-        if return_overflowing_tokens:
-            rows = [row for encoding in encodings for row in [encoding, *encoding.overflowing]]
-            sample_of_row = [i for i, encoding in enumerate(encodings) for _ in range(1 + len(encoding.overflowing))]
         if return_token_type_ids is None:
             return_token_type_ids = "token_type_ids" in self.model_input_names
         if return_attention_mask is None:
             return_attention_mask = "attention_mask" in self.model_input_names
-        data = {"input_ids": [row.ids for row in rows]}
-        for key, wanted, column in (("token_type_ids", return_token_type_ids, "type_ids"),
-                                    ("attention_mask", return_attention_mask, "attention_mask"),
-                                    ("special_tokens_mask", return_special_tokens_mask, "special_tokens_mask"),
-                                    ("offset_mapping", return_offsets_mapping, "offsets")):
-            if wanted:
-                data[key] = [getattr(row, column) for row in rows]
-        if return_length:
-            data["length"] = [len(row.ids) for row in rows]
-        if sample_of_row is not None:
-            data["overflow_to_sample_mapping"] = sample_of_row
-
-        if not is_batched and return_tensors is None and not return_overflowing_tokens:
-            # A single example loses its batch dimension (`length` keeps it, as in transformers).
-            data = {k: v[0] if v and isinstance(v[0], list) else v for k, v in data.items()}
-        return BatchEncoding(data, rows, tensor_type=return_tensors)
+        return BatchEncoding.from_encodings(
+            encodings, is_batched, return_tensors, return_token_type_ids=return_token_type_ids,
+            return_attention_mask=return_attention_mask, return_overflowing_tokens=return_overflowing_tokens,
+            return_special_tokens_mask=return_special_tokens_mask, return_offsets_mapping=return_offsets_mapping,
+            return_length=return_length)
 
     def encode(self, text, text_pair=None, add_special_tokens=True, **kwargs):
         """Text (or a pair) -> a flat list of input ids; `kwargs` as in `__call__` (truncation, ...)."""

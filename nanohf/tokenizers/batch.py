@@ -49,6 +49,33 @@ class BatchEncoding(dict):
         self._n_sequences = n_sequences
         self.convert_to_tensors(tensor_type)
 
+    @classmethod
+    def from_encodings(cls, encodings, is_batched=True, tensor_type=None, return_token_type_ids=True,
+                       return_attention_mask=True, return_overflowing_tokens=False, return_special_tokens_mask=False,
+                       return_offsets_mapping=False, return_length=False):
+        """The output of a tokenizer call: one row per Encoding (and per overflow window if asked for), keys in
+        transformers' order. A single example (is_batched=False) without tensors or overflow loses its batch
+        dimension, except `length`, which stays a list (as in transformers).
+        """
+        rows, sample_of_row = encodings, None
+        if return_overflowing_tokens:
+            rows = [row for encoding in encodings for row in [encoding, *encoding.overflowing]]
+            sample_of_row = [i for i, encoding in enumerate(encodings) for _ in range(1 + len(encoding.overflowing))]
+        data = {"input_ids": [row.ids for row in rows]}
+        for key, wanted, column in (("token_type_ids", return_token_type_ids, "type_ids"),
+                                    ("attention_mask", return_attention_mask, "attention_mask"),
+                                    ("special_tokens_mask", return_special_tokens_mask, "special_tokens_mask"),
+                                    ("offset_mapping", return_offsets_mapping, "offsets")):
+            if wanted:
+                data[key] = [getattr(row, column) for row in rows]
+        if return_length:
+            data["length"] = [len(row.ids) for row in rows]
+        if sample_of_row is not None:
+            data["overflow_to_sample_mapping"] = sample_of_row
+        if not is_batched and tensor_type is None and not return_overflowing_tokens:
+            data = {key: value[0] if value and isinstance(value[0], list) else value for key, value in data.items()}
+        return cls(data, rows, tensor_type=tensor_type)
+
     def __getitem__(self, key):
         """enc["input_ids"] -> values; enc[i] -> the Encoding of row i; enc[a:b] -> {name: values[a:b]}."""
         if isinstance(key, str):

@@ -1,4 +1,5 @@
-"""Turning the user's padding/truncation arguments into a plan, and padding already-encoded inputs.
+"""Checking the user's arguments, turning padding/truncation options into a plan, and padding already-encoded
+inputs.
 
 Both follow transformers 5 (`_get_padding_truncation_strategies`, `pad`, `_pad`) so that a data collator
 calling `tokenizer.pad(features, ...)` gets exactly what it would get from transformers.
@@ -18,6 +19,24 @@ TRUNCATION_STRATEGIES = ["only_first", "only_second", "longest_first", "do_not_t
 NO_PAD_TOKEN = ("Asking to pad but the tokenizer does not have a padding token. Please select a token to use as "
                 "`pad_token` `(tokenizer.pad_token = tokenizer.eos_token e.g.)` or add a new pad token via "
                 "`tokenizer.add_special_tokens({'pad_token': '[PAD]'})`.")
+
+
+def check_text_input(text, text_pair=None):
+    """Raise transformers' ValueError unless each is a str, list[str], list[list[str]] or list[list[list[str]]]."""
+
+    def valid(value):
+        for _ in range(3):  # look one level deeper while it is a non-empty list
+            if isinstance(value, str) or (isinstance(value, (list, tuple)) and not value):
+                return True
+            if not isinstance(value, (list, tuple)):
+                return False
+            value = value[0]
+        return isinstance(value, str)
+
+    if not valid(text) or (text_pair is not None and not valid(text_pair)):
+        raise ValueError("text input must be of type `str` (single example), `list[str]` (batch or single "
+                         "pretokenized example) or `list[list[str]]` (batch of pretokenized examples) or "
+                         "`list[tuple[list[str], list[str]]]` (batch of pretokenized sequence pairs).")
 
 
 def resolve_strategies(tokenizer, padding=False, truncation=None, max_length=None, pad_to_multiple_of=None,
