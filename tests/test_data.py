@@ -529,8 +529,8 @@ def test_unhashable_function_still_maps(tmp_path):
 
 
 def test_map_cache_across_processes(tmp_path):
-    """Re-running a script (a new process, new function objects) reuses the cache; editing the function
-    does not. The tokenizer the function uses is part of the fingerprint, its memo cache is not."""
+    """Re-running a script (a new process, new function objects) reuses the cache. The tokenizer the function
+    uses is part of the fingerprint, its memo cache is not. (Edits invalidating it: see the test above.)"""
     data = write(tmp_path / "d.csv", "sentence,label\nhello world,1\nthe cat sat,0\n")
     script = textwrap.dedent(f"""
         import sys
@@ -545,21 +545,20 @@ def test_map_cache_across_processes(tmp_path):
         def tokenize(batch):
             global calls
             calls += 1
-            return tokenizer(batch["sentence"], truncation=True{{extra}})
+            return tokenizer(batch["sentence"], truncation=True)
 
         ds = load_dataset("csv", data_files={data!r})["train"].map(tokenize, batched=True)
         print(calls, ds[0]["input_ids"])
     """)
     env = {**os.environ, "NANOHF_CACHE": str(tmp_path / "cache")}
 
-    def run(extra="", warm=False):
-        code = script.replace("{extra}", extra).replace("{warm}", str(warm))
+    def run(warm=False):
+        code = script.replace("{warm}", str(warm))
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         return out.stdout.split(maxsplit=1)
 
     assert run() == ["1", "[101, 7592, 2088, 102]\n"]
-    assert run(warm=True) == ["0", "[101, 7592, 2088, 102]\n"]
-    assert run(", max_length=3") == ["1", "[101, 7592, 102]\n"]
+    assert run(warm=True) == ["0", "[101, 7592, 2088, 102]\n"]  # reused, though the tokenizer's memo differs
 
 
 # ---------------------------------------------------------------------- batching
