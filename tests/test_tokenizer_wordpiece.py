@@ -111,7 +111,7 @@ def test_sst2_padded_truncated_numpy(load):
 def test_mrpc_pairs(load, name, kwargs):
     first, second = _mrpc()
     assert len(first) == 408
-    assert_same(*load(name), first, second, **kwargs)
+    assert_same(*load(name), first, second, **kwargs, **ALL_OUTPUTS)
 
 
 @pytest.mark.parametrize("name", ["uncased", "cased", "cased_strip", "uncased_keep_accents", "minilm",
