@@ -94,11 +94,12 @@ def sorted_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
 
 
 def rotate_checkpoints(output_dir, limit: int | None, keep: str | None = None) -> None:
-    """Delete the oldest checkpoints beyond ``limit``, never the one named ``keep`` (the best)."""
+    """Delete the oldest checkpoints beyond ``limit``, never the newest (to resume from) nor the one
+    named ``keep`` (the best): with limit=1 and an older best, two remain, as in transformers."""
     if not limit:
         return
     checkpoints = sorted_checkpoints(output_dir)
-    removable = [p for p in checkpoints if keep is None or Path(keep).resolve() != p.resolve()]
+    removable = [p for p in checkpoints[:-1] if keep is None or Path(keep).resolve() != p.resolve()]
     excess = len(checkpoints) - limit
     for path in removable[: max(0, excess)]:
         shutil.rmtree(path)

@@ -111,7 +111,9 @@ class Trainer:
         args = self.args
         set_seed(args.seed)
         loader = self.get_train_dataloader()
-        steps_per_epoch = max(len(loader) // args.gradient_accumulation_steps, 1)
+        accumulation = args.gradient_accumulation_steps
+        # As transformers: a last group of fewer than `accumulation` batches still makes an update.
+        steps_per_epoch = max(math.ceil(len(loader) / accumulation), 1)
         max_steps = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
         num_epochs = math.ceil(max_steps / steps_per_epoch)
         self.create_optimizer_and_scheduler(max_steps)
@@ -128,34 +130,35 @@ class Trainer:
         first_epoch = done_steps // steps_per_epoch
         for epoch in range(first_epoch, num_epochs):
             batches = loader.index_batches(epoch)  # the same order as an uninterrupted run would see
-            usable = steps_per_epoch * args.gradient_accumulation_steps
             # On resume, skip the batches of this epoch that the checkpointed run already trained on.
-            skip = (done_steps - epoch * steps_per_epoch) * args.gradient_accumulation_steps
-            for i in range(max(skip, 0), min(len(batches), usable)):
+            skip = (done_steps - epoch * steps_per_epoch) * accumulation
+            for i in range(max(skip, 0), len(batches)):
+                group_start = i - i % accumulation
+                group_size = min(accumulation, len(batches) - group_start)  # batches in this update
                 loss = self.model(**loader.fetch(batches[i])).loss
                 if not np.isfinite(float(loss)):
-                    last = ckpt.sorted_checkpoints(args.output_dir)
                     bar.close()
-                    raise FloatingPointError(
-                        f"loss became {float(loss)} at step {self.state.global_step + 1} (epoch {epoch}); training "
-                        f"stopped. Last good checkpoint: {last[-1] if last else 'none saved'}. Try a lower "
-                        f"learning_rate or max_grad_norm."
-                    )
-                (loss / args.gradient_accumulation_steps).backward()
+                    self._raise_non_finite(f"loss became {float(loss)}", epoch)
+                (loss / group_size).backward()  # summed over the group: the gradient of the mean loss
                 logged_loss += float(loss)
                 logged_batches += 1
-                if (i + 1) % args.gradient_accumulation_steps:
+                if i + 1 < group_start + group_size:
                     continue
                 grad_norm = clip_grad_norm_(self.model.parameters(), args.max_grad_norm) if args.max_grad_norm else None
+                if grad_norm is not None and not np.isfinite(float(grad_norm)):
+                    bar.close()
+                    self._raise_non_finite(f"the gradient norm became {float(grad_norm)}", epoch)
                 self.optimizer.step()
                 self.lr_scheduler.step()
                 self.optimizer.zero_grad()
                 self.state.global_step += 1
-                self.state.epoch = epoch + (i + 1) / usable
+                self.state.epoch = epoch + (i + 1) / len(batches)
                 bar.update(1)
                 lr = self.lr_scheduler.get_last_lr()[0]
                 bar.set_postfix(loss=f"{logged_loss / logged_batches:.4f}", lr=f"{lr:.2e}")
-                self._step_end(epoch_end=(i + 1) == usable, logs=(logged_loss, logged_batches, grad_norm))
+                # Reaching max_steps mid-epoch ends the epoch too (its epoch-strategy log/eval/save run).
+                epoch_end = (i + 1) == len(batches) or self.state.global_step >= max_steps
+                self._step_end(epoch_end=epoch_end, logs=(logged_loss, logged_batches, grad_norm))
                 if self.control.should_log:
                     total_loss, total_batches = total_loss + logged_loss, total_batches + logged_batches
                     logged_loss, logged_batches = 0.0, 0
@@ -191,9 +194,10 @@ class Trainer:
                 return epoch_end
             return strategy == "steps" and step % args.steps_from(every, total) == 0
 
+        final = step >= total  # as transformers: a step strategy also evaluates and saves at the last step
         control.should_log = due(args.logging_strategy, args.logging_steps) or (args.logging_first_step and step == 1)
-        control.should_evaluate = due(args.eval_strategy, args.eval_steps)
-        control.should_save = due(args.save_strategy, args.save_steps)
+        control.should_evaluate = due(args.eval_strategy, args.eval_steps) or (final and args.eval_strategy == "steps")
+        control.should_save = due(args.save_strategy, args.save_steps) or (final and args.save_strategy == "steps")
         self._event("on_step_end")
         if control.should_log:
             loss_sum, batches, grad_norm = logs
@@ -208,6 +212,15 @@ class Trainer:
             self._save(metrics)
         if epoch_end:
             self._event("on_epoch_end")
+
+    def _raise_non_finite(self, what: str, epoch: int) -> None:
+        """Stop training: nothing non-finite reaches the weights or a checkpoint; name the last good one."""
+        last = ckpt.sorted_checkpoints(self.args.output_dir)
+        raise FloatingPointError(
+            f"{what} at step {self.state.global_step + 1} (epoch {epoch}); training stopped before the update. "
+            f"Last good checkpoint: {last[-1] if last else 'none saved'}. Try a lower learning_rate or "
+            f"max_grad_norm, or look for bad inputs or labels."
+        )
 
     # --- evaluation -------------------------------------------------------------------------------------
     def evaluate(self, eval_dataset=None, metric_key_prefix: str = "eval") -> dict:
@@ -257,6 +270,13 @@ class Trainer:
     def _save(self, metrics: dict | None) -> None:
         args, state = self.args, self.state
         folder = Path(args.output_dir) / f"{ckpt.PREFIX}{state.global_step}"
+        bad = next((name for name, p in self.model.named_parameters() if not np.isfinite(p.data).all()), None)
+        if bad is not None:  # never write (nor rotate in) a checkpoint that cannot be resumed from
+            last = ckpt.sorted_checkpoints(args.output_dir)
+            raise FloatingPointError(
+                f"parameter {bad!r} holds NaN or inf at step {state.global_step}: {folder} not saved. "
+                f"Last good checkpoint: {last[-1] if last else 'none saved'}."
+            )
         if metrics is not None and args.metric_for_best_model is not None:
             name = args.metric_for_best_model
             value = metrics.get(name if name.startswith("eval_") else f"eval_{name}")

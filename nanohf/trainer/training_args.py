@@ -25,7 +25,7 @@ class TrainingArguments:
     warmup_ratio: float | None = None  # older spelling of a fractional warmup_steps
     gradient_accumulation_steps: int = 1
     eval_strategy: str = "no"
-    eval_steps: float | None = None  # defaults to logging_steps
+    eval_steps: float | None = None  # with eval_strategy="steps", defaults to logging_steps
     logging_strategy: str = "steps"
     logging_steps: float = 500
     logging_first_step: bool = False
@@ -49,8 +49,8 @@ class TrainingArguments:
             if value not in STRATEGIES:
                 raise ValueError(f"{name} must be one of {STRATEGIES}, got {getattr(self, name)!r}")
             setattr(self, name, value)
-        if self.eval_steps is None:
-            self.eval_steps = self.logging_steps
+        if self.eval_strategy == "steps" and not self.eval_steps:
+            self.eval_steps = self.logging_steps  # as transformers: only a step strategy needs it
         if self.load_best_model_at_end:
             if self.eval_strategy == "no":
                 raise ValueError("load_best_model_at_end needs an eval_strategy ('steps' or 'epoch')")
