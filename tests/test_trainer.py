@@ -565,3 +565,13 @@ def test_atomic_save_replaces_a_stale_temporary_folder(make_checkpoint, tmp_path
             processing_class=tokenizer).train()  # fmt: skip
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint-2"]
     assert checkpoint_is_intact(tmp_path / "checkpoint-2", 2)
+
+
+def test_non_finite_gradient_norm_stops_before_the_update(make_checkpoint, tmp_path, data, tokenizer, monkeypatch):
+    model, _ = load(make_checkpoint)
+    before = weights(model)
+    monkeypatch.setattr("nanohf.trainer.trainer.clip_grad_norm_", lambda parameters, max_norm: float("inf"))
+    trainer = Trainer(model, args(tmp_path, max_steps=3), train_dataset=data, processing_class=tokenizer)
+    with pytest.raises(FloatingPointError, match=r"gradient norm became inf at step 1.*none saved"):
+        trainer.train()
+    assert max_diff(weights(model), before) == 0.0
