@@ -85,6 +85,7 @@ def demo(args: argparse.Namespace) -> None:
         args.output_dir, num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
         per_device_eval_batch_size=64, learning_rate=args.learning_rate, weight_decay=0.01, warmup_steps=0.1,
         logging_steps=max(1, args.train_size // args.batch_size // 10), save_strategy="no", seed=args.seed,
+        group_by_length=True,  # batches of similar-length sentences: little padding, much faster steps
     )  # fmt: skip
 
     def accuracy(prediction):

@@ -32,9 +32,12 @@ class DataLoader:
         seed: makes the shuffled orders reproducible (see the module docstring).
         drop_last: skip the last batch if it is smaller than batch_size.
         collate_fn: list of examples -> batch (default: default_data_collator).
+        lengths: per-example lengths; when given (with shuffle), batches group examples of similar length
+            (see `group_by_length`), so dynamic padding adds little.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, seed=None, drop_last=False, collate_fn=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, seed=None, drop_last=False, collate_fn=None,
+                 lengths=None):  # fmt: skip
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         self.dataset = dataset
@@ -43,6 +46,7 @@ class DataLoader:
         self.seed = seed
         self.drop_last = drop_last
         self.collate_fn = collate_fn if collate_fn is not None else default_data_collator
+        self.lengths = None if lengths is None else np.asarray(lengths)
         self.epoch = 0  # the epoch whose order the next pass uses
 
     def __len__(self):
@@ -60,8 +64,10 @@ class DataLoader:
         if not self.shuffle:
             return np.arange(n, dtype=np.int64)
         if self.seed is None:
-            return nanohf_random.get_generator().permutation(n)
-        return np.random.default_rng((self.seed, self.epoch if epoch is None else epoch)).permutation(n)
+            order = nanohf_random.get_generator().permutation(n)
+        else:
+            order = np.random.default_rng((self.seed, self.epoch if epoch is None else epoch)).permutation(n)
+        return order if self.lengths is None else group_by_length(order, self.lengths, self.batch_size)
 
     def index_batches(self, epoch=None):
         """The example indices of each batch of one epoch (default: the next pass): a list of int arrays."""
@@ -84,3 +90,15 @@ class DataLoader:
     def __repr__(self):
         return (f"DataLoader(batch_size={self.batch_size}, shuffle={self.shuffle}, seed={self.seed}, "
                 f"drop_last={self.drop_last}, batches={len(self)})")
+
+
+def group_by_length(order, lengths, batch_size, megabatch_batches=50):
+    """Reorder a shuffled epoch so that each batch holds examples of similar length.
+
+    The shuffled order is cut into "megabatches" of 50 batches; each is sorted longest first. Batches
+    stay random from one megabatch to the next, but inside a batch the lengths are close, so padding
+    each batch to its own longest example wastes little (transformers' `group_by_length`).
+    """
+    size = batch_size * megabatch_batches
+    chunks = [order[i:i + size] for i in range(0, len(order), size)]
+    return np.concatenate([chunk[np.argsort(-lengths[chunk], kind="stable")] for chunk in chunks])

@@ -77,8 +77,11 @@ class Trainer:
         if self.train_dataset is None:
             raise ValueError("Trainer: training requires a train_dataset")
         args = self.args
+        lengths = None
+        if args.group_by_length:
+            lengths = [len(ids) for ids in self.train_dataset["input_ids"]]
         return DataLoader(self.train_dataset, args.per_device_train_batch_size, shuffle=True, seed=args.seed,
-                          drop_last=args.dataloader_drop_last, collate_fn=self._collate)  # fmt: skip
+                          drop_last=args.dataloader_drop_last, collate_fn=self._collate, lengths=lengths)  # fmt: skip
 
     def get_eval_dataloader(self, dataset) -> DataLoader:
         return DataLoader(dataset, self.args.per_device_eval_batch_size, collate_fn=self._collate)

@@ -41,6 +41,7 @@ class TrainingArguments:
     disable_tqdm: bool = False
     report_to: str | list[str] = "none"
     dataloader_drop_last: bool = False
+    group_by_length: bool = False  # batches of similar-length examples: less padding, faster steps
     extra: dict = field(default_factory=dict)  # room for settings nanohf does not use
 
     def __post_init__(self):
