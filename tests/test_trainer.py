@@ -120,6 +120,8 @@ SEMANTIC_DIFFERENCES = {
     "report_to",
     # nanohf's catch-all for settings it does not use; not a transformers field.
     "extra",
+    # transformers 4's length-grouped batching, dropped from transformers 5's arguments; nanohf keeps it.
+    "group_by_length",
 }
 
 
