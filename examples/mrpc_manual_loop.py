@@ -19,6 +19,11 @@ mrpc_trainer.py, with the loop written out as the course writes it:
 PyTorch's DataLoader is played by nanohf.DataLoader, torch.optim.AdamW by nanohf.AdamW,
 `torch.no_grad()` by `nanohf.no_grad()`, and batches are dicts of NumPy arrays instead of tensors
 (so there is no `.to(device)`: everything runs on the CPU).
+
+Measured (defaults: 3 epochs, batch 32, lr 5e-5, max_length 128, seed 42; 2-core CPU): validation
+accuracy 0.7868 / F1 0.8567 after epoch 3. It costs the same CPU time as mrpc_trainer.py (about 30
+CPU-minutes, ~14 min wall on an idle 2-core machine). It differs from the Trainer run by the
+course's AdamW default weight_decay=0.01 (the Trainer's is 0.0) and no gradient clipping.
 """
 
 import argparse
