@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import transformers
 
 import nanohf
 from nanohf.data import (
@@ -22,8 +23,6 @@ from nanohf.data import (
     load_glue,
 )
 from nanohf.tokenizers import BertTokenizer, GPT2Tokenizer
-
-transformers = pytest.importorskip("transformers")
 
 TOKENIZERS = Path(__file__).resolve().parents[1] / "data" / "tokenizers"
 VOCAB = str(TOKENIZERS / "bert-base-uncased" / "vocab.txt")

