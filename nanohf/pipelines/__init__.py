@@ -1,23 +1,39 @@
-"""``pipeline(task, model=..., tokenizer=...)``: the course's first line, readable step by step."""
+"""``pipeline(task, model=..., tokenizer=...)``: the course's first line, readable step by step.
+
+Each task lives in its own module; it is imported when a pipeline for it is built.
+"""
+
+import importlib
 
 from nanohf.pipelines.base import Pipeline
-from nanohf.pipelines.text_classification import TextClassificationPipeline
 
-TASK_ALIASES = {"sentiment-analysis": "text-classification"}
+# task -> (module in nanohf.pipelines, pipeline class, the Auto class that loads its model)
+TASKS = {
+    "text-classification": ("text_classification", "TextClassificationPipeline", "AutoModelForSequenceClassification"),
+    "fill-mask": ("fill_mask", "FillMaskPipeline", "AutoModelForMaskedLM"),
+    "token-classification": ("token_classification", "TokenClassificationPipeline", "AutoModelForTokenClassification"),
+    "question-answering": ("question_answering", "QuestionAnsweringPipeline", "AutoModelForQuestionAnswering"),
+    "feature-extraction": ("feature_extraction", "FeatureExtractionPipeline", "AutoModel"),
+    "zero-shot-classification": (
+        "zero_shot_classification", "ZeroShotClassificationPipeline", "AutoModelForSequenceClassification"
+    ),
+    "text-generation": ("text_generation", "TextGenerationPipeline", "AutoModelForCausalLM"),
+}  # fmt: skip
+TASK_ALIASES = {"sentiment-analysis": "text-classification", "ner": "token-classification"}
 
 
 def pipeline(task: str, model=None, tokenizer=None, batch_size: int = 1, **kwargs) -> Pipeline:
     """Build the pipeline for ``task`` from a checkpoint folder (or loaded model and tokenizer)."""
-    from nanohf.models.auto import AutoModelForSequenceClassification
+    from nanohf.models import auto
     from nanohf.pipelines.base import load_model_and_tokenizer
 
-    tasks = {"text-classification": (TextClassificationPipeline, AutoModelForSequenceClassification)}
     name = TASK_ALIASES.get(task, task)
-    if name not in tasks:
-        raise KeyError(f"Unknown task {task!r}; nanohf has {sorted(tasks) + sorted(TASK_ALIASES)}")
-    pipeline_class, auto_model = tasks[name]
-    model, tokenizer = load_model_and_tokenizer(model, tokenizer, auto_model)
+    if name not in TASKS:
+        raise KeyError(f"Unknown task {task!r}; nanohf has {sorted(TASKS) + sorted(TASK_ALIASES)}")
+    module, class_name, auto_class = TASKS[name]
+    pipeline_class = getattr(importlib.import_module(f"nanohf.pipelines.{module}"), class_name)
+    model, tokenizer = load_model_and_tokenizer(model, tokenizer, getattr(auto, auto_class))
     return pipeline_class(model, tokenizer, batch_size=batch_size, **kwargs)
 
 
-__all__ = ["Pipeline", "TextClassificationPipeline", "pipeline"]
+__all__ = ["Pipeline", "TASKS", "TASK_ALIASES", "pipeline"]

@@ -1,10 +1,12 @@
 """Pipeline: text in, answers out — the three steps the course takes apart in chapter 2.
 
-    preprocess   text -> token ids            (the tokenizer)
-    _forward     token ids -> logits          (the model, without gradients)
-    postprocess  logits -> labels and scores  (softmax, id2label, ...)
+    preprocess   one input -> one or more "features" (token ids; a long QA context gives several windows,
+                 a zero-shot input one premise/hypothesis pair per candidate label)
+    _forward     a padded batch of features -> model outputs (no gradients)
+    postprocess  one input's features and their outputs -> its answer (softmax, id2label, spans, ...)
 
-Inputs are processed ``batch_size`` at a time; each batch is padded to its own longest input.
+All features of all inputs are run ``batch_size`` at a time; each batch is padded to its own longest
+feature (dynamic padding), and each output row is handed back to the input it came from.
 """
 
 import os
@@ -21,28 +23,46 @@ class Pipeline:
         self.batch_size = batch_size
         self.defaults = defaults  # call-time parameters given at construction (e.g. top_k=2)
 
-    def __call__(self, inputs, batch_size: int | None = None, **kwargs):
+    def __call__(self, inputs, *args, batch_size: int | None = None, **kwargs):
         params = {**self.defaults, **kwargs}
         single = not isinstance(inputs, list)
         items = [inputs] if single else inputs
-        batch_size = batch_size or self.batch_size
-        results = []
-        for start in range(0, len(items), batch_size):
-            chunk = items[start : start + batch_size]
-            encoded = self.preprocess(chunk, **params)
-            with no_grad():
-                outputs = self._forward(encoded)
-            results.extend(self.postprocess(outputs, encoded, **params))
+        features = [[feature for feature in self.preprocess(item, *args, **params)] for item in items]
+        flat = [feature for item_features in features for feature in item_features]
+        outputs = self.run_model(flat, batch_size or self.batch_size)
+        results, start = [], 0
+        for item_features in features:
+            pairs = list(zip(item_features, outputs[start : start + len(item_features)], strict=True))
+            results.append(self.postprocess(pairs, **params))
+            start += len(item_features)
         return results[0] if single else results
 
-    def preprocess(self, inputs: list, **params) -> dict:
+    def run_model(self, features: list[dict], batch_size: int) -> list[dict]:
+        """Model outputs for each feature: a dict of arrays, one row of the padded batch per feature.
+
+        Per-token outputs keep the batch's padded length ``seq``; a feature's own tokens are the first
+        ``len(feature["input_ids"])`` (padding is on the right)."""
+        names = list(getattr(self.tokenizer, "model_input_names", None) or ["input_ids", "attention_mask"])
+        rows = []
+        for start in range(0, len(features), batch_size):
+            chunk = features[start : start + batch_size]
+            batch = self.tokenizer.pad([{k: f[k] for k in names if k in f} for f in chunk], return_tensors="np")
+            with no_grad():
+                outputs = self._forward(dict(batch))
+            rows.extend({key: value[i] for key, value in outputs.items()} for i in range(len(chunk)))
+        return rows
+
+    def preprocess(self, item, **params) -> list[dict]:
+        """One input -> its features: dicts holding at least ``input_ids`` (lists, unpadded)."""
         raise NotImplementedError
 
-    def _forward(self, model_inputs: dict):
-        names = getattr(self.tokenizer, "model_input_names", None) or list(model_inputs)
-        return self.model(**{k: v for k, v in model_inputs.items() if k in names})
+    def _forward(self, model_inputs: dict) -> dict:
+        """A padded batch ``(batch, seq)`` -> a dict of output arrays with a leading batch axis."""
+        outputs = self.model(**model_inputs)
+        return {key: value for key, value in outputs.items() if isinstance(value, np.ndarray)}
 
-    def postprocess(self, model_outputs, model_inputs: dict, **params) -> list:
+    def postprocess(self, features_and_outputs: list[tuple[dict, dict]], **params):
+        """One input's ``(feature, outputs)`` pairs -> the answer the user sees."""
         raise NotImplementedError
 
 

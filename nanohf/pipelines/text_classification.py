@@ -8,15 +8,13 @@ _LEGACY = object()  # top_k not given: one {"label", "score"} per input, as tran
 
 
 class TextClassificationPipeline(Pipeline):
-    def preprocess(self, inputs: list, **params) -> dict:
-        """Strings, or {"text": ..., "text_pair": ...} dicts for sentence-pair models."""
-        if all(isinstance(x, dict) for x in inputs):
-            texts = [x["text"] for x in inputs]
-            pairs = [x.get("text_pair") for x in inputs]
-            return self.tokenizer(texts, pairs, padding=True, truncation=True, return_tensors="np")
-        return self.tokenizer(inputs, padding=True, truncation=True, return_tensors="np")
+    def preprocess(self, item, **params) -> list[dict]:
+        """A string, or a {"text": ..., "text_pair": ...} dict for sentence-pair models."""
+        if isinstance(item, dict):
+            return [self.tokenizer(item["text"], item.get("text_pair"), truncation=True)]
+        return [self.tokenizer(item, truncation=True)]
 
-    def postprocess(self, model_outputs, model_inputs: dict, top_k=_LEGACY, function_to_apply=None, **_) -> list:
+    def postprocess(self, features_and_outputs, top_k=_LEGACY, function_to_apply=None, **_):
         config = self.model.config
         if function_to_apply is None:
             # transformers' default: none for regression, sigmoid for multi-label or one output, else softmax.
@@ -29,16 +27,13 @@ class TextClassificationPipeline(Pipeline):
         transforms = {"softmax": softmax, "sigmoid": sigmoid, "none": lambda x: x}
         if str(function_to_apply).lower() not in transforms:
             raise ValueError(f"Unrecognized `function_to_apply` argument: {function_to_apply}")
-        scores = transforms[str(function_to_apply).lower()](np.asarray(model_outputs.logits, dtype=np.float32))
-        results = []
-        for row in scores:
-            if top_k is _LEGACY:
-                results.append({"label": config.id2label[int(row.argmax())], "score": float(row.max())})
-                continue
-            ranked = sorted(
-                ({"label": config.id2label[i], "score": float(s)} for i, s in enumerate(row)),
-                key=lambda item: item["score"],
-                reverse=True,
-            )
-            results.append(ranked if top_k is None else ranked[:top_k])
-        return results
+        [(_, outputs)] = features_and_outputs
+        row = transforms[str(function_to_apply).lower()](np.asarray(outputs["logits"], dtype=np.float32))
+        if top_k is _LEGACY:
+            return {"label": config.id2label[int(row.argmax())], "score": float(row.max())}
+        ranked = sorted(
+            ({"label": config.id2label[i], "score": float(s)} for i, s in enumerate(row)),
+            key=lambda item: item["score"],
+            reverse=True,
+        )
+        return ranked if top_k is None else ranked[:top_k]
