@@ -60,10 +60,11 @@ COURSE_SENTENCES = ["I've been waiting for a HuggingFace course my whole life.",
 
 def demo(args: argparse.Namespace) -> None:
     """Fine-tune MiniLM on SST-2 with the Trainer, evaluate, save, then classify with pipeline()."""
-    from nanohf import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments, pipeline
+    from nanohf import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments, pipeline, set_seed
     from nanohf.data import load_glue
 
     start = time.perf_counter()
+    set_seed(args.seed)  # the new classification head is drawn from nanohf's generator: same seed, same run
     checkpoint = Path(args.model) if args.model else minilm_dir()
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     labels = {0: "NEGATIVE", 1: "POSITIVE"}
