@@ -144,7 +144,18 @@ def main(argv: list[str] | None = None) -> None:
     similarity_parser = commands.add_parser("similarity", help="sentence similarity with the real all-MiniLM-L6-v2")
     similarity_parser.add_argument("sentences", nargs="*", help="sentences to compare (default: a built-in set)")
     similarity_parser.add_argument("--model", help="a BERT checkpoint folder (default: the packaged MiniLM)")
+    compare_parser = commands.add_parser("compare", help="layer-by-layer max |Δ| between nanohf and transformers")
+    compare_parser.add_argument("folder", help="a checkpoint folder (config.json + model.safetensors)")
+    compare_parser.add_argument("--reference", help="load transformers from this folder instead (default: FOLDER)")
+    compare_parser.add_argument("--tolerance", type=float, default=1e-4, help="largest |Δ| reported as agreeing")
+    compare_parser.add_argument("--seed", type=int, default=0, help="seed of the random ids (folder without tokenizer)")
     args = parser.parse_args(argv)
+    if args.command == "compare":
+        from nanohf.compare import main as compare_main
+
+        if compare_main(args):  # 1: an output differs beyond the tolerance
+            raise SystemExit(1)
+        return
     {"demo": demo, "similarity": similarity}[args.command](args)
 
 
