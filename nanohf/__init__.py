@@ -26,8 +26,16 @@ from nanohf.models.auto import (
     AutoModelForCausalLM,
     AutoModelForMaskedLM,
     AutoModelForQuestionAnswering,
+    AutoModelForSeq2SeqLM,
     AutoModelForSequenceClassification,
     AutoModelForTokenClassification,
+)
+from nanohf.models.bart import (
+    BartConfig,
+    BartForConditionalGeneration,
+    BartForSequenceClassification,
+    BartModel,
+    shift_tokens_right,
 )
 from nanohf.models.bert import (
     BertConfig,

@@ -3,11 +3,12 @@
 import os
 from typing import Any
 
-from nanohf.models import bert, distilbert, gpt2
+from nanohf.models import bart, bert, distilbert, gpt2
 from nanohf.models.configuration_utils import CONFIG_NAME, PretrainedConfig, read_config_dict
 from nanohf.models.hub import resolve_file
 
 CONFIG_MAPPING: dict[str, type[PretrainedConfig]] = {
+    "bart": bart.BartConfig,
     "bert": bert.BertConfig,
     "distilbert": distilbert.DistilBertConfig,
     "gpt2": gpt2.GPT2Config,
@@ -61,11 +62,17 @@ class _AutoModel:
 
 
 class AutoModel(_AutoModel):
-    _model_mapping = {"bert": bert.BertModel, "distilbert": distilbert.DistilBertModel, "gpt2": gpt2.GPT2Model}
+    _model_mapping = {
+        "bart": bart.BartModel,
+        "bert": bert.BertModel,
+        "distilbert": distilbert.DistilBertModel,
+        "gpt2": gpt2.GPT2Model,
+    }
 
 
 class AutoModelForSequenceClassification(_AutoModel):
     _model_mapping = {
+        "bart": bart.BartForSequenceClassification,
         "bert": bert.BertForSequenceClassification,
         "distilbert": distilbert.DistilBertForSequenceClassification,
         "gpt2": gpt2.GPT2ForSequenceClassification,
@@ -92,3 +99,7 @@ class AutoModelForQuestionAnswering(_AutoModel):
 
 class AutoModelForCausalLM(_AutoModel):
     _model_mapping = {"gpt2": gpt2.GPT2LMHeadModel}
+
+
+class AutoModelForSeq2SeqLM(_AutoModel):
+    _model_mapping = {"bart": bart.BartForConditionalGeneration}

@@ -1,0 +1,575 @@
+"""BART (Lewis et al., 2019): an encoder-decoder transformer and its heads, in one file.
+
+    input_ids ─► token · embed_scale + learned positions ─► layernorm_embedding
+              ─► N × [ x = LN(x + self-attention(x)) ─► x = LN(x + MLP(x)) ]            (post-LN, like BERT)
+              ─► encoder_hidden_states (batch, src, d_model)
+    decoder_input_ids ─► the same embeddings (one shared table)
+              ─► N × [ x = LN(x + causal self-attention(x))
+                       x = LN(x + cross-attention(x, encoder_hidden_states))
+                       x = LN(x + MLP(x)) ]
+              ─► last_hidden_state (batch, tgt, d_model) ─► lm_head (tied) + final_logits_bias
+
+Details that differ from BERT and GPT-2: the position table has two extra rows and position p
+reads row p + 2 (a fairseq legacy); ``scale_embedding`` multiplies token embeddings by
+√d_model; the decoder input is the target shifted one to the right behind
+``decoder_start_token_id`` (``shift_tokens_right``); cross-attention reads the encoder states
+with the encoder's padding mask. For generation each decoder layer returns a cache of four
+arrays: its self-attention keys and values ``(batch, heads, tgt_so_far, head_dim)``, which grow a
+token per step, and the projected encoder keys and values ``(batch, src, d_model)``, computed on
+the first step and reused after.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nanohf.autograd import is_grad_enabled
+from nanohf.generation import GenerationMixin
+from nanohf.kernels.softmax import additive_padding_mask, masked_softmax_backward
+from nanohf.models.configuration_utils import PretrainedConfig
+from nanohf.models.heads import finish, make_loss
+from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
+from nanohf.models.modeling_utils import PreTrainedModel
+from nanohf.models.outputs import BaseModelOutput, ModelOutput
+from nanohf.nn.attention import ScaledDotProductAttention, merge_heads, split_heads
+from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
+from nanohf.nn.module import Module, ModuleList, Parameter
+
+POSITION_OFFSET = 2  # BART's position p is row p + 2 of the table
+
+
+class BartConfig(PretrainedConfig):
+    model_type = "bart"
+    attribute_map = {
+        "num_attention_heads": "encoder_attention_heads",
+        "hidden_size": "d_model",
+        "num_hidden_layers": "encoder_layers",
+    }
+
+    def __init__(
+        self,
+        vocab_size: int = 50265,
+        max_position_embeddings: int = 1024,
+        encoder_layers: int = 12,
+        encoder_ffn_dim: int = 4096,
+        encoder_attention_heads: int = 16,
+        decoder_layers: int = 12,
+        decoder_ffn_dim: int = 4096,
+        decoder_attention_heads: int = 16,
+        encoder_layerdrop: float = 0.0,
+        decoder_layerdrop: float = 0.0,
+        activation_function: str = "gelu",
+        d_model: int = 1024,
+        dropout: float = 0.1,
+        attention_dropout: float = 0.0,
+        activation_dropout: float = 0.0,
+        init_std: float = 0.02,
+        classifier_dropout: float = 0.0,
+        scale_embedding: bool = False,
+        use_cache: bool = True,
+        pad_token_id: int | None = 1,
+        bos_token_id: int | None = 0,
+        eos_token_id: int | None = 2,
+        is_encoder_decoder: bool = True,
+        decoder_start_token_id: int | None = 2,
+        forced_eos_token_id: int | None = 2,
+        **kwargs,
+    ):
+        self.vocab_size = vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.encoder_layers = encoder_layers
+        self.encoder_ffn_dim = encoder_ffn_dim
+        self.encoder_attention_heads = encoder_attention_heads
+        self.decoder_layers = decoder_layers
+        self.decoder_ffn_dim = decoder_ffn_dim
+        self.decoder_attention_heads = decoder_attention_heads
+        self.encoder_layerdrop = encoder_layerdrop  # LayerDrop is not implemented: training uses every layer
+        self.decoder_layerdrop = decoder_layerdrop
+        self.activation_function = activation_function
+        self.d_model = d_model
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.activation_dropout = activation_dropout
+        self.init_std = init_std
+        self.classifier_dropout = classifier_dropout
+        self.scale_embedding = scale_embedding
+        self.use_cache = use_cache
+        self.decoder_start_token_id = decoder_start_token_id
+        self.forced_eos_token_id = forced_eos_token_id
+        if kwargs.get("id2label") is None:  # BART's classification head defaults to 3 labels (MNLI)
+            kwargs.setdefault("num_labels", 3)
+        super().__init__(
+            pad_token_id=pad_token_id,
+            bos_token_id=bos_token_id,
+            eos_token_id=eos_token_id,
+            is_encoder_decoder=is_encoder_decoder,
+            **kwargs,
+        )
+
+    @property
+    def initializer_range(self) -> float:  # the name PreTrainedModel._init_weights reads
+        return self.init_std
+
+
+def shift_tokens_right(input_ids, pad_token_id: int, decoder_start_token_id: int) -> np.ndarray:
+    """``(batch, seq)`` -> the decoder inputs: start token, then ids[:, :-1]; -100 labels become padding."""
+    if pad_token_id is None:
+        raise ValueError("shift_tokens_right needs config.pad_token_id (it replaces -100 labels)")
+    input_ids = np.asarray(input_ids)
+    shifted = np.empty_like(input_ids)
+    shifted[:, 1:] = input_ids[:, :-1]
+    shifted[:, 0] = decoder_start_token_id
+    shifted[shifted == -100] = pad_token_id
+    return shifted
+
+
+# --- outputs ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Seq2SeqModelOutput(ModelOutput):
+    """Decoder ``last_hidden_state (batch, tgt, d_model)`` and the encoder's ``(batch, src, d_model)``."""
+
+    last_hidden_state: np.ndarray | None = None
+    past_key_values: tuple | None = None
+    decoder_hidden_states: tuple | None = None
+    decoder_attentions: tuple | None = None
+    cross_attentions: tuple | None = None
+    encoder_last_hidden_state: np.ndarray | None = None
+    encoder_hidden_states: tuple | None = None
+    encoder_attentions: tuple | None = None
+
+
+@dataclass
+class Seq2SeqLMOutput(ModelOutput):
+    """``logits (batch, tgt, vocab_size)``: at each decoder position, the scores of the next token."""
+
+    loss: Any = None
+    logits: np.ndarray | None = None
+    past_key_values: tuple | None = None
+    decoder_hidden_states: tuple | None = None
+    decoder_attentions: tuple | None = None
+    cross_attentions: tuple | None = None
+    encoder_last_hidden_state: np.ndarray | None = None
+    encoder_hidden_states: tuple | None = None
+    encoder_attentions: tuple | None = None
+
+
+@dataclass
+class Seq2SeqSequenceClassifierOutput(Seq2SeqLMOutput):
+    """``logits (batch, num_labels)``, read at each row's last eos token."""
+
+
+# --- layers -----------------------------------------------------------------------------------------
+
+
+class BartScaledWordEmbedding(Embedding):
+    """Token embeddings times ``embed_scale`` (√d_model with ``scale_embedding``, else 1)."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None, embed_scale: float = 1.0):
+        super().__init__(num_embeddings, embedding_dim, padding_idx)
+        self.embed_scale = embed_scale
+
+    def forward(self, ids: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        hidden = super().forward(ids)
+        if self.embed_scale != 1.0:
+            hidden *= hidden.dtype.type(self.embed_scale)
+        return hidden
+
+    def backward(self, d_out: np.ndarray) -> None:
+        super().backward(d_out * d_out.dtype.type(self.embed_scale) if self.embed_scale != 1.0 else d_out)
+
+
+class BartLearnedPositionalEmbedding(Embedding):
+    """``max_position_embeddings + 2`` rows; position p reads row p + 2."""
+
+    def __init__(self, num_positions: int, embedding_dim: int):
+        super().__init__(num_positions + POSITION_OFFSET, embedding_dim)
+
+    def forward(self, positions: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return super().forward(positions + POSITION_OFFSET, out=out)
+
+
+class CrossAttentionCore(ScaledDotProductAttention):
+    """Attention whose keys and values come from the encoder: ``src`` keys for ``tgt`` queries.
+
+    The parent's backward refuses keys longer than the queries (there they would be a cache, a
+    constant); here they are the encoder's projected states and get their gradient. Same math.
+    """
+
+    def backward(self, d_context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        qh, kh, vh, probs, dropped, scale = self.pop_cache()
+        d_ctx = split_heads(d_context, self.num_heads)
+        dv = dropped.transpose(0, 1, 3, 2) @ d_ctx
+        d_scores = masked_softmax_backward(probs, self.dropout.backward(d_ctx @ vh.transpose(0, 1, 3, 2)), scale)
+        return merge_heads(d_scores @ kh), merge_heads(d_scores.transpose(0, 1, 3, 2) @ qh), merge_heads(dv)
+
+
+class BartAttention(Module):
+    """Multi-head attention with q/k/v/out projections; self-attention, or cross-attention when
+    ``key_value_states`` (the encoder's output) is given."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float, causal: bool = False, cross: bool = False):
+        if embed_dim % num_heads:
+            raise ValueError(f"d_model {embed_dim} is not a multiple of the number of heads {num_heads}")
+        self.k_proj = Linear(embed_dim, embed_dim)
+        self.v_proj = Linear(embed_dim, embed_dim)
+        self.q_proj = Linear(embed_dim, embed_dim)
+        self.out_proj = Linear(embed_dim, embed_dim)
+        core = CrossAttentionCore if cross else ScaledDotProductAttention
+        self.attention_core = core(num_heads, dropout, causal=causal)
+
+    def forward(self, hidden_states, mask, key_value_states=None, past=None):
+        """``(batch, seq, d_model)`` -> ``(output, probs, present)``.
+
+        Self-attention: ``past``/``present`` are head-split keys and values that grow each step.
+        Cross-attention: ``present`` is the projected encoder keys and values ``(batch, src, d_model)``;
+        passed back as ``past`` they are reused instead of recomputed.
+        """
+        q = self.q_proj(hidden_states)
+        if key_value_states is None:
+            k, v = self.k_proj(hidden_states), self.v_proj(hidden_states)
+            context, probs, present = self.attention_core(q, k, v, mask, past)
+        else:
+            k, v = past if past is not None else (self.k_proj(key_value_states), self.v_proj(key_value_states))
+            context, probs, _ = self.attention_core(q, k, v, mask)
+            present = (k, v)
+        return self.out_proj(context), probs, present
+
+    def backward(self, d_out) -> tuple[np.ndarray, np.ndarray]:
+        """Returns ``(d_hidden_states, d_kv_source)``: for self-attention both are the same input."""
+        dq, dk, dv = self.attention_core.backward(self.out_proj.backward(d_out))
+        return self.q_proj.backward(dq), self.k_proj.backward(dk) + self.v_proj.backward(dv)
+
+
+def _feed_forward(layer, x) -> np.ndarray:
+    """``fc2(dropout(act(fc1(x))))`` with the layer's own fc1/fc2 (their names are checkpoint names)."""
+    return layer.fc2(layer.activation_dropout(layer.fc1(x)))
+
+
+def _feed_forward_backward(layer, d) -> np.ndarray:
+    return layer.fc1.backward(layer.activation_dropout.backward(layer.fc2.backward(d)))
+
+
+class BartEncoderLayer(Module):
+    def __init__(self, config: BartConfig):
+        d = config.d_model
+        self.self_attn = BartAttention(d, config.encoder_attention_heads, config.attention_dropout)
+        self.self_attn_layer_norm = LayerNorm(d)
+        self.dropout = Dropout(config.dropout)
+        self.activation_dropout = Dropout(config.activation_dropout)
+        self.fc1 = Linear(d, config.encoder_ffn_dim, activation=config.activation_function)
+        self.fc2 = Linear(config.encoder_ffn_dim, d)
+        self.final_layer_norm = LayerNorm(d)
+
+    def forward(self, x, mask) -> tuple[np.ndarray, np.ndarray]:
+        """Post-LN: h = LN(x + attn(x)); out = LN(h + MLP(h))."""
+        attn, probs, _ = self.self_attn(x, mask)
+        h = self.self_attn_layer_norm(x + self.dropout(attn))
+        return self.final_layer_norm(h + self.dropout(_feed_forward(self, h))), probs
+
+    def backward(self, d_out) -> np.ndarray:
+        d_h = self.final_layer_norm.backward(d_out)
+        d_h = d_h + _feed_forward_backward(self, self.dropout.backward(d_h))
+        d_x = self.self_attn_layer_norm.backward(d_h)
+        d_query, d_kv = self.self_attn.backward(self.dropout.backward(d_x))
+        return d_x + d_query + d_kv
+
+
+class BartDecoderLayer(Module):
+    def __init__(self, config: BartConfig):
+        d = config.d_model
+        self.self_attn = BartAttention(d, config.decoder_attention_heads, config.attention_dropout, causal=True)
+        self.dropout = Dropout(config.dropout)
+        self.activation_dropout = Dropout(config.activation_dropout)
+        self.self_attn_layer_norm = LayerNorm(d)
+        self.encoder_attn = BartAttention(d, config.decoder_attention_heads, config.attention_dropout, cross=True)
+        self.encoder_attn_layer_norm = LayerNorm(d)
+        self.fc1 = Linear(d, config.decoder_ffn_dim, activation=config.activation_function)
+        self.fc2 = Linear(config.decoder_ffn_dim, d)
+        self.final_layer_norm = LayerNorm(d)
+
+    def forward(self, x, mask, encoder_hidden_states, encoder_mask, past=None):
+        """Returns ``(hidden, self-attention probs, cross-attention probs, present)``;
+        ``past``/``present`` = (self keys, self values, cross keys, cross values)."""
+        self_past, cross_past = (None, None) if past is None else (past[:2], past[2:])
+        attn, self_probs, self_present = self.self_attn(x, mask, past=self_past)
+        h = self.self_attn_layer_norm(x + self.dropout(attn))
+        attn, cross_probs, cross_present = self.encoder_attn(h, encoder_mask, encoder_hidden_states, cross_past)
+        h = self.encoder_attn_layer_norm(h + self.dropout(attn))
+        out = self.final_layer_norm(h + self.dropout(_feed_forward(self, h)))
+        return out, self_probs, cross_probs, (*self_present, *cross_present)
+
+    def backward(self, d_out) -> tuple[np.ndarray, np.ndarray]:
+        """Returns ``(d_x, d_encoder_hidden_states)``."""
+        d_h = self.final_layer_norm.backward(d_out)
+        d_h = d_h + _feed_forward_backward(self, self.dropout.backward(d_h))
+        d_h = self.encoder_attn_layer_norm.backward(d_h)
+        d_query, d_encoder = self.encoder_attn.backward(self.dropout.backward(d_h))
+        d_x = self.self_attn_layer_norm.backward(d_h + d_query)
+        d_query, d_kv = self.self_attn.backward(self.dropout.backward(d_x))
+        return d_x + d_query + d_kv, d_encoder
+
+
+class BartClassificationHead(Module):
+    """dropout -> dense -> tanh -> dropout -> out_proj."""
+
+    def __init__(self, d_model: int, num_labels: int, dropout: float):
+        self.dense = Linear(d_model, d_model, activation="tanh")
+        self.dropout = Dropout(dropout)
+        self.dropout_after_tanh = Dropout(dropout)  # transformers reuses one; ours keeps a mask per use
+        self.out_proj = Linear(d_model, num_labels)
+
+    def forward(self, x) -> np.ndarray:
+        return self.out_proj(self.dropout_after_tanh(self.dense(self.dropout(x))))
+
+    def backward(self, d_logits) -> np.ndarray:
+        d = self.dense.backward(self.dropout_after_tanh.backward(self.out_proj.backward(d_logits)))
+        return self.dropout.backward(d)
+
+
+# --- encoder and decoder ---------------------------------------------------------------------------
+
+
+class BartEncoder(Module):
+    def __init__(self, config: BartConfig, embed_scale: float):
+        self.dropout = Dropout(config.dropout)
+        self.embed_tokens = BartScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, embed_scale)
+        self.embed_positions = BartLearnedPositionalEmbedding(config.max_position_embeddings, config.d_model)
+        self.layers = ModuleList([BartEncoderLayer(config) for _ in range(config.encoder_layers)])
+        self.layernorm_embedding = LayerNorm(config.d_model)
+
+    def forward(self, input_ids, attention_mask, output_hidden_states=False, output_attentions=False):
+        hidden = self.embed_tokens(input_ids)
+        self.embed_positions(np.arange(input_ids.shape[1])[None, :], out=hidden)
+        hidden = self.dropout(self.layernorm_embedding(hidden))
+        mask = additive_padding_mask(attention_mask, hidden.dtype)
+        all_hidden, attentions = [hidden], []
+        for layer in self.layers:
+            hidden, probs = layer(hidden, mask)
+            all_hidden.append(hidden)
+            attentions.append(probs)
+        return BaseModelOutput(
+            last_hidden_state=hidden,
+            hidden_states=tuple(all_hidden) if output_hidden_states else None,
+            attentions=tuple(attentions) if output_attentions else None,
+        )
+
+    def backward(self, d_hidden) -> None:
+        for layer in reversed(list(self.layers)):
+            d_hidden = layer.backward(d_hidden)
+        d_embed = self.layernorm_embedding.backward(self.dropout.backward(d_hidden))
+        self.embed_tokens.backward(d_embed)
+        self.embed_positions.backward(d_embed)
+
+
+class BartDecoder(Module):
+    def __init__(self, config: BartConfig, embed_scale: float):
+        self.dropout = Dropout(config.dropout)
+        self.embed_tokens = BartScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, embed_scale)
+        self.embed_positions = BartLearnedPositionalEmbedding(config.max_position_embeddings, config.d_model)
+        self.layers = ModuleList([BartDecoderLayer(config) for _ in range(config.decoder_layers)])
+        self.layernorm_embedding = LayerNorm(config.d_model)
+
+    def forward(self, input_ids, attention_mask, encoder_hidden_states, encoder_mask, past_key_values=None,
+                output_hidden_states=False, output_attentions=False):  # fmt: skip
+        """``attention_mask (batch, past + tgt)`` pads the decoder; the causal mask is added on top."""
+        past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
+        hidden = self.embed_tokens(input_ids)
+        self.embed_positions(np.arange(past_len, past_len + input_ids.shape[1])[None, :], out=hidden)
+        hidden = self.dropout(self.layernorm_embedding(hidden))
+        mask = additive_padding_mask(attention_mask, hidden.dtype)
+        cross_mask = additive_padding_mask(encoder_mask, hidden.dtype)
+        all_hidden, self_attentions, cross_attentions, presents = [hidden], [], [], []
+        for i, layer in enumerate(self.layers):
+            past = None if past_key_values is None else past_key_values[i]
+            hidden, self_probs, cross_probs, present = layer(hidden, mask, encoder_hidden_states, cross_mask, past)
+            all_hidden.append(hidden)
+            self_attentions.append(self_probs)
+            cross_attentions.append(cross_probs)
+            presents.append(present)
+        return hidden, tuple(presents), tuple(all_hidden), tuple(self_attentions), tuple(cross_attentions)
+
+    def backward(self, d_hidden) -> np.ndarray:
+        """Returns the gradient with respect to the encoder's output (summed over the layers)."""
+        d_encoder = 0.0
+        for layer in reversed(list(self.layers)):
+            d_hidden, d_enc = layer.backward(d_hidden)
+            d_encoder = d_encoder + d_enc
+        d_embed = self.layernorm_embedding.backward(self.dropout.backward(d_hidden))
+        self.embed_tokens.backward(d_embed)
+        self.embed_positions.backward(d_embed)
+        return d_encoder
+
+
+# --- models -----------------------------------------------------------------------------------------
+
+
+class BartPreTrainedModel(PreTrainedModel):
+    config_class = BartConfig
+    base_model_prefix = "model"
+    _keys_to_ignore_on_load = (*PreTrainedModel._keys_to_ignore_on_load, r"(en|de)coder\.version$")
+
+
+class BartModel(BartPreTrainedModel):
+    def __init__(self, config: BartConfig):
+        super().__init__(config)
+        embed_scale = config.d_model**0.5 if config.scale_embedding else 1.0
+        self.shared = BartScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, embed_scale)
+        self.encoder = BartEncoder(config, embed_scale)
+        self.decoder = BartDecoder(config, embed_scale)
+        # One token table under three names: the encoder and decoder modules share shared's Parameter.
+        self.encoder.embed_tokens.weight = self.decoder.embed_tokens.weight = self.shared.weight
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
+                encoder_outputs=None, past_key_values=None, use_cache=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):  # fmt: skip
+        """``input_ids (batch, src)``, ``decoder_input_ids (batch, tgt)`` -> ``last_hidden_state (batch, tgt, d)``.
+
+        Without ``decoder_input_ids`` the decoder reads ``shift_tokens_right(input_ids)`` (denoising).
+        ``encoder_outputs`` (a previous encoder result) skips the encoder; ``past_key_values`` holds
+        the decoder caches, and ``decoder_input_ids`` then holds only the new tokens.
+        """
+        config = self.config
+        output_attentions = config.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        use_cache = config.use_cache if use_cache is None else use_cache
+        if decoder_input_ids is None:
+            if input_ids is None:
+                raise ValueError("BART needs decoder_input_ids, or input_ids to shift into them")
+            decoder_input_ids = shift_tokens_right(input_ids, config.pad_token_id, config.decoder_start_token_id)
+
+        run_encoder = encoder_outputs is None
+        if run_encoder:
+            input_ids, attention_mask = self.check_inputs(input_ids, attention_mask)
+            encoder_outputs = self.encoder(input_ids, attention_mask, output_hidden_states, output_attentions)
+        elif not isinstance(encoder_outputs, BaseModelOutput):
+            encoder_outputs = BaseModelOutput(*encoder_outputs)
+        encoder_hidden = encoder_outputs.last_hidden_state
+        if attention_mask is None:
+            attention_mask = np.ones(encoder_hidden.shape[:2], dtype=np.int64)
+
+        past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
+        decoder_input_ids = np.asarray(decoder_input_ids)
+        positions = np.arange(past_len, past_len + decoder_input_ids.shape[-1])[None, :]
+        decoder_input_ids, _ = self.check_inputs(decoder_input_ids, None, None, positions)
+        if decoder_attention_mask is None:
+            decoder_attention_mask = np.ones((decoder_input_ids.shape[0], past_len + decoder_input_ids.shape[1]))
+        decoder_attention_mask = np.asarray(decoder_attention_mask)
+        hidden, presents, all_hidden, self_attns, cross_attns = self.decoder(
+            decoder_input_ids, decoder_attention_mask, encoder_hidden, np.asarray(attention_mask), past_key_values
+        )
+        self._cache = run_encoder if is_grad_enabled() else None
+        out = Seq2SeqModelOutput(
+            last_hidden_state=hidden,
+            past_key_values=presents if use_cache else None,
+            decoder_hidden_states=all_hidden if output_hidden_states else None,
+            decoder_attentions=self_attns if output_attentions else None,
+            cross_attentions=cross_attns if output_attentions else None,
+            encoder_last_hidden_state=encoder_hidden,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+            encoder_attentions=encoder_outputs.attentions,
+        )
+        return finish(config, out, return_dict)
+
+    def get_encoder(self) -> BartEncoder:
+        return self.encoder
+
+    def backward(self, d_last_hidden_state) -> None:
+        ran_encoder = self.pop_cache()
+        d_encoder = self.decoder.backward(d_last_hidden_state)
+        if ran_encoder:  # given encoder_outputs are constants: the gradient stops there
+            self.encoder.backward(d_encoder)
+
+
+class BartForConditionalGeneration(GenerationMixin, BartPreTrainedModel):
+    """Decoder states -> lm_head (tied to the shared table) + final_logits_bias: ``logits (batch, tgt, vocab)``.
+
+    With ``labels`` the decoder reads ``shift_tokens_right(labels)`` and the loss is cross-entropy
+    of the logits at t against label t (-100 ignored). ``final_logits_bias`` is a buffer in
+    transformers: loaded and saved, never trained.
+    """
+
+    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
+
+    def __init__(self, config: BartConfig):
+        super().__init__(config)
+        self.model = BartModel(config)
+        self.final_logits_bias = Parameter(np.zeros((1, config.vocab_size), dtype=np.float32), requires_grad=False)
+        self.lm_head = Linear(config.d_model, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_encoder(self) -> BartEncoder:
+        return self.model.encoder
+
+    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
+                encoder_outputs=None, past_key_values=None, labels=None, use_cache=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):  # fmt: skip
+        if labels is not None:
+            use_cache = False
+            if decoder_input_ids is None:
+                decoder_input_ids = shift_tokens_right(
+                    labels, self.config.pad_token_id, self.config.decoder_start_token_id
+                )
+        base = self.model(input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, encoder_outputs,
+                          past_key_values, use_cache, output_attentions, output_hidden_states, True)  # fmt: skip
+        logits = self.lm_head(base.last_hidden_state)
+        logits += self.final_logits_bias.data
+        loss = None if labels is None else make_loss(cross_entropy_loss(logits, labels), self.backward)
+        out = Seq2SeqLMOutput(loss=loss, logits=logits, **{k: getattr(base, k) for k in _BASE_FIELDS})
+        return finish(self.config, out, return_dict)
+
+    def backward(self, d_logits) -> None:
+        # lm_head.weight is the shared table: its gradient adds to the embeddings' in one .grad.
+        self.model.backward(self.lm_head.backward(d_logits))
+
+
+class BartForSequenceClassification(BartPreTrainedModel):
+    """The decoder state at each row's last eos token -> dense -> tanh -> out_proj: ``(batch, num_labels)``.
+
+    Every row must hold the same number (≥ 1) of eos tokens, as transformers requires.
+    """
+
+    def __init__(self, config: BartConfig):
+        super().__init__(config)
+        self.model = BartModel(config)
+        self.classification_head = BartClassificationHead(config.d_model, config.num_labels, config.classifier_dropout)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
+                encoder_outputs=None, labels=None, use_cache=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):  # fmt: skip
+        if labels is not None:
+            use_cache = False
+        base = self.model(input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, encoder_outputs,
+                          None, use_cache, output_attentions, output_hidden_states, return_dict=True)  # fmt: skip
+        hidden = base.last_hidden_state
+        is_eos = np.asarray(input_ids) == self.config.eos_token_id
+        counts = is_eos.sum(axis=1)
+        if (counts != counts[0]).any():
+            raise ValueError("All examples must have the same number of <eos> tokens.")
+        if counts[0] == 0:
+            raise ValueError("Each example must contain at least one <eos> token.")
+        last_eos = hidden.shape[1] - 1 - is_eos[:, ::-1].argmax(axis=1)
+        rows = np.arange(hidden.shape[0])
+        self._cache = (hidden.shape, hidden.dtype, last_eos) if is_grad_enabled() else None
+        logits = self.classification_head(hidden[rows, last_eos])
+        loss = None
+        if labels is not None:
+            loss = make_loss(sequence_classification_loss(logits, labels, self.config), self.backward)
+        out = Seq2SeqSequenceClassifierOutput(loss=loss, logits=logits, **{k: getattr(base, k) for k in _BASE_FIELDS})
+        return finish(self.config, out, return_dict)
+
+    def backward(self, d_logits) -> None:
+        shape, dtype, last_eos = self.pop_cache()
+        d_hidden = np.zeros(shape, dtype)
+        d_hidden[np.arange(shape[0]), last_eos] = self.classification_head.backward(d_logits)
+        self.model.backward(d_hidden)
+
+
+_BASE_FIELDS = (
+    "past_key_values", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
+    "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions",
+)  # fmt: skip
