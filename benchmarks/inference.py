@@ -1,87 +1,140 @@
-"""Race nanohf against transformers + PyTorch on BERT inference, interleaved in one run.
+"""Inference workloads: sequence classification / feature extraction, and GPT-2 greedy decoding.
 
-    python benchmarks/inference.py [--repeats 7]
-
-The same randomly initialised weights (written once by transformers) are loaded into both
-libraries; each workload runs A B A B … after a warm-up, and the table gives medians, min/max
-and the ratio nanohf / transformers (below 1 means nanohf is faster). Needs the test extras.
+Both libraries load the same checkpoint folder and see the same token ids. The FLOP counts are the
+matrix products only (what a BLAS does), counted from the checkpoint's config.json:
+2 · tokens · weights-in-linear-layers, plus attention's two products 2 · 2 · batch · heads · q · k · head_dim.
 """
 
-import argparse
-import os
-import tempfile
-import time
+from functools import partial
+from pathlib import Path
 
 import numpy as np
+from common import Workload, minilm_dir, read_config, torch_with_all_cores
+
+TINY_BERT = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                 max_position_embeddings=64)  # fmt: skip
+TINY_DISTILBERT = dict(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=64)
+TINY_GPT2 = dict(vocab_size=99, n_embd=32, n_layer=2, n_head=4, n_positions=64)
 
 
-def build_checkpoints(root: str) -> dict[str, str]:
-    import torch
+def random_batch(vocab_size: int, batch: int, seq: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids (batch, seq) drawn past the special tokens, and an all-ones attention mask."""
+    ids = np.random.default_rng(0).integers(min(1000, vocab_size // 2), vocab_size, (batch, seq))
+    return ids, np.ones_like(ids)
+
+
+def encoder_forward(library: str, folder: Path, auto_class: str, batch: int, seq: int):
+    """One no-grad forward of `auto_class` (e.g. "AutoModelForSequenceClassification") on a batch × seq batch."""
+    ids, mask = random_batch(read_config(folder)["vocab_size"], batch, seq)
+    if library == "nanohf":
+        import nanohf
+
+        model = getattr(nanohf, auto_class).from_pretrained(folder)
+
+        def run():
+            with nanohf.no_grad():
+                return model(ids, mask)
+
+        return run
+    torch = torch_with_all_cores()
     import transformers
 
-    torch.manual_seed(0)
-    folders = {}
-    for name, model_class, config in [
-        ("bert-base", transformers.BertForSequenceClassification, transformers.BertConfig()),
-        ("distilbert-base", transformers.DistilBertForSequenceClassification, transformers.DistilBertConfig()),
-    ]:
-        folders[name] = os.path.join(root, name)
-        model_class(config).save_pretrained(folders[name])
-    return folders
+    model = getattr(transformers, auto_class).from_pretrained(folder).eval()
+    t_ids, t_mask = torch.tensor(ids), torch.tensor(mask)
+
+    def run():
+        with torch.no_grad():
+            return model(input_ids=t_ids, attention_mask=t_mask)
+
+    return run
 
 
-def time_interleaved(run_a, run_b, repeats: int) -> tuple[list[float], list[float]]:
-    run_a(), run_b()  # warm-up: Numba compile / cache load, torch's first-call overheads
-    times_a, times_b = [], []
-    for _ in range(repeats):
-        for run, times in ((run_a, times_a), (run_b, times_b)):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-    return times_a, times_b
+def encoder_flops(folder: Path, batch: int, seq: int, head: str = "classifier") -> float:
+    """Matmul FLOPs of one BERT/DistilBERT forward; `head` "classifier" (pooler + classifier) or "pooler"."""
+    config = read_config(folder)
+    if config["model_type"] == "distilbert":
+        layers, hidden, intermediate = config["n_layers"], config["dim"], config["hidden_dim"]
+    else:
+        layers, hidden, intermediate = config["num_hidden_layers"], config["hidden_size"], config["intermediate_size"]
+    per_token = layers * (4 * hidden * hidden + 2 * hidden * intermediate)  # q, k, v, output; two FFN matrices
+    attention = layers * 2 * 2 * batch * seq * seq * hidden  # heads · head_dim = hidden
+    labels = len(config.get("id2label", {0: 0, 1: 1}))
+    head_weights = hidden * hidden + (hidden * labels if head == "classifier" else 0)  # once per sequence
+    return 2 * batch * seq * per_token + attention + 2 * batch * head_weights
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
+def gpt2_greedy(library: str, folder: Path, prompt_len: int, new_tokens: int):
+    """Greedy decoding of `new_tokens` tokens after a 1 × prompt_len prompt, with the KV cache."""
+    ids, mask = random_batch(read_config(folder)["vocab_size"], 1, prompt_len)
 
-    import torch
+    def checked(out):
+        # A random model could pick the end-of-text token and stop early: then the rate would be wrong.
+        if out.shape[-1] != prompt_len + new_tokens:
+            raise RuntimeError(f"{library} generated {out.shape[-1] - prompt_len} tokens, not {new_tokens}")
+        return out
+
+    if library == "nanohf":
+        import nanohf
+
+        model = nanohf.GPT2LMHeadModel.from_pretrained(folder)
+        return lambda: checked(model.generate(ids, attention_mask=mask, max_new_tokens=new_tokens, do_sample=False))
+    torch = torch_with_all_cores()
     import transformers
 
-    import nanohf
+    model = transformers.GPT2LMHeadModel.from_pretrained(folder).eval()
+    t_ids, t_mask = torch.tensor(ids), torch.tensor(mask)
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    def run():
+        with torch.no_grad():
+            out = model.generate(t_ids, attention_mask=t_mask, max_new_tokens=new_tokens, do_sample=False,
+                                 pad_token_id=model.config.eos_token_id)  # fmt: skip
+        return checked(out)
+
+    return run
+
+
+def gpt2_greedy_flops(folder: Path, prompt_len: int, new_tokens: int) -> float:
+    """Matmul FLOPs of the decoding: the prompt in one pass, then one token per step.
+
+    The last new token is never fed back, and only one row of logits per step is needed.
+    """
+    config = read_config(folder)
+    layers, hidden, vocab = config["n_layer"], config["n_embd"], config["vocab_size"]
+    fed_tokens = prompt_len + new_tokens - 1
+    linear = 2 * fed_tokens * layers * 12 * hidden * hidden  # qkv 3h², projection h², MLP 8h²
+    key_lengths = [prompt_len] * prompt_len + list(range(prompt_len + 1, fed_tokens + 1))  # prompt pass is s × s
+    attention = layers * 2 * 2 * hidden * sum(key_lengths)
+    return linear + attention + 2 * new_tokens * vocab * hidden
+
+
+def workloads(tiny: bool) -> list[Workload]:
+    """Full-size rows, or (tiny=True) the same rows with tiny configs and inputs, for the smoke test."""
+    bert, distilbert, gpt2 = ({}, {}, {}) if not tiny else (TINY_BERT, TINY_DISTILBERT, TINY_GPT2)
+    small, large = ((1, 16), (8, 128)) if not tiny else ((1, 8), (2, 16))
+    prompt_len, new_tokens = (16, 32) if not tiny else (4, 4)
+    bert_name, distilbert_name, gpt2_name = ("tiny BERT", "tiny DistilBERT", "tiny GPT-2") if tiny else (
+        "BERT-base", "DistilBERT", "GPT-2 124M")  # fmt: skip
     rows = []
-    with tempfile.TemporaryDirectory() as root:
-        folders = build_checkpoints(root)
-        for name, batch, seq in [("bert-base", 1, 16), ("bert-base", 8, 128), ("distilbert-base", 8, 128)]:
-            ours = nanohf.AutoModelForSequenceClassification.from_pretrained(folders[name])
-            theirs = transformers.AutoModelForSequenceClassification.from_pretrained(folders[name]).eval()
-            input_ids = np.random.default_rng(0).integers(1000, 30000, (batch, seq))
-            attention_mask = np.ones_like(input_ids)
-            t_ids, t_mask = torch.tensor(input_ids), torch.tensor(attention_mask)
-
-            def run_ours(model=ours, ids=input_ids, mask=attention_mask):
-                with nanohf.no_grad():
-                    model(ids, mask)
-
-            def run_theirs(model=theirs, ids=t_ids, mask=t_mask):
-                with torch.no_grad():
-                    model(input_ids=ids, attention_mask=mask)
-
-            a, b = time_interleaved(run_ours, run_theirs, args.repeats)
-            rows.append((f"{name} seq-cls {batch}x{seq}", a, b))
-
-    print(f"\n{'workload':<30} {'nanohf ms (min-max)':>24} {'transformers ms (min-max)':>28} {'ratio':>7}")
-    for label, a, b in rows:
-        ma, mb = np.median(a) * 1e3, np.median(b) * 1e3
-        print(
-            f"{label:<30} {ma:9.1f} ({min(a) * 1e3:6.1f}-{max(a) * 1e3:6.1f}) "
-            f"{mb:12.1f} ({min(b) * 1e3:6.1f}-{max(b) * 1e3:6.1f}) {ma / mb:7.2f}"
-        )
-    print(f"\nmachine: {os.cpu_count()} cores, torch {torch.__version__}, transformers {transformers.__version__}")
-
-
-if __name__ == "__main__":
-    main()
+    for key, title, class_name, config, (batch, seq) in [
+        ("bert-1x16", f"{bert_name} seq-cls", "BertForSequenceClassification", bert, small),
+        ("bert-8x128", f"{bert_name} seq-cls", "BertForSequenceClassification", bert, large),
+        ("distilbert-8x128", f"{distilbert_name} seq-cls", "DistilBertForSequenceClassification", distilbert, large),
+    ]:
+        rows.append(Workload(
+            key, f"{title} {batch}x{seq}", "inference",
+            setup=partial(encoder_forward, auto_class="AutoModelForSequenceClassification", batch=batch, seq=seq),
+            checkpoint=(class_name, config), flops=partial(encoder_flops, batch=batch, seq=seq),
+        ))  # fmt: skip
+    batch, seq = large
+    rows.append(Workload(
+        "minilm-8x128", f"MiniLM-L6 (real) features {batch}x{seq}", "inference",
+        setup=partial(encoder_forward, auto_class="AutoModel", batch=batch, seq=seq),
+        folder=minilm_dir(), flops=partial(encoder_flops, batch=batch, seq=seq, head="pooler"),
+    ))  # fmt: skip
+    decode = dict(prompt_len=prompt_len, new_tokens=new_tokens)
+    rows.append(Workload(
+        "gpt2-generate", f"{gpt2_name} greedy {new_tokens} tokens", "generation", setup=partial(gpt2_greedy, **decode),
+        checkpoint=("GPT2LMHeadModel", gpt2), flops=partial(gpt2_greedy_flops, **decode), items=new_tokens,
+        unit="tokens/s",
+    ))  # fmt: skip
+    return rows

@@ -1,8 +1,14 @@
-"""Batch-encode throughput (sentences/s) of nanohf's tokenizers against transformers', in one run.
+"""Batch-encode throughput (sentences/s) of nanohf's tokenizers against transformers'.
 
-    python benchmarks/tokenizers.py [--n 5000] [--repeats 5]
+As a workload of benchmarks/run.py: nanohf's BertTokenizer against transformers' (Rust) BertTokenizer,
+both built from MiniLM's vocab.txt, encode 5,000 SST-2 sentences in one call. Each timed call builds a
+fresh tokenizer (a few ms), so nanohf's word cache starts empty, as when a dataset is encoded once.
 
-Encodes the first `n` SST-2 training sentences (data/glue_sst2/train.tsv) in one call, two ways:
+The wider comparison, run on its own:
+
+    python benchmarks/tokenization.py [--n 5000] [--repeats 5]
+
+encodes the first `n` SST-2 training sentences (data/glue_sst2/train.tsv) in one call, two ways:
 plain `tok(sentences)` (lists) and `tok(sentences, padding=True, truncation=True, return_tensors="np")`.
 "cold" is the first call of a freshly built tokenizer (nanohf's word cache is empty); "warm" is the best of
 `repeats` further calls. Contenders:
@@ -19,32 +25,39 @@ import argparse
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
-# This script shares its name with the `tokenizers` library that transformers imports; running it puts its
-# folder first on the import path, where it would shadow the library. Take the folder off again.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+from common import DATA, Workload, cpu_name, minilm_dir, sst2_sentences
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 BERT_VOCAB = DATA / "tokenizers" / "bert-base-uncased" / "vocab.txt"
 GPT2_VOCAB, GPT2_MERGES = DATA / "tokenizers" / "gpt2" / "encoder.json", DATA / "tokenizers" / "gpt2" / "vocab.bpe"
 
 
-def sst2_sentences(n):
-    lines = (DATA / "glue_sst2" / "train.tsv").read_text(encoding="utf-8").splitlines()[1 : n + 1]
-    return [line.split("\t")[0] for line in lines]
+def wordpiece_encoding(library: str, folder: Path, n: int):
+    """Build a BertTokenizer from `folder`/vocab.txt and encode `n` SST-2 sentences (lists, no padding)."""
+    sentences, vocab = sst2_sentences(n), Path(folder) / "vocab.txt"
+    if library == "nanohf":
+        from nanohf.tokenizers import BertTokenizer
+
+        return lambda: BertTokenizer(vocab)(sentences)
+    import transformers
+
+    return lambda: transformers.BertTokenizer(str(vocab))(sentences)
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
+def workloads(tiny: bool) -> list[Workload]:
+    n = 50 if tiny else 5000
+    return [
+        Workload(
+            "wordpiece", f"WordPiece encode {n:,} SST-2 sentences", "tokenization",
+            setup=partial(wordpiece_encoding, n=n), folder=minilm_dir(), items=n,
+            unit="sentences/s",
+        )
+    ]  # fmt: skip
 
 
 def contenders(tmp):
