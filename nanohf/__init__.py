@@ -80,7 +80,14 @@ from nanohf.optim import (
 )
 from nanohf.pipelines import pipeline
 from nanohf.random import set_seed
-from nanohf.tokenizers import AutoTokenizer, BatchEncoding, BertTokenizer, DistilBertTokenizer, GPT2Tokenizer
+from nanohf.tokenizers import (
+    AutoTokenizer,
+    BatchEncoding,
+    BertTokenizer,
+    DistilBertTokenizer,
+    GPT2Tokenizer,
+    RobertaTokenizer,
+)
 from nanohf.trainer import (
     EarlyStoppingCallback,
     Trainer,

@@ -5,6 +5,7 @@ from .base import PreTrainedTokenizerBase
 from .batch import BatchEncoding, CharSpan, TokenSpan
 from .bpe import GPT2Tokenizer
 from .encoding import Encoding
+from .roberta import RobertaTokenizer
 from .wordpiece import BasicTokenizer, BertTokenizer, WordpieceTokenizer
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Encoding",
     "GPT2Tokenizer",
     "PreTrainedTokenizerBase",
+    "RobertaTokenizer",
     "TokenSpan",
     "WordpieceTokenizer",
 ]

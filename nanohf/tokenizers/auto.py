@@ -12,6 +12,7 @@ from pathlib import Path
 from nanohf.models.hub import resolve_checkpoint_dir
 from nanohf.tokenizers.base import read_json
 from nanohf.tokenizers.bpe import GPT2Tokenizer
+from nanohf.tokenizers.roberta import RobertaTokenizer
 from nanohf.tokenizers.wordpiece import BertTokenizer
 
 
@@ -26,8 +27,11 @@ TOKENIZER_CLASSES = {
     "DistilBertTokenizerFast": DistilBertTokenizer,
     "GPT2Tokenizer": GPT2Tokenizer,
     "GPT2TokenizerFast": GPT2Tokenizer,
+    "RobertaTokenizer": RobertaTokenizer,
+    "RobertaTokenizerFast": RobertaTokenizer,
 }
-MODEL_TYPE_TO_TOKENIZER = {"bert": BertTokenizer, "distilbert": DistilBertTokenizer, "gpt2": GPT2Tokenizer}
+MODEL_TYPE_TO_TOKENIZER = {"bert": BertTokenizer, "distilbert": DistilBertTokenizer, "gpt2": GPT2Tokenizer,
+                           "roberta": RobertaTokenizer}
 
 
 class AutoTokenizer:
