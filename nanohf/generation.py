@@ -3,12 +3,17 @@
 One step of auto-regressive decoding::
 
     logits  = model(last token(s), past_key_values).logits[:, -1]     (batch, vocab)
-    scores  = processors(logits)       repetition penalty; when sampling: temperature, top-k, top-p
+    scores  = processors(logits)       repetition penalty, n-gram ban, min length, forced bos/eos;
+                                       when sampling: temperature, top-k, top-p
     token   = argmax(scores)           or a draw from softmax(scores) when do_sample
     append token; the model also returned its keys and values, so the next step runs 1 token
 
-Batched prompts are left-padded: every prompt then ends at the last column and the new tokens
-line up. Positions come from the attention mask (cumsum − 1), so padding does not shift them.
+Decoder-only models (GPT-2) continue the prompt. Batched prompts are left-padded: every prompt
+then ends at the last column and the new tokens line up; positions come from the attention mask
+(cumsum − 1), so padding does not shift them. Encoder-decoder models (BART) run the encoder once;
+the decoder starts from ``decoder_start_token_id`` and steps with its self-attention cache and the
+encoder keys/values it projected on the first step. ``num_beams > 1`` is beam search
+(nanohf/generation_beam.py).
 """
 
 import json
@@ -44,10 +49,22 @@ class GenerationConfig:
     bos_token_id: int | None = None
     eos_token_id: int | list[int] | None = None
     pad_token_id: int | None = None
+    num_beams: int = 1
+    length_penalty: float = 1.0
+    early_stopping: bool | str = False  # True, False or "never" (see generation_beam.py)
+    no_repeat_ngram_size: int = 0
+    min_length: int = 0
+    min_new_tokens: int | None = None
+    forced_bos_token_id: int | None = None
+    forced_eos_token_id: int | list[int] | None = None
+    decoder_start_token_id: int | None = None
 
     @classmethod
     def from_model_config(cls, config) -> "GenerationConfig":
-        return cls(bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id, pad_token_id=config.pad_token_id)
+        """The token ids a model's config carries (BART's also names its decoder start and forced eos)."""
+        names = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id",
+                 "forced_bos_token_id", "forced_eos_token_id")  # fmt: skip
+        return cls(**{name: getattr(config, name, None) for name in names})
 
     def update(self, **kwargs) -> "GenerationConfig":
         """A copy with the keyword arguments that are generation settings replaced (None leaves a value)."""
@@ -111,6 +128,25 @@ def top_p_filter(scores: np.ndarray, top_p: float, min_tokens_to_keep: int = 1) 
     return np.where(remove, -np.inf, scores).astype(scores.dtype)
 
 
+def no_repeat_ngram_ban(scores: np.ndarray, sequences: np.ndarray, n: int) -> np.ndarray:
+    """-inf for every token that would complete an n-gram already present in its row."""
+    length = sequences.shape[1]
+    if length < n:  # no complete n-gram yet
+        return scores
+    for row, tokens in enumerate(sequences.tolist()):
+        prefix = tuple(tokens[length - n + 1 :])
+        banned = [tokens[i + n - 1] for i in range(length - n + 1) if tuple(tokens[i : i + n - 1]) == prefix]
+        scores[row, banned] = -np.inf
+    return scores
+
+
+def force_tokens(scores: np.ndarray, token_ids) -> np.ndarray:
+    """Only ``token_ids`` stay possible (score 0); everything else becomes -inf."""
+    forced = np.full_like(scores, -np.inf)
+    forced[:, token_ids] = 0.0
+    return forced
+
+
 def sample(scores: np.ndarray) -> np.ndarray:
     """One token per row drawn from softmax(scores), with nanohf's seeded generator."""
     probs = np.exp(scores - scores.max(axis=-1, keepdims=True)).astype(np.float64)
@@ -119,11 +155,114 @@ def sample(scores: np.ndarray) -> np.ndarray:
     return np.minimum((np.cumsum(probs, axis=-1) < u).sum(axis=-1), scores.shape[-1] - 1)
 
 
-# --- the decoding loop --------------------------------------------------------------------------------
+# --- the model, one step at a time -------------------------------------------------------------------
+
+
+class CausalSteps:
+    """A decoder-only model stepped token by token: keeps the attention mask and the KV cache.
+
+    ``sequences (rows, cur_len)`` are the prompts and everything generated so far.
+    """
+
+    def __init__(self, model, attention_mask: np.ndarray, use_cache: bool):
+        self.model, self.attention_mask, self.use_cache, self.past = model, attention_mask, use_cache, None
+
+    def next_logits(self, sequences: np.ndarray) -> np.ndarray:
+        """The scores of the next token after each row: ``(rows, vocab)``."""
+        missing = sequences.shape[1] - self.attention_mask.shape[1]  # generated tokens are all real
+        if missing:
+            ones = np.ones((sequences.shape[0], missing), dtype=self.attention_mask.dtype)
+            self.attention_mask = np.concatenate([self.attention_mask, ones], axis=1)
+        # Positions count only real tokens, so a left-padded prompt starts at position 0.
+        positions = np.cumsum(self.attention_mask, axis=-1) - 1
+        positions[self.attention_mask == 0] = 1
+        ids = sequences
+        if self.past is not None:
+            ids, positions = sequences[:, -1:], positions[:, -1:]
+        out = self.model(ids, past_key_values=self.past, attention_mask=self.attention_mask,
+                         position_ids=positions, use_cache=self.use_cache)  # fmt: skip
+        self.past = out.past_key_values if self.use_cache else None
+        return out.logits[:, -1, :]
+
+    def reorder(self, rows: np.ndarray) -> None:
+        """Beam search kept ``rows``: the cache follows the beams it belongs to."""
+        self.attention_mask = self.attention_mask[rows]
+        if self.past is not None:
+            self.past = tuple(tuple(t[rows] for t in layer) for layer in self.past)
+
+
+class Seq2SeqSteps:
+    """An encoder-decoder model's decoder stepped token by token over fixed encoder states."""
+
+    def __init__(self, model, encoder_hidden: np.ndarray, encoder_mask: np.ndarray, use_cache: bool):
+        self.model, self.use_cache, self.past = model, use_cache, None
+        self.encoder_outputs, self.encoder_mask = (encoder_hidden,), encoder_mask
+
+    def next_logits(self, sequences: np.ndarray) -> np.ndarray:
+        ids = sequences if self.past is None else sequences[:, -1:]
+        out = self.model(None, self.encoder_mask, ids, encoder_outputs=self.encoder_outputs,
+                         past_key_values=self.past, use_cache=self.use_cache)  # fmt: skip
+        self.past = out.past_key_values if self.use_cache else None
+        return out.logits[:, -1, :]
+
+    def reorder(self, rows: np.ndarray) -> None:
+        # Beams never leave their input's block of rows, whose encoder states (and cross-attention
+        # keys/values, the last two arrays of each layer's cache) are identical: only the self-attention
+        # cache moves.
+        if self.past is not None:
+            self.past = tuple((layer[0][rows], layer[1][rows], *layer[2:]) for layer in self.past)
+
+
+@dataclass
+class Limits:
+    """Lengths count every column of ``sequences``: the prompt for GPT-2, the start token for BART."""
+
+    prompt_len: int
+    max_length: int
+    min_length: int
+
+
+def process_scores(scores: np.ndarray, sequences: np.ndarray, cfg: GenerationConfig, limits: Limits, eos: list):
+    """transformers' processor order: penalties and bans, then forced tokens, then (sampling) warpers."""
+    cur_len = sequences.shape[1]
+    if cfg.repetition_penalty != 1.0:
+        scores = repetition_penalty(scores, sequences, cfg.repetition_penalty)
+    if cfg.no_repeat_ngram_size:
+        scores = no_repeat_ngram_ban(scores, sequences, cfg.no_repeat_ngram_size)
+    if eos and cur_len < limits.min_length:
+        scores[:, eos] = -np.inf
+    if cfg.forced_bos_token_id is not None and cur_len == 1:
+        scores = force_tokens(scores, cfg.forced_bos_token_id)
+    if cfg.forced_eos_token_id is not None and cur_len == limits.max_length - 1:
+        scores = force_tokens(scores, cfg.forced_eos_token_id)
+    if cfg.do_sample:
+        if cfg.temperature != 1.0:
+            scores = temperature_warp(scores, cfg.temperature)
+        if cfg.top_k:
+            scores = top_k_filter(scores, cfg.top_k)
+        if cfg.top_p < 1.0:
+            scores = top_p_filter(scores, cfg.top_p)
+    return scores
+
+
+def greedy_or_sample(steps, sequences: np.ndarray, cfg: GenerationConfig, limits: Limits, eos: list, pad):
+    """One token per row per step until ``max_length`` or every row has produced an eos."""
+    unfinished = np.ones(sequences.shape[0], dtype=bool)
+    while sequences.shape[1] < limits.max_length:
+        scores = process_scores(steps.next_logits(sequences).copy(), sequences, cfg, limits, eos)
+        next_tokens = sample(scores) if cfg.do_sample else scores.argmax(axis=-1)
+        if pad is not None:
+            next_tokens = np.where(unfinished, next_tokens, pad)
+        sequences = np.concatenate([sequences, next_tokens[:, None]], axis=1)
+        unfinished &= ~np.isin(next_tokens, eos)
+        if not unfinished.any():
+            break
+    return sequences
 
 
 class GenerationMixin:
-    """``generate()`` for decoder-only models whose forward takes ``past_key_values`` and returns logits."""
+    """``generate()`` for models whose forward takes ``past_key_values`` and returns logits:
+    decoder-only (GPT-2) or, with ``config.is_encoder_decoder``, encoder-decoder (BART)."""
 
     @property
     def generation_config(self) -> GenerationConfig:
@@ -140,13 +279,19 @@ class GenerationMixin:
         self._generation_config = value
 
     def generate(self, input_ids, attention_mask=None, generation_config: GenerationConfig | None = None, **kwargs):
-        """Extend each prompt of ``input_ids (batch, prompt_len)``; returns ``(batch·n, total_len)`` ids.
+        """Generate from ``input_ids (batch, prompt_len)``; returns ``(batch·n, length)`` ids.
 
-        Keyword arguments as transformers': ``max_new_tokens``, ``max_length``, ``do_sample``,
-        ``temperature``, ``top_k``, ``top_p``, ``repetition_penalty``, ``num_return_sequences``,
-        ``eos_token_id``, ``pad_token_id``, ``use_cache``. Sampling draws from nanohf's generator
-        (``nanohf.set_seed`` makes it repeatable).
+        Decoder-only: each row is its prompt followed by the new tokens. Encoder-decoder: the inputs
+        are encoded and each row is ``decoder_start_token_id`` followed by the new tokens.
+        Keyword arguments as transformers': ``max_new_tokens``, ``max_length``, ``min_length``,
+        ``min_new_tokens``, ``do_sample``, ``temperature``, ``top_k``, ``top_p``,
+        ``repetition_penalty``, ``no_repeat_ngram_size``, ``num_beams``, ``length_penalty``,
+        ``early_stopping``, ``num_return_sequences``, ``forced_bos_token_id``,
+        ``forced_eos_token_id``, ``decoder_start_token_id``, ``eos_token_id``, ``pad_token_id``,
+        ``use_cache``. Sampling draws from nanohf's generator (``nanohf.set_seed`` makes it repeatable).
         """
+        from nanohf.generation_beam import beam_search  # beam search builds on this module
+
         cfg = (generation_config or self.generation_config).update(**kwargs)
         input_ids = np.asarray(input_ids, dtype=np.int64)
         if input_ids.ndim == 1:
@@ -162,12 +307,46 @@ class GenerationMixin:
             raise ValueError(
                 f"attention_mask has shape {attention_mask.shape}, expected {input_ids.shape} like input_ids"
             )
-        if cfg.num_return_sequences > 1:
-            input_ids = np.repeat(input_ids, cfg.num_return_sequences, axis=0)
-            attention_mask = np.repeat(attention_mask, cfg.num_return_sequences, axis=0)
-        if cfg.num_return_sequences > 1 and not cfg.do_sample:
+        if cfg.num_beams > 1:
+            if cfg.do_sample:
+                raise NotImplementedError("beam sampling (num_beams > 1 with do_sample=True) is not implemented")
+            if cfg.num_return_sequences > cfg.num_beams:
+                raise ValueError(
+                    f"num_return_sequences={cfg.num_return_sequences} is more than num_beams={cfg.num_beams}"
+                )
+        elif cfg.num_return_sequences > 1 and not cfg.do_sample:
             raise ValueError("num_return_sequences > 1 needs do_sample=True (greedy decoding gives one answer)")
-        prompt_len = input_ids.shape[1]
+        copies = cfg.num_beams if cfg.num_beams > 1 else cfg.num_return_sequences
+
+        with no_grad():
+            if getattr(self.config, "is_encoder_decoder", False):
+                steps, sequences = self._start_seq2seq(input_ids, attention_mask, cfg, copies)
+            else:
+                steps = CausalSteps(self, np.repeat(attention_mask, copies, axis=0), cfg.use_cache)
+                sequences = np.repeat(input_ids, copies, axis=0)
+            limits = self._lengths(sequences.shape[1], attention_mask, cfg)
+            if cfg.num_beams > 1:
+                return beam_search(steps, sequences, cfg, limits, eos, pad)
+            return greedy_or_sample(steps, sequences, cfg, limits, eos, pad)
+
+    @staticmethod
+    def _process_scores(scores: np.ndarray, input_ids: np.ndarray, cfg: GenerationConfig) -> np.ndarray:
+        """The processor chain on its own, away from any length limit (max_length/min_length not reached)."""
+        eos = [] if cfg.eos_token_id is None else np.atleast_1d(cfg.eos_token_id).tolist()
+        return process_scores(scores, input_ids, cfg, Limits(input_ids.shape[1], np.iinfo(np.int64).max, 0), eos)
+
+    def _start_seq2seq(self, input_ids, attention_mask, cfg: GenerationConfig, copies: int):
+        """Encode once; every row's decoder input is the start token."""
+        start = cfg.decoder_start_token_id if cfg.decoder_start_token_id is not None else cfg.bos_token_id
+        if start is None:
+            raise ValueError("an encoder-decoder model needs decoder_start_token_id (or bos_token_id) to generate")
+        encoder_hidden = self.get_encoder()(input_ids, attention_mask).last_hidden_state
+        steps = Seq2SeqSteps(self, np.repeat(encoder_hidden, copies, axis=0),
+                             np.repeat(attention_mask, copies, axis=0), cfg.use_cache)  # fmt: skip
+        return steps, np.full((input_ids.shape[0] * copies, 1), start, dtype=np.int64)
+
+    def _lengths(self, prompt_len: int, attention_mask: np.ndarray, cfg: GenerationConfig) -> Limits:
+        """max_length and min_length as transformers derives them; positions checked up front."""
         n_positions = getattr(self.config, "max_position_embeddings", None)
         if cfg.max_new_tokens is not None:
             max_length = prompt_len + cfg.max_new_tokens
@@ -176,6 +355,15 @@ class GenerationMixin:
         else:
             max_length = prompt_len + DEFAULT_NEW_TOKENS
             max_length = max_length if n_positions is None else min(max_length, n_positions)
+        min_length = cfg.min_length
+        if cfg.min_new_tokens is not None:
+            min_length = max(min_length, prompt_len + cfg.min_new_tokens)
+        if getattr(self.config, "is_encoder_decoder", False):
+            # The decoder reads positions 0 .. max_length - 2 (the last token is never fed back).
+            if n_positions is not None and max_length - 1 > n_positions:
+                raise ValueError(f"max_length={max_length} needs {max_length - 1} decoder positions, more than "
+                                 f"the model's max_position_embeddings={n_positions}")  # fmt: skip
+            return Limits(prompt_len, max_length, min_length)
         # Every token needs a position embedding: fail now, not in the middle of the loop.
         longest = int(attention_mask.sum(axis=-1).max(initial=0))  # real tokens of the longest prompt
         if n_positions is not None and longest > n_positions:
@@ -186,40 +374,4 @@ class GenerationMixin:
                 f"a {longest}-token prompt plus {new_tokens} new tokens needs {longest + new_tokens - 1} positions, "
                 f"more than the model's n_positions={n_positions}; lower max_new_tokens/max_length"
             )
-
-        unfinished = np.ones(input_ids.shape[0], dtype=bool)
-        past = None
-        with no_grad():
-            while input_ids.shape[1] < max_length:
-                # Positions count only real tokens, so a left-padded prompt starts at position 0.
-                position_ids = np.cumsum(attention_mask, axis=-1) - 1
-                position_ids[attention_mask == 0] = 1
-                step_ids, step_positions = input_ids, position_ids
-                if past is not None:
-                    step_ids, step_positions = input_ids[:, -1:], position_ids[:, -1:]
-                out = self(step_ids, past_key_values=past, attention_mask=attention_mask,
-                           position_ids=step_positions, use_cache=cfg.use_cache)  # fmt: skip
-                past = out.past_key_values if cfg.use_cache else None
-                scores = self._process_scores(out.logits[:, -1, :].copy(), input_ids, cfg)
-                next_tokens = sample(scores) if cfg.do_sample else scores.argmax(axis=-1)
-                if pad is not None:
-                    next_tokens = np.where(unfinished, next_tokens, pad)
-                input_ids = np.concatenate([input_ids, next_tokens[:, None]], axis=1)
-                attention_mask = np.concatenate([attention_mask, np.ones_like(next_tokens)[:, None]], axis=1)
-                unfinished &= ~np.isin(next_tokens, eos)
-                if not unfinished.any():
-                    break
-        return input_ids
-
-    @staticmethod
-    def _process_scores(scores: np.ndarray, input_ids: np.ndarray, cfg: GenerationConfig) -> np.ndarray:
-        if cfg.repetition_penalty != 1.0:
-            scores = repetition_penalty(scores, input_ids, cfg.repetition_penalty)
-        if cfg.do_sample:
-            if cfg.temperature != 1.0:
-                scores = temperature_warp(scores, cfg.temperature)
-            if cfg.top_k:
-                scores = top_k_filter(scores, cfg.top_k)
-            if cfg.top_p < 1.0:
-                scores = top_p_filter(scores, cfg.top_p)
-        return scores
+        return Limits(prompt_len, max_length, min_length)
