@@ -5,6 +5,7 @@ Public names only; each lives in one obvious module (see the README's map of the
 
 __version__ = "0.1.0"
 
+from nanohf.accelerate import Accelerator
 from nanohf.autograd import Loss, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from nanohf.data import (
     ClassLabel,
@@ -64,6 +65,14 @@ from nanohf.models.outputs import (
     QuestionAnsweringModelOutput,
     SequenceClassifierOutput,
     TokenClassifierOutput,
+)
+from nanohf.models.roberta import (
+    RobertaConfig,
+    RobertaForMaskedLM,
+    RobertaForQuestionAnswering,
+    RobertaForSequenceClassification,
+    RobertaForTokenClassification,
+    RobertaModel,
 )
 from nanohf.optim import (
     SGD,

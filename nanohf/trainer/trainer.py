@@ -8,6 +8,12 @@ clipping, logging, evaluation, checkpoints and exact resume.
 One optimizer step = ``gradient_accumulation_steps`` forward/backward passes, each loss divided by
 that number so the summed gradient is the gradient of the mean; then the gradient norm is clipped
 to ``max_grad_norm``, AdamW steps, the schedule steps, and the gradients are zeroed.
+
+Launched under MPI (``mpiexec -n W python train.py``, see nanohf.distributed), the same script trains
+data-parallel: each rank takes its shard of every epoch (batch ``per_device_train_batch_size`` each), the
+gradients are averaged over the ranks before clipping, logged losses are averaged over the ranks,
+evaluation predicts on shards and computes the metrics on everyone's gathered predictions, and only
+rank 0 shows progress bars and writes checkpoints. A checkpoint resumes with any number of ranks.
 """
 
 import inspect
@@ -20,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from nanohf import distributed as dist
 from nanohf.autograd import no_grad
 from nanohf.data.collators import DataCollatorWithPadding, default_data_collator
 from nanohf.data.dataloader import DataLoader
@@ -63,6 +70,7 @@ class Trainer:
         self.optimizer, self.lr_scheduler = optimizers
         self.state = TrainerState()
         self.control = TrainerControl()
+        self.world = dist.get_world()
 
     # --- data ---------------------------------------------------------------------------------------
     def _collate(self, examples: list[dict]) -> dict:
@@ -81,10 +89,12 @@ class Trainer:
         if args.group_by_length:
             lengths = [len(ids) for ids in self.train_dataset["input_ids"]]
         return DataLoader(self.train_dataset, args.per_device_train_batch_size, shuffle=True, seed=args.seed,
-                          drop_last=args.dataloader_drop_last, collate_fn=self._collate, lengths=lengths)  # fmt: skip
+                          drop_last=args.dataloader_drop_last, collate_fn=self._collate, lengths=lengths,
+                          num_shards=self.world.size, shard_index=self.world.rank)  # fmt: skip
 
     def get_eval_dataloader(self, dataset) -> DataLoader:
-        return DataLoader(dataset, self.args.per_device_eval_batch_size, collate_fn=self._collate)
+        return DataLoader(dataset, self.args.per_device_eval_batch_size, collate_fn=self._collate,
+                          num_shards=self.world.size, shard_index=self.world.rank)  # fmt: skip
 
     # --- optimizer and schedule -------------------------------------------------------------------------
     def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
@@ -113,6 +123,7 @@ class Trainer:
     def train(self, resume_from_checkpoint: str | bool | None = None) -> TrainOutput:
         args = self.args
         set_seed(args.seed)
+        dist.broadcast_parameters(self.model.parameters())  # every rank starts from rank 0's weights
         loader = self.get_train_dataloader()
         accumulation = args.gradient_accumulation_steps
         # As transformers: a last group of fewer than `accumulation` batches still makes an update.
@@ -129,7 +140,8 @@ class Trainer:
         self._event("on_train_begin")
         start, done_steps = time.time(), self.state.global_step
         logged_loss, logged_batches, total_loss, total_batches = 0.0, 0, 0.0, 0
-        bar = tqdm(total=max_steps, initial=done_steps, disable=args.disable_tqdm, desc="train")
+        bar = tqdm(total=max_steps, initial=done_steps, disable=args.disable_tqdm or not self.world.is_main_process,
+                   desc="train")  # fmt: skip
         first_epoch = done_steps // steps_per_epoch
         for epoch in range(first_epoch, num_epochs):
             batches = loader.index_batches(epoch)  # the same order as an uninterrupted run would see
@@ -147,6 +159,7 @@ class Trainer:
                 logged_batches += 1
                 if i + 1 < group_start + group_size:
                     continue
+                dist.all_reduce_gradients(self.model.parameters())  # once per update, not per accumulated batch
                 grad_norm = clip_grad_norm_(self.model.parameters(), args.max_grad_norm) if args.max_grad_norm else None
                 if grad_norm is not None and not np.isfinite(float(grad_norm)):
                     bar.close()
@@ -170,7 +183,8 @@ class Trainer:
             if self.control.should_training_stop or self.state.global_step >= max_steps:
                 break
         bar.close()
-        total_loss, total_batches = total_loss + logged_loss, total_batches + logged_batches
+        totals = dist.all_reduce([total_loss + logged_loss, total_batches + logged_batches])  # over all ranks
+        total_loss, total_batches = float(totals[0]), float(totals[1])
         if args.load_best_model_at_end and self.state.best_model_checkpoint:
             self._load_weights(self.state.best_model_checkpoint)
         runtime = time.time() - start
@@ -178,7 +192,7 @@ class Trainer:
         metrics = {
             "train_runtime": runtime,
             "train_samples_per_second": steps_run * args.per_device_train_batch_size * args.gradient_accumulation_steps
-            / max(runtime, 1e-9),
+            * self.world.size / max(runtime, 1e-9),
             "train_steps_per_second": steps_run / max(runtime, 1e-9),
             "train_loss": total_loss / max(total_batches, 1),
             "epoch": self.state.epoch,
@@ -202,8 +216,9 @@ class Trainer:
         control.should_evaluate = due(args.eval_strategy, args.eval_steps) or (final and args.eval_strategy == "steps")
         control.should_save = due(args.save_strategy, args.save_steps) or (final and args.save_strategy == "steps")
         self._event("on_step_end")
-        if control.should_log:
+        if control.should_log:  # decided alike on every rank, so all of them take part in the reduction
             loss_sum, batches, grad_norm = logs
+            loss_sum, batches = map(float, dist.all_reduce([loss_sum, batches]))
             entry = {"loss": loss_sum / max(batches, 1), "learning_rate": self.lr_scheduler.get_last_lr()[0],
                      "epoch": state.epoch, "step": step}  # fmt: skip
             if grad_norm is not None:
@@ -237,31 +252,48 @@ class Trainer:
         return self._prediction_loop(test_dataset, metric_key_prefix)
 
     def _prediction_loop(self, dataset, prefix: str) -> PredictionOutput:
-        """Run the model over ``dataset`` without gradients; gather logits, labels and the mean loss."""
+        """Run the model over ``dataset`` without gradients; gather logits, labels and the mean loss.
+
+        Under MPI each rank predicts its shard; the rows repeated to even out the shards are dropped, and
+        every rank gets all predictions back in dataset order, so each computes the same metrics (and
+        callbacks such as early stopping decide alike everywhere).
+        """
         if dataset is None:
             raise ValueError("Trainer: evaluation requires an eval_dataset")
         loader = self.get_eval_dataloader(dataset)
         was_training = self.model.training
         self.model.eval()
-        start, losses, weights, all_logits, all_labels = time.time(), [], [], [], []
+        start, loss_sum, loss_rows, all_logits, all_labels, positions = time.time(), 0.0, 0, [], [], []
         with no_grad():
-            for batch in loader:
+            for i, indices in enumerate(loader.index_batches()):
+                # Leave out the examples repeated to even out the shards: no collective runs per batch here,
+                # so ranks may do different numbers of batches, and the mean loss stays exact.
+                indices = indices[: loader.real_rows(i)]
+                if len(indices) == 0:
+                    continue
+                batch = loader.fetch(indices)
                 out = self.model(**batch)
                 labels = batch.get("labels")
                 logits = out.logits if "logits" in out else np.stack([out.start_logits, out.end_logits], -1)
                 all_logits.append(logits)
+                positions.append(indices)
                 if labels is not None:
                     all_labels.append(np.asarray(labels))
                 if out.loss is not None:
-                    losses.append(float(out.loss))
-                    weights.append(len(logits))
+                    loss_sum, loss_rows = loss_sum + float(out.loss) * len(logits), loss_rows + len(logits)
         self.model.train(was_training)
-        predictions = _concat_padded(all_logits)
-        label_ids = _concat_padded(all_labels) if all_labels else None
+        has_loss = bool(dist.all_reduce(loss_rows, op="max") > 0)
+        loss_sum, loss_rows = dist.all_reduce([loss_sum, loss_rows])
+        if self.world.size > 1:  # everyone's predictions, back in dataset order
+            gathered = dist.all_gather_object((positions, all_logits, all_labels))
+            positions, all_logits, all_labels = ([x for part in gathered for x in part[k]] for k in range(3))
+        order = np.argsort(np.concatenate(positions), kind="stable") if positions else slice(None)
+        predictions = _concat_padded(all_logits)[order]
+        label_ids = _concat_padded(all_labels)[order] if all_labels else None
         runtime = time.time() - start
         metrics = {}
-        if losses:
-            metrics[f"{prefix}_loss"] = float(np.average(losses, weights=weights))
+        if has_loss:
+            metrics[f"{prefix}_loss"] = float(loss_sum / loss_rows)
         if self.compute_metrics is not None and label_ids is not None:
             for key, value in self.compute_metrics(EvalPrediction(predictions, label_ids)).items():
                 metrics[key if key.startswith(f"{prefix}_") else f"{prefix}_{key}"] = value
@@ -280,6 +312,7 @@ class Trainer:
                 f"parameter {bad!r} holds NaN or inf at step {state.global_step}: {folder} not saved. "
                 f"Last good checkpoint: {last[-1] if last else 'none saved'}."
             )
+        # Every rank keeps the same state (best checkpoint included); rank 0 alone writes the folder.
         if metrics is not None and args.metric_for_best_model is not None:
             name = args.metric_for_best_model
             value = metrics.get(name if name.startswith("eval_") else f"eval_{name}")
@@ -287,8 +320,14 @@ class Trainer:
                 better = np.greater if args.greater_is_better else np.less
                 if state.best_metric is None or better(value, state.best_metric):
                     state.best_metric, state.best_model_checkpoint = float(value), str(folder)
-        ckpt.save_checkpoint(folder, self.model, self.optimizer, self.lr_scheduler, state, args, self.processing_class)
-        ckpt.rotate_checkpoints(args.output_dir, args.save_total_limit, keep=state.best_model_checkpoint)
+        rng_states = dist.all_gather_object(ckpt.rng_state())  # each rank's dropout stream, for an exact resume
+        if self.world.is_main_process:
+            ckpt.save_checkpoint(folder, self.model, self.optimizer, self.lr_scheduler, state, args,
+                                 self.processing_class)  # fmt: skip
+            for rank, rng in enumerate(rng_states[1:], start=1):
+                (folder / f"rng_state_{rank}.json").write_text(json.dumps(rng))
+            ckpt.rotate_checkpoints(args.output_dir, args.save_total_limit, keep=state.best_model_checkpoint)
+        dist.barrier("barrier after rank 0 saved a checkpoint")  # before anyone reads it (load_best_model_at_end)
         self._event("on_save")
 
     def _resume(self, resume_from_checkpoint: str | bool) -> None:
@@ -304,7 +343,9 @@ class Trainer:
         self._load_weights(folder)
         self.optimizer.load_state_dict(ckpt.load_optimizer_state(folder))
         self.lr_scheduler.load_state_dict(json.loads((folder / "scheduler.json").read_text()))
-        ckpt.set_rng_state(json.loads((folder / "rng_state.json").read_text()))
+        # A rank without its own file (resuming with more ranks than saved) takes rank 0's generators.
+        own_rng = folder / f"rng_state_{self.world.rank}.json"
+        ckpt.set_rng_state(json.loads((own_rng if own_rng.is_file() else folder / "rng_state.json").read_text()))
         self.state = TrainerState.from_json((folder / "trainer_state.json").read_text())
 
     def _load_weights(self, folder) -> None:
