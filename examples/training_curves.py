@@ -77,7 +77,7 @@ def main():
     else:
         log_history = train(args)
     for entry in log_history:
-        print({k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items()})
+        print({k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in entry.items()})
     plot_log_history(log_history, args.output, title="all-MiniLM-L6-v2 on SST-2")
     print(f"picture written to {args.output}")
 

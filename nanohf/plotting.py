@@ -37,21 +37,22 @@ def plot_log_history(log_history: list[dict], path: str | os.PathLike, title: st
 
     if not series("loss")[0] and not series("eval_loss")[0]:
         raise ValueError("log_history has no 'loss' or 'eval_loss' entries: set logging_steps / eval_strategy")
-    fig, (ax_loss, ax_lr) = plt.subplots(1, 2, figsize=(10, 3.6))
+    metrics = sorted({k for e in log_history for k in e if k.startswith("eval_") and k not in _EVAL_BOOKKEEPING})
+    panels = 3 if metrics else 2  # loss | eval metrics (accuracy, F1…) | learning rate
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.6))
+    ax_loss, ax_lr = axes[0], axes[-1]
     for key, style in (("loss", "-"), ("eval_loss", "o--")):
         steps, values = series(key)
         if steps:
             ax_loss.plot(steps, values, style, label=key)
-    metrics = sorted({k for e in log_history for k in e if k.startswith("eval_") and k not in _EVAL_BOOKKEEPING})
-    if metrics:  # accuracy, F1…: a second axis on the right, in [0, 1]
-        ax_metric = ax_loss.twinx()
+    ax_loss.set(xlabel="step", ylabel="loss", title=f"{title}: loss")
+    ax_loss.legend()
+    if metrics:
         for key in metrics:
             steps, values = series(key)
-            ax_metric.plot(steps, values, "s:", label=key)
-        ax_metric.set_ylabel("metric")
-        ax_metric.legend(loc="center right")
-    ax_loss.set(xlabel="step", ylabel="loss", title=f"{title}: loss")
-    ax_loss.legend(loc="upper right")
+            axes[1].plot(steps, values, "s-", label=key)
+        axes[1].set(xlabel="step", ylabel="metric", title="evaluation")
+        axes[1].legend()
     steps, rates = series("learning_rate")
     ax_lr.plot(steps, rates)
     ax_lr.set(xlabel="step", ylabel="learning rate", title="learning-rate schedule")

@@ -1,0 +1,59 @@
+"""The docs build as a site: ``mkdocs build --strict`` passes, every page is in the nav, and a broken
+link or anchor fails the build (tests/test_docs.py checks the names and paths the pages mention)."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGE = re.compile(r"!\[[^\]]*\]\((img/[^)\s]+)\)")
+
+
+def build(project: Path, site: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(project / "mkdocs.yml"), "-d", str(site)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    site = tmp_path_factory.mktemp("site")
+    result = build(ROOT, site)
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}{result.stderr}"
+    return site
+
+
+def nav_pages() -> list[str]:
+    return re.findall(r":\s*([\w-]+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(), re.M)
+
+
+def test_every_page_in_the_nav_once():
+    pages = nav_pages()
+    assert sorted(pages) == sorted(p.name for p in (ROOT / "docs").glob("*.md")), "docs/*.md and the nav differ"
+    assert len(pages) == len(set(pages)) and pages[0] == "index.md"
+
+
+def test_site_has_every_page_and_picture(site):
+    for page in nav_pages():
+        html = site / ("index.html" if page == "index.md" else f"{page[:-3]}/index.html")
+        assert html.is_file(), f"{page} was not built"
+    images = {m for p in (ROOT / "docs").glob("*.md") for m in IMAGE.findall(p.read_text(encoding="utf-8"))}
+    assert {"img/attention_maps.png", "img/training_curves.png"} <= images
+    for image in images:
+        assert (site / image).read_bytes()[:4] == b"\x89PNG", f"{image} missing from the site"
+
+
+@pytest.mark.parametrize(
+    "broken, message",
+    [("[gone](no-such-page.md)", "no-such-page.md"), ("[gone](tokenizers.md#no-such-anchor)", "no-such-anchor")],
+)
+def test_broken_link_fails_the_build(tmp_path, broken, message):
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    index = tmp_path / "docs" / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + f"\n{broken}\n", encoding="utf-8")
+    result = build(tmp_path, tmp_path / "site")
+    assert result.returncode != 0 and message in result.stdout + result.stderr, result.stdout + result.stderr
