@@ -18,6 +18,9 @@ TASKS = {
         "zero_shot_classification", "ZeroShotClassificationPipeline", "AutoModelForSequenceClassification"
     ),
     "text-generation": ("text_generation", "TextGenerationPipeline", "AutoModelForCausalLM"),
+    "text2text-generation": ("text2text_generation", "Text2TextGenerationPipeline", "AutoModelForSeq2SeqLM"),
+    "summarization": ("text2text_generation", "SummarizationPipeline", "AutoModelForSeq2SeqLM"),
+    "translation": ("text2text_generation", "TranslationPipeline", "AutoModelForSeq2SeqLM"),
 }  # fmt: skip
 TASK_ALIASES = {"sentiment-analysis": "text-classification", "ner": "token-classification"}
 

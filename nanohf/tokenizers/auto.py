@@ -29,9 +29,11 @@ TOKENIZER_CLASSES = {
     "GPT2TokenizerFast": GPT2Tokenizer,
     "RobertaTokenizer": RobertaTokenizer,
     "RobertaTokenizerFast": RobertaTokenizer,
+    "BartTokenizer": RobertaTokenizer,  # BART's tokenizer is RoBERTa's byte-level BPE
+    "BartTokenizerFast": RobertaTokenizer,
 }
 MODEL_TYPE_TO_TOKENIZER = {"bert": BertTokenizer, "distilbert": DistilBertTokenizer, "gpt2": GPT2Tokenizer,
-                           "roberta": RobertaTokenizer}
+                           "roberta": RobertaTokenizer, "bart": RobertaTokenizer}
 
 
 class AutoTokenizer:
