@@ -66,6 +66,14 @@ from nanohf.models.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from nanohf.models.roberta import (
+    RobertaConfig,
+    RobertaForMaskedLM,
+    RobertaForQuestionAnswering,
+    RobertaForSequenceClassification,
+    RobertaForTokenClassification,
+    RobertaModel,
+)
 from nanohf.optim import (
     SGD,
     AdamW,

@@ -3,7 +3,7 @@
 import os
 from typing import Any
 
-from nanohf.models import bart, bert, distilbert, gpt2
+from nanohf.models import bart, bert, distilbert, gpt2, roberta
 from nanohf.models.configuration_utils import CONFIG_NAME, PretrainedConfig, read_config_dict
 from nanohf.models.hub import resolve_file
 
@@ -12,6 +12,7 @@ CONFIG_MAPPING: dict[str, type[PretrainedConfig]] = {
     "bert": bert.BertConfig,
     "distilbert": distilbert.DistilBertConfig,
     "gpt2": gpt2.GPT2Config,
+    "roberta": roberta.RobertaConfig,
 }
 
 
@@ -67,6 +68,7 @@ class AutoModel(_AutoModel):
         "bert": bert.BertModel,
         "distilbert": distilbert.DistilBertModel,
         "gpt2": gpt2.GPT2Model,
+        "roberta": roberta.RobertaModel,
     }
 
 
@@ -76,17 +78,23 @@ class AutoModelForSequenceClassification(_AutoModel):
         "bert": bert.BertForSequenceClassification,
         "distilbert": distilbert.DistilBertForSequenceClassification,
         "gpt2": gpt2.GPT2ForSequenceClassification,
+        "roberta": roberta.RobertaForSequenceClassification,
     }
 
 
 class AutoModelForMaskedLM(_AutoModel):
-    _model_mapping = {"bert": bert.BertForMaskedLM, "distilbert": distilbert.DistilBertForMaskedLM}
+    _model_mapping = {
+        "bert": bert.BertForMaskedLM,
+        "distilbert": distilbert.DistilBertForMaskedLM,
+        "roberta": roberta.RobertaForMaskedLM,
+    }
 
 
 class AutoModelForTokenClassification(_AutoModel):
     _model_mapping = {
         "bert": bert.BertForTokenClassification,
         "distilbert": distilbert.DistilBertForTokenClassification,
+        "roberta": roberta.RobertaForTokenClassification,
     }
 
 
@@ -94,6 +102,7 @@ class AutoModelForQuestionAnswering(_AutoModel):
     _model_mapping = {
         "bert": bert.BertForQuestionAnswering,
         "distilbert": distilbert.DistilBertForQuestionAnswering,
+        "roberta": roberta.RobertaForQuestionAnswering,
     }
 
 

@@ -7,6 +7,8 @@
 
 Class and attribute names follow transformers' ``modeling_bert.py`` exactly, because the
 attribute path *is* the checkpoint tensor name (``encoder.layer.0.attention.self.query.weight``).
+RoBERTa (roberta.py) reuses all of it through two hooks: ``BertModel.embeddings_class`` and the heads'
+``base_model_class`` (built under ``base_model_prefix``: ``bert`` here, ``roberta`` there).
 """
 
 import numpy as np
@@ -221,11 +223,23 @@ class BertPreTrainedModel(PreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
 
+    def add_base_model(self, config: BertConfig, add_pooling_layer: bool = True) -> None:
+        """Build the encoder a head sits on, under its checkpoint name: ``self.bert`` here, ``self.roberta``
+        for RoBERTa's heads, which reuse BERT's (``base_model_class`` and ``base_model_prefix`` differ)."""
+        setattr(self, self.base_model_prefix, self.base_model_class(config, add_pooling_layer=add_pooling_layer))
+
+    @property
+    def base_model(self) -> "BertModel":
+        """The encoder under the head (the model itself for BertModel)."""
+        return getattr(self, self.base_model_prefix, self)
+
 
 class BertModel(BertPreTrainedModel):
+    embeddings_class = BertEmbeddings  # RoBERTa numbers its positions differently (roberta.py)
+
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
         super().__init__(config)
-        self.embeddings = BertEmbeddings(config)
+        self.embeddings = self.embeddings_class(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config) if add_pooling_layer else None
         self.post_init()
@@ -277,10 +291,12 @@ class BertModel(BertPreTrainedModel):
 class BertForSequenceClassification(BertPreTrainedModel):
     """pooler_output -> dropout -> classifier: ``logits (batch, num_labels)``."""
 
+    base_model_class = BertModel
+
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.bert = BertModel(config)
+        self.add_base_model(config)
         dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = Dropout(dropout)
         self.classifier = Linear(config.hidden_size, config.num_labels)
@@ -288,13 +304,13 @@ class BertForSequenceClassification(BertPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
-        base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
-                         output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        base = self.base_model(input_ids, attention_mask, token_type_ids, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         logits = self.classifier(self.dropout(base.pooler_output))
         return sequence_classification_output(logits, labels, base, self.config, self.backward, return_dict)
 
     def backward(self, d_logits) -> None:
-        self.bert.backward(d_pooler_output=self.dropout.backward(self.classifier.backward(d_logits)))
+        self.base_model.backward(d_pooler_output=self.dropout.backward(self.classifier.backward(d_logits)))
 
 
 class BertPredictionHeadTransform(Module):
@@ -342,31 +358,35 @@ class BertOnlyMLMHead(Module):
 class BertForMaskedLM(BertPreTrainedModel):
     """last_hidden_state -> dense + GELU + LayerNorm -> decoder (tied to the word embeddings)."""
 
+    base_model_class = BertModel
+
     _tied_weights_keys = {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight"}
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
+        self.add_base_model(config, add_pooling_layer=False)
         self.cls = BertOnlyMLMHead(config)
         self.post_init()
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
-        base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
-                         output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        base = self.base_model(input_ids, attention_mask, token_type_ids, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         return masked_lm_output(self.cls(base.last_hidden_state), labels, base, self.config, self.backward, return_dict)
 
     def backward(self, d_logits) -> None:
-        self.bert.backward(self.cls.backward(d_logits))
+        self.base_model.backward(self.cls.backward(d_logits))
 
 
 class BertForTokenClassification(BertPreTrainedModel):
     """last_hidden_state -> dropout -> classifier: ``logits (batch, seq, num_labels)``."""
 
+    base_model_class = BertModel
+
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
+        self.add_base_model(config, add_pooling_layer=False)
         dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = Dropout(dropout)
         self.classifier = Linear(config.hidden_size, config.num_labels)
@@ -374,30 +394,32 @@ class BertForTokenClassification(BertPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
-        base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
-                         output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        base = self.base_model(input_ids, attention_mask, token_type_ids, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         logits = self.classifier(self.dropout(base.last_hidden_state))
         return token_classification_output(logits, labels, base, self.config, self.backward, return_dict)
 
     def backward(self, d_logits) -> None:
-        self.bert.backward(self.dropout.backward(self.classifier.backward(d_logits)))
+        self.base_model.backward(self.dropout.backward(self.classifier.backward(d_logits)))
 
 
 class BertForQuestionAnswering(BertPreTrainedModel):
     """last_hidden_state -> qa_outputs: ``start_logits`` and ``end_logits``, each (batch, seq)."""
 
+    base_model_class = BertModel
+
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
+        self.add_base_model(config, add_pooling_layer=False)
         self.qa_outputs = Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
                 start_positions=None, end_positions=None,
                 output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
-        base = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
-                         output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        base = self.base_model(input_ids, attention_mask, token_type_ids, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         logits = self.qa_outputs(base.last_hidden_state)
         return question_answering_output(
             logits, start_positions, end_positions, base, self.config, self.backward, return_dict
@@ -405,4 +427,4 @@ class BertForQuestionAnswering(BertPreTrainedModel):
 
     def backward(self, d_logits) -> None:
         """``d_logits (batch, seq, 2)``: the start and end gradients side by side."""
-        self.bert.backward(self.qa_outputs.backward(d_logits))
+        self.base_model.backward(self.qa_outputs.backward(d_logits))
