@@ -152,6 +152,14 @@ def test_auto_tokenizer_and_save_round_trip(folders, tmp_path):
     assert type(again) is RobertaTokenizer and theirs.add_prefix_space and again.add_prefix_space
     for tok in (ours, again):
         assert_same(tok, theirs, TRICKY, TRICKY[::-1], truncation=True, max_length=12, padding=True, **ALL_OUTPUTS)
+    lstrip, _ = pair(folders["lstrip"])
+    lstrip.save_pretrained(tmp_path / "lstrip")  # <mask>'s lstrip survives: added_tokens_decoder
+    theirs = transformers.AutoTokenizer.from_pretrained(tmp_path / "lstrip")
+    again = AutoTokenizer.from_pretrained(tmp_path / "lstrip")
+    assert again.strip_flags == {"<mask>": (True, False)}
+    assert theirs("a <mask>").tokens() == ["<s>", "a", " <mask>", "</s>"]
+    for tok in (lstrip, again):
+        assert_same(tok, theirs, MASK_TRICKY, **ALL_OUTPUTS)
 
 
 _TEXT = st.one_of(st.text(max_size=30), st.text(st.characters(codec="utf-8", max_codepoint=0x2FF), max_size=30),

@@ -92,13 +92,14 @@ class RobertaTokenizer(GPT2Tokenizer):
 
     @classmethod
     def from_pretrained(cls, folder, **kwargs):
-        """As GPT2Tokenizer.from_pretrained, plus trim_offsets (tokenizer_config.json) and the lstrip/rstrip
-        of special tokens (tokenizer.json's added_tokens)."""
+        """As GPT2Tokenizer.from_pretrained, plus trim_offsets and the lstrip/rstrip of special tokens
+        (tokenizer.json's added_tokens, or tokenizer_config.json's added_tokens_decoder)."""
         settings = {}
         config = read_json(folder, "tokenizer_config.json")
         if "trim_offsets" in config:
             settings["trim_offsets"] = config["trim_offsets"]
         added = {t["content"]: t for t in read_json(folder, "tokenizer.json").get("added_tokens", [])}
+        added.update({t["content"]: t for t in config.get("added_tokens_decoder", {}).values()})
         config.update(read_json(folder, "special_tokens_map.json"))
         for name in ("bos_token", "eos_token", "sep_token", "cls_token", "unk_token", "pad_token", "mask_token"):
             value = config.get(name)
@@ -145,4 +146,12 @@ class RobertaTokenizer(GPT2Tokenizer):
 
     # ------------------------------------------------------------------ saving
     def tokenizer_config(self):
-        return {**super().tokenizer_config(), "trim_offsets": self.trim_offsets}
+        """Adds trim_offsets, and the stripping special tokens as transformers writes them (so that
+        transformers' AutoTokenizer loads the same behaviour)."""
+        config = {**super().tokenizer_config(), "trim_offsets": self.trim_offsets}
+        if self.strip_flags:
+            config["added_tokens_decoder"] = {
+                str(self.convert_tokens_to_ids(token)): {"content": token, "lstrip": lstrip, "rstrip": rstrip,
+                                                         "normalized": False, "single_word": False, "special": True}
+                for token, (lstrip, rstrip) in self.strip_flags.items()}
+        return config
