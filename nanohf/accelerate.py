@@ -12,6 +12,8 @@
     accelerator.print("done")                  # printed once, by rank 0
 
 Run the script with ``mpiexec -n 2 python train.py``; run alone, it is the same loop in one process.
+Count the schedule's steps on the prepared loader (``len(train_dataloader)`` is this rank's share of the
+batches): unlike accelerate, the scheduler is not wrapped to step once per rank.
 Only the pieces that matter on CPUs over MPI are here: no devices, no mixed precision.
 """
 

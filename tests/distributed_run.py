@@ -94,6 +94,7 @@ def trainer_run(checkpoint: str, batch: int, out: Path, name: str, resume: str |
     trainer = nanohf.Trainer(model, args, train_dataset=toy_dataset(TRAIN_SIZE, 1),
                              eval_dataset=toy_dataset(EVAL_SIZE, 2), compute_metrics=accuracy)  # fmt: skip
     trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(str(out / f"{name}-model"))  # rank 0 writes, everyone waits for it
     predictions = trainer.predict(toy_dataset(EVAL_SIZE, 2)).predictions
     if dist.is_main_process():
         np.savez(out / f"{name}.npz", **weights(model))

@@ -176,6 +176,8 @@ def test_two_ranks_train_like_one_process_with_twice_the_batch(checkpoint, tmp_p
     assert len(re.findall(r"10/20 \[00:00<\?", result_two.stderr)) == 1
     assert result_two.stdout.count("manual loop: 20 steps") == 1
     assert (two / "trainer/checkpoint-10/rng_state_1.json").is_file()
+    saved = dict(nanohf.BertForSequenceClassification.from_pretrained(two / "trainer-model").named_parameters())
+    assert max(float(np.abs(trained[k] - saved[k].data).max()) for k in trained.files) == 0.0
     assert not (one / "trainer/checkpoint-10/rng_state_1.json").exists()
 
 

@@ -353,9 +353,11 @@ class Trainer:
 
     def save_model(self, output_dir: str | None = None) -> None:
         output_dir = output_dir or self.args.output_dir
-        self.model.save_pretrained(output_dir)
-        if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
-            self.processing_class.save_pretrained(output_dir)
+        if self.world.is_main_process:  # the weights are the same on every rank: one writer
+            self.model.save_pretrained(output_dir)
+            if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
+                self.processing_class.save_pretrained(output_dir)
+        dist.barrier("barrier after rank 0 saved the model")
 
     def _event(self, name: str, **kwargs) -> None:
         for callback in self.callbacks:
