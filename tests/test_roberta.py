@@ -6,7 +6,6 @@ gradients ≤ 1e-4 relative per parameter (tests/test_gradients.py's compare_gra
 """
 
 import shutil
-import warnings
 
 import numpy as np
 import pytest
@@ -15,7 +14,6 @@ import transformers
 from conftest import torch_model
 from test_gradients import GRAD_TOL, LOSS_TOL, compare_gradients
 from test_pipeline_fill_mask import assert_same as assert_same_fill_mask
-from test_tokenizer_roberta import write_vocab
 
 import nanohf
 from nanohf.models.roberta import create_position_ids_from_input_ids
@@ -175,36 +173,20 @@ def test_too_long_input_names_the_limit(make_checkpoint):
 # --- pipelines ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tokenizer_files(tmp_path_factory):
-    """transformers' save of a RobertaTokenizer over GPT-2's tokens (50,262 ids, <mask> lstrip as roberta-base)."""
-    from tokenizers import AddedToken
-
-    root = tmp_path_factory.mktemp("roberta_pipeline_tokenizer")
-    raw = write_vocab(root / "files")
-    mask = AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tokenizer = transformers.RobertaTokenizerFast(vocab=str(raw / "vocab.json"), merges=str(raw / "merges.txt"),
-                                                      mask_token=mask)
-        tokenizer.save_pretrained(root / "saved")
-    return root / "saved"
-
-
-def checkpoint_with_tokenizer(make_checkpoint, tokenizer_files, tmp_path_factory, class_name, **config):
+def checkpoint_with_tokenizer(make_checkpoint, roberta_tokenizer_files, tmp_path_factory, class_name, **config):
     # A wide initializer spreads the logits so the ranking cannot flip on float rounding.
     config = {**TINY_ROBERTA, "vocab_size": 50262, "initializer_range": 0.5, **config}
     folder = tmp_path_factory.mktemp(class_name)
     shutil.copytree(make_checkpoint(class_name, config), folder, dirs_exist_ok=True)
-    shutil.copytree(tokenizer_files, folder, dirs_exist_ok=True)
+    shutil.copytree(roberta_tokenizer_files, folder, dirs_exist_ok=True)
     return folder
 
 
 FILL_MASK_TEXTS = ["Paris is the <mask> of France.", "The <mask> sat on the<mask>.", "<mask> is short"]
 
 
-def test_fill_mask_pipeline(make_checkpoint, tokenizer_files, tmp_path_factory):
-    folder = checkpoint_with_tokenizer(make_checkpoint, tokenizer_files, tmp_path_factory, "RobertaForMaskedLM")
+def test_fill_mask_pipeline(make_checkpoint, roberta_tokenizer_files, tmp_path_factory):
+    folder = checkpoint_with_tokenizer(make_checkpoint, roberta_tokenizer_files, tmp_path_factory, "RobertaForMaskedLM")
     ours = nanohf.pipeline("fill-mask", model=str(folder))
     theirs = transformers.pipeline("fill-mask", model=str(folder))
     assert type(ours.tokenizer) is nanohf.RobertaTokenizer and type(ours.model) is nanohf.RobertaForMaskedLM
@@ -218,8 +200,8 @@ def test_fill_mask_pipeline(make_checkpoint, tokenizer_files, tmp_path_factory):
                           "loaded objects")
 
 
-def test_text_classification_pipeline(make_checkpoint, tokenizer_files, tmp_path_factory):
-    folder = checkpoint_with_tokenizer(make_checkpoint, tokenizer_files, tmp_path_factory,
+def test_text_classification_pipeline(make_checkpoint, roberta_tokenizer_files, tmp_path_factory):
+    folder = checkpoint_with_tokenizer(make_checkpoint, roberta_tokenizer_files, tmp_path_factory,
                                        "RobertaForSequenceClassification", num_labels=3)
     ours = nanohf.pipeline("text-classification", model=str(folder))
     theirs = transformers.pipeline("text-classification", model=str(folder))
