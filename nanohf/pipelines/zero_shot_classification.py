@@ -2,7 +2,9 @@
 
 Each candidate label becomes a hypothesis ("This example is sports.") paired with the text as premise;
 the model's *entailment* logit says how well the label fits. One input gives one feature per label,
-so the base Pipeline batches premise/hypothesis pairs across labels and inputs alike.
+so the base Pipeline batches premise/hypothesis pairs across labels and inputs alike. Any model with a
+sequence-classification head and an "entailment" label works: BERT-style (``[CLS] A [SEP] B [SEP]``),
+RoBERTa (roberta-large-mnli, ``<s> A </s></s> B </s>``) or BART (bart-large-mnli, pooled at the last ``</s>``).
 """
 
 import logging
@@ -28,7 +30,7 @@ class ZeroShotClassificationPipeline(Pipeline):
         if not type(model).__name__.endswith("ForSequenceClassification"):
             raise TypeError(
                 f"{type(model).__name__} has no sequence-classification head: zero-shot-classification needs "
-                "an NLI model such as BertForSequenceClassification"
+                "an NLI model such as BartForSequenceClassification (bart-large-mnli)"
             )
         super().__init__(model, tokenizer, batch_size, **defaults)
         if self.entailment_id == -1:
