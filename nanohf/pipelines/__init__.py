@@ -31,8 +31,15 @@ def pipeline(task: str, model=None, tokenizer=None, batch_size: int = 1, **kwarg
     from nanohf.pipelines.base import load_model_and_tokenizer
 
     name = TASK_ALIASES.get(task, task)
+    if name not in TASKS and name.startswith("translation"):
+        # "translation_en_to_fr": the translation pipeline, told its language pair (as transformers 4 did).
+        parts = name.split("_")
+        if len(parts) != 4 or parts[2] != "to":
+            raise KeyError(f"Invalid translation task {task!r}, use 'translation_XX_to_YY' format")
+        name, kwargs["task"] = "translation", name
     if name not in TASKS:
-        raise KeyError(f"Unknown task {task!r}; nanohf has {sorted(TASKS) + sorted(TASK_ALIASES)}")
+        known = sorted(TASKS) + sorted(TASK_ALIASES) + ["translation_XX_to_YY"]
+        raise KeyError(f"Unknown task {task!r}; nanohf has {known}")
     module, class_name, auto_class = TASKS[name]
     pipeline_class = getattr(importlib.import_module(f"nanohf.pipelines.{module}"), class_name)
     model, tokenizer = load_model_and_tokenizer(model, tokenizer, getattr(auto, auto_class))

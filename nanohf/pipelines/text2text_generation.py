@@ -8,8 +8,12 @@ as transformers 4's pipelines did (transformers 5 removed them).
 The three tasks differ only in the name of the answer's key. Generation settings are, by priority: the
 call's keyword arguments, the checkpoint's ``task_specific_params[task]``, what its generation config
 sets (differing from the library defaults), then the pipeline defaults ``max_new_tokens=256, num_beams=4``.
+
+``pipeline("translation_en_to_fr")`` names the language pair: the task-specific parameters are looked up under
+that name, and plain "translation" takes the checkpoint's first ``translation_*`` entry (with a warning).
 """
 
+import warnings
 from dataclasses import asdict, fields
 
 from nanohf.generation import GenerationConfig
@@ -23,15 +27,17 @@ OPTIONS = {"return_tensors", "return_text", "clean_up_tokenization_spaces", "tru
 class Text2TextGenerationPipeline(Pipeline):
     task = "text2text-generation"
     return_name = "generated"
+    options = OPTIONS  # call parameters that are not generate()'s
 
-    def __init__(self, model, tokenizer, batch_size: int = 1, **defaults):
+    def __init__(self, model, tokenizer, batch_size: int = 1, task: str | None = None, **defaults):
+        self.task = task or type(self).task  # e.g. "translation_en_to_fr"; keys the task_specific_params
         if not getattr(model.config, "is_encoder_decoder", False) or not hasattr(model, "generate"):
             raise TypeError(
                 f"{type(model).__name__} cannot rewrite text: {self.task} needs an encoder-decoder model with a "
                 "language-model head, such as BartForConditionalGeneration"
             )
         super().__init__(model, tokenizer, batch_size, **defaults)
-        task_params = dict((getattr(model.config, "task_specific_params", None) or {}).get(self.task, {}))
+        task_params = dict(task_specific_params(model.config).get(self.task, {}))
         self.prefix = task_params.pop("prefix", getattr(model.config, "prefix", None)) or ""
         self.generation_config = self._pipeline_generation_config(task_params)
 
@@ -61,7 +67,7 @@ class Text2TextGenerationPipeline(Pipeline):
             raise ValueError("Please make sure that the tokenizer has a pad_token_id when using a batch input")
         params = {**self.defaults, **kwargs}
         # Everything that is not an input or output option goes to generate(), for this call only.
-        self._generate_kwargs = {k: v for k, v in params.items() if k not in OPTIONS}
+        self._generate_kwargs = {k: v for k, v in params.items() if k not in self.options}
         try:
             results = super().__call__(inputs, *args, **kwargs)
         finally:
@@ -100,5 +106,25 @@ class SummarizationPipeline(Text2TextGenerationPipeline):
 
 
 class TranslationPipeline(Text2TextGenerationPipeline):
+    """``src_lang``/``tgt_lang`` (from "translation_XX_to_YY" or the call) are kept for the record only: they
+    steer multilingual tokenizers (mBART, Marian), which nanohf does not have; a single-pair model ignores them."""
+
     task = "translation"
     return_name = "translation"
+    options = OPTIONS | {"src_lang", "tgt_lang"}
+
+    def __init__(self, model, tokenizer, batch_size: int = 1, task: str | None = None, **defaults):
+        if task in (None, "translation"):
+            named = [key for key in task_specific_params(model.config) if key.startswith("translation")]
+            if named:
+                task = named[0]
+                warnings.warn(f'"translation" task was used, instead of "translation_XX_to_YY", defaulting to '
+                              f'"{task}"', UserWarning, stacklevel=2)  # fmt: skip
+        super().__init__(model, tokenizer, batch_size, task=task, **defaults)
+        parts = self.task.split("_")  # translation, XX, to, YY
+        self.src_lang, self.tgt_lang = (parts[1], parts[3]) if len(parts) == 4 else (None, None)
+
+
+def task_specific_params(config) -> dict:
+    """The config's ``task_specific_params`` ({task: {generation settings, "prefix"}}), {} when unset."""
+    return getattr(config, "task_specific_params", None) or {}
