@@ -282,7 +282,6 @@ class Trainer:
                 if out.loss is not None:
                     loss_sum, loss_rows = loss_sum + float(out.loss) * len(logits), loss_rows + len(logits)
         self.model.train(was_training)
-        has_loss = bool(dist.all_reduce(loss_rows, op="max") > 0)
         loss_sum, loss_rows = dist.all_reduce([loss_sum, loss_rows])
         if self.world.size > 1:  # everyone's predictions, back in dataset order
             gathered = dist.all_gather_object((positions, all_logits, all_labels))
@@ -292,7 +291,7 @@ class Trainer:
         label_ids = _concat_padded(all_labels)[order] if all_labels else None
         runtime = time.time() - start
         metrics = {}
-        if has_loss:
+        if loss_rows > 0:
             metrics[f"{prefix}_loss"] = float(loss_sum / loss_rows)
         if self.compute_metrics is not None and label_ids is not None:
             for key, value in self.compute_metrics(EvalPrediction(predictions, label_ids)).items():
