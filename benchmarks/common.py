@@ -13,7 +13,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,22 +75,24 @@ def gemm_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def run_python(args: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Run ``python *args`` to the end: (wall seconds, peak resident MiB) of that process alone.
+def run_python(args: list[str], env: dict | None = None) -> tuple[float, str]:
+    """Run ``python *args`` to the end: (wall seconds, its stdout); its stderr is shown if it fails."""
+    start = time.perf_counter()
+    child = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if child.returncode:
+        raise RuntimeError(f"python {' '.join(args)} failed:\n{child.stderr[-3000:]}")
+    return seconds, child.stdout
 
-    ``os.wait4`` reports the child's own resource usage (Linux: ru_maxrss in KiB), which
-    RUSAGE_CHILDREN cannot: that one is the maximum over every child so far.
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (MiB) since it started its program.
+
+    /proc/self/status VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over fork + exec, so a
+    child started by a 3 GB parent would report at least 3 GB.
     """
-    with tempfile.TemporaryFile() as stderr:
-        start = time.perf_counter()
-        child = subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=stderr, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode:
-            stderr.seek(0)
-            raise RuntimeError(f"python {' '.join(args)} failed:\n{stderr.read().decode()[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
 
 
 def cpu_name() -> str:

@@ -22,6 +22,7 @@ includes it) and latest.png (ratio bars; needs matplotlib, an optional extra).
 
 import argparse
 import gc
+import json
 import sys
 import tempfile
 import warnings
@@ -38,6 +39,7 @@ from common import (  # noqa: E402
     build_checkpoint,
     gemm_peak_gflops,
     machine_info,
+    peak_rss_mib,
     run_python,
     summarize,
     time_interleaved,
@@ -74,11 +76,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run_child(key: str, library: str, folder: str, tiny: bool) -> None:
-    """The --child process: set up one library's side of one workload, warm up, call once, exit."""
+    """The --child process: set up one library's side of one workload, warm up, call once, print the peak MiB."""
     workload = next(w for w in all_workloads(tiny) if w.key == key)
     run = workload.setup(library, Path(folder))
     run()
     run()
+    print(json.dumps({"peak_rss_mib": peak_rss_mib()}))
 
 
 def result_row(fields: dict, times: list[list[float]], gemm_gflops: float | None = None) -> dict:
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
     transformers.utils.logging.disable_progress_bar()
     selected = [w for w in all_workloads(args.tiny) if w.key in args.only]
     gemm_size = 256 if args.tiny else 2048
-    gemm_gflops = gemm_peak_gflops(gemm_size, repeats=args.repeats)
+    gemm_gflops = gemm_peak_gflops(gemm_size, repeats=max(args.repeats, 3))
     print(f"NumPy float32 GEMM {gemm_size}^3: {gemm_gflops:.1f} GFLOP/s", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as root:
@@ -139,7 +142,8 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"peak memory {w.title} ...", flush=True)
                 for library in LIBRARIES:
                     child = [__file__, "--child", w.key, library, str(folders[w.key])] + (["--tiny"] * args.tiny)
-                    row[library]["peak_rss_mib"] = run_python(child)[1]
+                    stdout = run_python(child)[1]
+                    row[library]["peak_rss_mib"] = json.loads(stdout.splitlines()[-1])["peak_rss_mib"]
     if COLD_START in args.only:
         print("cold start ...", flush=True)
         results += cold_start_rows(rounds=1 if args.quick or args.tiny else 3, empty_kernel_cache=not args.tiny)

