@@ -17,11 +17,11 @@ from nanohf.autograd import is_grad_enabled
 from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import (
+    QuestionAnsweringHead,
+    TokenClassificationHead,
     finish,
     masked_lm_output,
-    question_answering_output,
     sequence_classification_output,
-    token_classification_output,
 )
 from nanohf.models.modeling_utils import PreTrainedModel, run_layers
 from nanohf.models.outputs import BaseModelOutputWithPoolingAndCrossAttentions
@@ -71,6 +71,11 @@ class BertConfig(PretrainedConfig):
         self.is_decoder = is_decoder
         self.add_cross_attention = add_cross_attention
         super().__init__(pad_token_id=pad_token_id, **kwargs)
+
+
+def classifier_dropout_prob(config: BertConfig) -> float:
+    """The classifier heads' dropout: ``classifier_dropout``, else the hidden layers' rate."""
+    return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
 
 
 # --- the encoder ---------------------------------------------------------------------------------
@@ -228,10 +233,8 @@ class BertPreTrainedModel(PreTrainedModel):
         for RoBERTa's heads, which reuse BERT's (``base_model_class`` and ``base_model_prefix`` differ)."""
         setattr(self, self.base_model_prefix, self.base_model_class(config, add_pooling_layer=add_pooling_layer))
 
-    @property
-    def base_model(self) -> "BertModel":
-        """The encoder under the head (the model itself for BertModel)."""
-        return getattr(self, self.base_model_prefix, self)
+    def head_dropout_prob(self, config: BertConfig) -> float:
+        return classifier_dropout_prob(config)
 
 
 class BertModel(BertPreTrainedModel):
@@ -297,8 +300,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.add_base_model(config)
-        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = Dropout(dropout)
+        self.dropout = Dropout(self.head_dropout_prob(config))
         self.classifier = Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
@@ -378,53 +380,16 @@ class BertForMaskedLM(BertPreTrainedModel):
         self.base_model.backward(self.cls.backward(d_logits))
 
 
-class BertForTokenClassification(BertPreTrainedModel):
-    """last_hidden_state -> dropout -> classifier: ``logits (batch, seq, num_labels)``."""
+class BertForTokenClassification(TokenClassificationHead, BertPreTrainedModel):
+    """last_hidden_state -> dropout -> classifier (heads.py): ``logits (batch, seq, num_labels)``."""
 
     base_model_class = BertModel
 
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.add_base_model(config, add_pooling_layer=False)
-        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = Dropout(dropout)
-        self.classifier = Linear(config.hidden_size, config.num_labels)
-        self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
-        base = self.base_model(input_ids, attention_mask, token_type_ids, position_ids,
-                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
-        logits = self.classifier(self.dropout(base.last_hidden_state))
-        return token_classification_output(logits, labels, base, self.config, self.backward, return_dict)
-
-    def backward(self, d_logits) -> None:
-        self.base_model.backward(self.dropout.backward(self.classifier.backward(d_logits)))
-
-
-class BertForQuestionAnswering(BertPreTrainedModel):
-    """last_hidden_state -> qa_outputs: ``start_logits`` and ``end_logits``, each (batch, seq)."""
+class BertForQuestionAnswering(QuestionAnsweringHead, BertPreTrainedModel):
+    """last_hidden_state -> qa_outputs (heads.py): ``start_logits`` and ``end_logits``, each (batch, seq)."""
 
     base_model_class = BertModel
 
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.add_base_model(config, add_pooling_layer=False)
-        self.qa_outputs = Linear(config.hidden_size, config.num_labels)
-        self.post_init()
-
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                start_positions=None, end_positions=None,
-                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
-        base = self.base_model(input_ids, attention_mask, token_type_ids, position_ids,
-                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
-        logits = self.qa_outputs(base.last_hidden_state)
-        return question_answering_output(
-            logits, start_positions, end_positions, base, self.config, self.backward, return_dict
-        )
-
-    def backward(self, d_logits) -> None:
-        """``d_logits (batch, seq, 2)``: the start and end gradients side by side."""
-        self.base_model.backward(self.qa_outputs.backward(d_logits))
+    def head_dropout_prob(self, config: BertConfig) -> float:
+        return 0.0  # BERT's QA head has no dropout

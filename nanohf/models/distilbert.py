@@ -14,11 +14,11 @@ from nanohf.autograd import is_grad_enabled
 from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import (
+    QuestionAnsweringHead,
+    TokenClassificationHead,
     finish,
     masked_lm_output,
-    question_answering_output,
     sequence_classification_output,
-    token_classification_output,
 )
 from nanohf.models.modeling_utils import PreTrainedModel, run_layers
 from nanohf.models.outputs import BaseModelOutput
@@ -183,6 +183,12 @@ class DistilBertPreTrainedModel(PreTrainedModel):
     config_class = DistilBertConfig
     base_model_prefix = "distilbert"
 
+    def add_base_model(self, config: DistilBertConfig, add_pooling_layer: bool = False) -> None:
+        """``self.distilbert``, built as BERT's heads build ``self.bert`` (DistilBERT has no pooler)."""
+        if add_pooling_layer:
+            raise ValueError("DistilBERT has no pooler")
+        self.distilbert = DistilBertModel(config)
+
     def _init_weights(self, module: Module) -> None:
         super()._init_weights(module)
         if isinstance(module, SinusoidalPositionEmbedding):
@@ -228,7 +234,7 @@ class DistilBertForSequenceClassification(DistilBertPreTrainedModel):
     def __init__(self, config: DistilBertConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.distilbert = DistilBertModel(config)
+        self.add_base_model(config)
         self.pre_classifier = Linear(config.dim, config.dim, activation="relu")
         self.classifier = Linear(config.dim, config.num_labels)
         self.dropout = Dropout(config.seq_classif_dropout)
@@ -257,7 +263,7 @@ class DistilBertForMaskedLM(DistilBertPreTrainedModel):
 
     def __init__(self, config: DistilBertConfig):
         super().__init__(config)
-        self.distilbert = DistilBertModel(config)
+        self.add_base_model(config)
         self.vocab_transform = Linear(config.dim, config.dim, activation=config.activation)
         self.vocab_layer_norm = LayerNorm(config.dim, eps=LAYER_NORM_EPS)
         self.vocab_projector = Linear(config.dim, config.vocab_size)
@@ -276,49 +282,20 @@ class DistilBertForMaskedLM(DistilBertPreTrainedModel):
         self.distilbert.backward(self.vocab_transform.backward(d_h))
 
 
-class DistilBertForTokenClassification(DistilBertPreTrainedModel):
-    """h -> dropout -> classifier: ``logits (batch, seq, num_labels)``."""
+class DistilBertForTokenClassification(TokenClassificationHead, DistilBertPreTrainedModel):
+    """h -> dropout -> classifier (heads.py): ``logits (batch, seq, num_labels)``."""
+
+    def head_dropout_prob(self, config: DistilBertConfig) -> float:
+        return config.dropout
+
+
+class DistilBertForQuestionAnswering(QuestionAnsweringHead, DistilBertPreTrainedModel):
+    """h -> dropout -> qa_outputs (heads.py): ``start_logits`` and ``end_logits``, each (batch, seq)."""
 
     def __init__(self, config: DistilBertConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.distilbert = DistilBertModel(config)
-        self.dropout = Dropout(config.dropout)
-        self.classifier = Linear(config.dim, config.num_labels)
-        self.post_init()
-
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
-        base = self.distilbert(input_ids, attention_mask, None, position_ids,
-                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
-        logits = self.classifier(self.dropout(base.last_hidden_state))
-        return token_classification_output(logits, labels, base, self.config, self.backward, return_dict)
-
-    def backward(self, d_logits) -> None:
-        self.distilbert.backward(self.dropout.backward(self.classifier.backward(d_logits)))
-
-
-class DistilBertForQuestionAnswering(DistilBertPreTrainedModel):
-    """h -> dropout -> qa_outputs: ``start_logits`` and ``end_logits``, each (batch, seq)."""
-
-    def __init__(self, config: DistilBertConfig):
-        super().__init__(config)
         if config.num_labels != 2:
             raise ValueError(f"DistilBertForQuestionAnswering needs num_labels == 2, got {config.num_labels}")
-        self.distilbert = DistilBertModel(config)
-        self.qa_outputs = Linear(config.dim, config.num_labels)
-        self.dropout = Dropout(config.qa_dropout)
-        self.post_init()
+        super().__init__(config)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                start_positions=None, end_positions=None,
-                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
-        base = self.distilbert(input_ids, attention_mask, None, position_ids,
-                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
-        logits = self.qa_outputs(self.dropout(base.last_hidden_state))
-        return question_answering_output(
-            logits, start_positions, end_positions, base, self.config, self.backward, return_dict
-        )
-
-    def backward(self, d_logits) -> None:
-        self.distilbert.backward(self.dropout.backward(self.qa_outputs.backward(d_logits)))
+    def head_dropout_prob(self, config: DistilBertConfig) -> float:
+        return config.qa_dropout

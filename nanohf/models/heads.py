@@ -1,9 +1,13 @@
-"""What every task head does after its logits: the loss (when labels are given) and the output.
+"""Task heads: what every head does after its logits, and the heads that are the same in every encoder.
 
-Each model file computes its own logits (the layers differ: BERT's classifier reads the pooler,
-DistilBERT's a pre-classifier); from logits on, BERT, DistilBERT and later models are the same.
+Where the layers differ (BERT's classifier reads the pooler, DistilBERT's a pre-classifier), the model
+file computes its own logits; from logits on, all models are the same (``*_output`` below).
 ``backward`` is the model's own ``backward(d_logits)``: ``loss.backward()`` calls it with the
 loss's gradient with respect to the logits.
+
+The token-classification and question-answering heads are one dropout and one Linear over
+``last_hidden_state`` in BERT, DistilBERT and RoBERTa alike: ``TokenClassificationHead`` and
+``QuestionAnsweringHead`` are those, written once, and each model's class names its encoder.
 """
 
 import numpy as np
@@ -21,6 +25,7 @@ from nanohf.models.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from nanohf.nn.layers import Dropout, Linear
 
 
 def finish(config, out: ModelOutput, return_dict: bool | None):
@@ -65,3 +70,58 @@ def question_answering_output(logits, start_positions, end_positions, base, conf
         loss = make_loss(qa, backward)
     out = QuestionAnsweringModelOutput(loss, start_logits, end_logits, base.hidden_states, base.attentions)
     return finish(config, out, return_dict)
+
+
+# --- heads shared by the encoders ------------------------------------------------------------------
+# Mixins, listed before the model's PreTrainedModel class: ``class BertForTokenClassification(
+# TokenClassificationHead, BertPreTrainedModel)``. The model class supplies ``add_base_model(config,
+# add_pooling_layer=False)``, which builds the encoder under ``base_model_prefix`` (the checkpoint name),
+# and ``head_dropout_prob(config)``, the head's dropout rate (its config field differs between models).
+
+
+class TokenClassificationHead:
+    """last_hidden_state -> dropout -> classifier: ``logits (batch, seq, num_labels)``."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.add_base_model(config, add_pooling_layer=False)
+        self.dropout = Dropout(self.head_dropout_prob(config))
+        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.base_model(input_ids, attention_mask, token_type_ids, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        logits = self.classifier(self.dropout(base.last_hidden_state))
+        return token_classification_output(logits, labels, base, self.config, self.backward, return_dict)
+
+    def backward(self, d_logits) -> None:
+        self.base_model.backward(self.dropout.backward(self.classifier.backward(d_logits)))
+
+
+class QuestionAnsweringHead:
+    """last_hidden_state -> dropout -> qa_outputs: ``start_logits`` and ``end_logits``, each (batch, seq)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.add_base_model(config, add_pooling_layer=False)
+        self.qa_outputs = Linear(config.hidden_size, config.num_labels)
+        self.dropout = Dropout(self.head_dropout_prob(config))
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
+                start_positions=None, end_positions=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None):  # fmt: skip
+        base = self.base_model(input_ids, attention_mask, token_type_ids, position_ids,
+                               output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
+        logits = self.qa_outputs(self.dropout(base.last_hidden_state))
+        return question_answering_output(
+            logits, start_positions, end_positions, base, self.config, self.backward, return_dict
+        )
+
+    def backward(self, d_logits) -> None:
+        """``d_logits (batch, seq, 2)``: the start and end gradients side by side."""
+        self.base_model.backward(self.dropout.backward(self.qa_outputs.backward(d_logits)))

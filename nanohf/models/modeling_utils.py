@@ -46,6 +46,11 @@ class PreTrainedModel(Module):
     def __init__(self, config: PretrainedConfig):
         self.config = config
 
+    @property
+    def base_model(self) -> "PreTrainedModel":
+        """The model a head sits on (``self.bert``, ``self.distilbert``, …), or the model itself when it has none."""
+        return getattr(self, self.base_model_prefix, self)
+
     # --- construction ------------------------------------------------------------------------
     def post_init(self) -> None:
         """Called at the end of a model's ``__init__``: tie weights, then initialise them."""

@@ -19,6 +19,7 @@ from nanohf.models.bert import (
     BertForTokenClassification,
     BertModel,
     BertPreTrainedModel,
+    classifier_dropout_prob,
 )
 from nanohf.models.heads import masked_lm_output, sequence_classification_output
 from nanohf.nn.layers import Dropout, LayerNorm, Linear
@@ -80,18 +81,14 @@ class RobertaModel(RobertaPreTrainedModel, BertModel):
 # --- task heads ------------------------------------------------------------------------------------
 
 
-def _classifier_dropout(config: RobertaConfig) -> float:
-    return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-
-
 class RobertaClassificationHead(Module):
     """h[:, 0] (the <s> token) -> dropout -> tanh(dense) -> dropout -> out_proj: ``(batch, num_labels)``.
     Unlike BERT there is no pretrained pooler: this dense layer is trained with the task."""
 
     def __init__(self, config: RobertaConfig):
         self.dense = Linear(config.hidden_size, config.hidden_size, activation="tanh")
-        self.dropout = Dropout(_classifier_dropout(config))
-        self.dropout_after_dense = Dropout(_classifier_dropout(config))  # its own mask, kept for the backward
+        self.dropout = Dropout(classifier_dropout_prob(config))
+        self.dropout_after_dense = Dropout(classifier_dropout_prob(config))  # its own mask, kept for the backward
         self.out_proj = Linear(config.hidden_size, config.num_labels)
 
     def forward(self, features) -> np.ndarray:
