@@ -23,11 +23,11 @@ from nanohf.models.heads import (
     masked_lm_output,
     sequence_classification_output,
 )
-from nanohf.models.modeling_utils import PreTrainedModel, run_layers
+from nanohf.models.modeling_utils import LayerStack, PreTrainedModel
 from nanohf.models.outputs import BaseModelOutputWithPoolingAndCrossAttentions
 from nanohf.nn.attention import ScaledDotProductAttention
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
-from nanohf.nn.module import Module, ModuleList, Parameter
+from nanohf.nn.module import Module, Parameter
 
 
 class BertConfig(PretrainedConfig):
@@ -197,17 +197,9 @@ class BertLayer(Module):
         return self.attention.backward(d_attention_output)
 
 
-class BertEncoder(Module):
+class BertEncoder(LayerStack):
     def __init__(self, config: BertConfig):
-        self.layer = ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
-
-    def forward(self, hidden_states, mask, output_hidden_states=False, output_attentions=False):
-        return run_layers(self.layer, hidden_states, mask, output_hidden_states, output_attentions)
-
-    def backward(self, d_hidden_states) -> np.ndarray:
-        for layer in reversed(list(self.layer)):
-            d_hidden_states = layer.backward(d_hidden_states)
-        return d_hidden_states
+        super().__init__([BertLayer(config) for _ in range(config.num_hidden_layers)])
 
 
 class BertPooler(Module):

@@ -20,11 +20,11 @@ from nanohf.models.heads import (
     masked_lm_output,
     sequence_classification_output,
 )
-from nanohf.models.modeling_utils import PreTrainedModel, run_layers
+from nanohf.models.modeling_utils import LayerStack, PreTrainedModel
 from nanohf.models.outputs import BaseModelOutput
 from nanohf.nn.attention import ScaledDotProductAttention
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
-from nanohf.nn.module import Module, ModuleList
+from nanohf.nn.module import Module
 
 LAYER_NORM_EPS = 1e-12  # hard-coded in DistilBERT, not a config field
 
@@ -166,17 +166,9 @@ class TransformerBlock(Module):
         return d_hidden + self.attention.backward(d_hidden)
 
 
-class Transformer(Module):
+class Transformer(LayerStack):
     def __init__(self, config: DistilBertConfig):
-        self.layer = ModuleList([TransformerBlock(config) for _ in range(config.n_layers)])
-
-    def forward(self, hidden_states, mask, output_hidden_states=False, output_attentions=False):
-        return run_layers(self.layer, hidden_states, mask, output_hidden_states, output_attentions)
-
-    def backward(self, d_hidden_states) -> np.ndarray:
-        for layer in reversed(list(self.layer)):
-            d_hidden_states = layer.backward(d_hidden_states)
-        return d_hidden_states
+        super().__init__([TransformerBlock(config) for _ in range(config.n_layers)])
 
 
 class DistilBertPreTrainedModel(PreTrainedModel):

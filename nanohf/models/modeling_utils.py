@@ -25,7 +25,7 @@ from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.hub import resolve_checkpoint_dir
 from nanohf.models.safetensors_io import load_safetensors, save_safetensors
 from nanohf.nn.layers import Embedding, LayerNorm, Linear
-from nanohf.nn.module import Module, Parameter
+from nanohf.nn.module import Module, ModuleList, Parameter
 from nanohf.random import get_generator
 
 logger = logging.getLogger("nanohf")
@@ -299,6 +299,22 @@ class PreTrainedModel(Module):
 
 
 _skip_init = False
+
+
+class LayerStack(Module):
+    """``layer``: a list of layers, each ``(hidden_states, mask) -> (hidden_states, attention probs)``, run in
+    order (BERT's ``encoder``, DistilBERT's ``transformer``); the backward runs them in reverse."""
+
+    def __init__(self, layers: list[Module]):
+        self.layer = ModuleList(layers)
+
+    def forward(self, hidden_states, mask, output_hidden_states=False, output_attentions=False):
+        return run_layers(self.layer, hidden_states, mask, output_hidden_states, output_attentions)
+
+    def backward(self, d_hidden_states) -> np.ndarray:
+        for layer in reversed(list(self.layer)):
+            d_hidden_states = layer.backward(d_hidden_states)
+        return d_hidden_states
 
 
 def run_layers(layers, hidden_states, mask, output_hidden_states=False, output_attentions=False):
