@@ -19,7 +19,7 @@ token per step, and the projected encoder keys and values ``(batch, src, d_model
 the first step and reused after.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from nanohf.kernels.softmax import additive_padding_mask, masked_softmax_backwar
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import finish, make_loss
 from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
-from nanohf.models.modeling_utils import PreTrainedModel
+from nanohf.models.modeling_utils import PreTrainedModel, run_layers
 from nanohf.models.outputs import BaseModelOutput, ModelOutput
 from nanohf.nn.attention import ScaledDotProductAttention, merge_heads, split_heads
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
@@ -161,6 +161,10 @@ class Seq2SeqSequenceClassifierOutput(Seq2SeqLMOutput):
     """``logits (batch, num_labels)``, read at each row's last eos token."""
 
 
+# What a head copies from BartModel's output into its own: every field but last_hidden_state.
+_BASE_FIELDS = tuple(f.name for f in fields(Seq2SeqModelOutput) if f.name != "last_hidden_state")
+
+
 # --- layers -----------------------------------------------------------------------------------------
 
 
@@ -243,52 +247,60 @@ class BartAttention(Module):
         return self.q_proj.backward(dq), self.k_proj.backward(dk) + self.v_proj.backward(dv)
 
 
-def _feed_forward(layer, x) -> np.ndarray:
-    """``fc2(dropout(act(fc1(x))))`` with the layer's own fc1/fc2 (their names are checkpoint names)."""
-    return layer.fc2(layer.activation_dropout(layer.fc1(x)))
-
-
-def _feed_forward_backward(layer, d) -> np.ndarray:
-    return layer.fc1.backward(layer.activation_dropout.backward(layer.fc2.backward(d)))
-
-
 class BartEncoderLayer(Module):
-    def __init__(self, config: BartConfig):
+    """Post-LN: h = LN(x + attn(x)); out = LN(h + MLP(h)). The decoder layer is this one with cross-attention
+    between the two blocks; the block methods below serve both."""
+
+    def __init__(self, config: BartConfig, num_heads: int | None = None, ffn_dim: int | None = None,
+                 causal: bool = False):  # fmt: skip
         d = config.d_model
-        self.self_attn = BartAttention(d, config.encoder_attention_heads, config.attention_dropout)
+        num_heads = num_heads or config.encoder_attention_heads
+        ffn_dim = ffn_dim or config.encoder_ffn_dim
+        self.self_attn = BartAttention(d, num_heads, config.attention_dropout, causal=causal)
         self.self_attn_layer_norm = LayerNorm(d)
         self.dropout = Dropout(config.dropout)
         self.activation_dropout = Dropout(config.activation_dropout)
-        self.fc1 = Linear(d, config.encoder_ffn_dim, activation=config.activation_function)
-        self.fc2 = Linear(config.encoder_ffn_dim, d)
+        # The decoder's cross-attention goes here: the attribute order is the order weights are initialised in.
+        self.add_cross_attention(config, num_heads)
+        self.fc1 = Linear(d, ffn_dim, activation=config.activation_function)
+        self.fc2 = Linear(ffn_dim, d)
         self.final_layer_norm = LayerNorm(d)
 
+    def add_cross_attention(self, config: BartConfig, num_heads: int) -> None:
+        """The encoder layer has none."""
+
     def forward(self, x, mask) -> tuple[np.ndarray, np.ndarray]:
-        """Post-LN: h = LN(x + attn(x)); out = LN(h + MLP(h))."""
         attn, probs, _ = self.self_attn(x, mask)
-        h = self.self_attn_layer_norm(x + self.dropout(attn))
-        return self.final_layer_norm(h + self.dropout(_feed_forward(self, h))), probs
+        return self.feed_forward_block(self.self_attn_layer_norm(x + self.dropout(attn))), probs
 
     def backward(self, d_out) -> np.ndarray:
+        return self.self_attention_block_backward(self.feed_forward_block_backward(d_out))
+
+    def feed_forward_block(self, h) -> np.ndarray:
+        """``LN(h + dropout(fc2(dropout(act(fc1(h))))))``."""
+        return self.final_layer_norm(h + self.dropout(self.fc2(self.activation_dropout(self.fc1(h)))))
+
+    def feed_forward_block_backward(self, d_out) -> np.ndarray:
         d_h = self.final_layer_norm.backward(d_out)
-        d_h = d_h + _feed_forward_backward(self, self.dropout.backward(d_h))
+        d_mlp = self.dropout.backward(d_h)
+        return d_h + self.fc1.backward(self.activation_dropout.backward(self.fc2.backward(d_mlp)))
+
+    def self_attention_block_backward(self, d_h) -> np.ndarray:
+        """Gradient of ``h = LN(x + dropout(attn(x)))`` -> gradient of x (its residual, queries, keys and values)."""
         d_x = self.self_attn_layer_norm.backward(d_h)
         d_query, d_kv = self.self_attn.backward(self.dropout.backward(d_x))
         return d_x + d_query + d_kv
 
 
-class BartDecoderLayer(Module):
+class BartDecoderLayer(BartEncoderLayer):
+    """Post-LN, three blocks: causal self-attention, cross-attention on the encoder's states, MLP."""
+
     def __init__(self, config: BartConfig):
-        d = config.d_model
-        self.self_attn = BartAttention(d, config.decoder_attention_heads, config.attention_dropout, causal=True)
-        self.dropout = Dropout(config.dropout)
-        self.activation_dropout = Dropout(config.activation_dropout)
-        self.self_attn_layer_norm = LayerNorm(d)
-        self.encoder_attn = BartAttention(d, config.decoder_attention_heads, config.attention_dropout, cross=True)
-        self.encoder_attn_layer_norm = LayerNorm(d)
-        self.fc1 = Linear(d, config.decoder_ffn_dim, activation=config.activation_function)
-        self.fc2 = Linear(config.decoder_ffn_dim, d)
-        self.final_layer_norm = LayerNorm(d)
+        super().__init__(config, config.decoder_attention_heads, config.decoder_ffn_dim, causal=True)
+
+    def add_cross_attention(self, config: BartConfig, num_heads: int) -> None:
+        self.encoder_attn = BartAttention(config.d_model, num_heads, config.attention_dropout, cross=True)
+        self.encoder_attn_layer_norm = LayerNorm(config.d_model)
 
     def forward(self, x, mask, encoder_hidden_states, encoder_mask, past=None):
         """Returns ``(hidden, self-attention probs, cross-attention probs, present)``;
@@ -298,18 +310,13 @@ class BartDecoderLayer(Module):
         h = self.self_attn_layer_norm(x + self.dropout(attn))
         attn, cross_probs, cross_present = self.encoder_attn(h, encoder_mask, encoder_hidden_states, cross_past)
         h = self.encoder_attn_layer_norm(h + self.dropout(attn))
-        out = self.final_layer_norm(h + self.dropout(_feed_forward(self, h)))
-        return out, self_probs, cross_probs, (*self_present, *cross_present)
+        return self.feed_forward_block(h), self_probs, cross_probs, (*self_present, *cross_present)
 
     def backward(self, d_out) -> tuple[np.ndarray, np.ndarray]:
         """Returns ``(d_x, d_encoder_hidden_states)``."""
-        d_h = self.final_layer_norm.backward(d_out)
-        d_h = d_h + _feed_forward_backward(self, self.dropout.backward(d_h))
-        d_h = self.encoder_attn_layer_norm.backward(d_h)
+        d_h = self.encoder_attn_layer_norm.backward(self.feed_forward_block_backward(d_out))
         d_query, d_encoder = self.encoder_attn.backward(self.dropout.backward(d_h))
-        d_x = self.self_attn_layer_norm.backward(d_h + d_query)
-        d_query, d_kv = self.self_attn.backward(self.dropout.backward(d_x))
-        return d_x + d_query + d_kv, d_encoder
+        return self.self_attention_block_backward(d_h + d_query), d_encoder
 
 
 class BartClassificationHead(Module):
@@ -332,53 +339,57 @@ class BartClassificationHead(Module):
 # --- encoder and decoder ---------------------------------------------------------------------------
 
 
-class BartEncoder(Module):
+class BartStack(Module):
+    """The encoder's and the decoder's common part: embeddings, then ``layer_class`` layers."""
+
+    layer_class: type[Module]
+    num_layers_field: str  # the config field that counts the layers
+
     def __init__(self, config: BartConfig, embed_scale: float):
         self.dropout = Dropout(config.dropout)
         self.embed_tokens = BartScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, embed_scale)
         self.embed_positions = BartLearnedPositionalEmbedding(config.max_position_embeddings, config.d_model)
-        self.layers = ModuleList([BartEncoderLayer(config) for _ in range(config.encoder_layers)])
+        num_layers = getattr(config, self.num_layers_field)
+        self.layers = ModuleList([self.layer_class(config) for _ in range(num_layers)])
         self.layernorm_embedding = LayerNorm(config.d_model)
 
-    def forward(self, input_ids, attention_mask, output_hidden_states=False, output_attentions=False):
+    def embed(self, input_ids, past_len: int = 0) -> np.ndarray:
+        """``(batch, seq)`` ids at positions ``past_len, past_len + 1, ...`` -> ``(batch, seq, d_model)``."""
         hidden = self.embed_tokens(input_ids)
-        self.embed_positions(np.arange(input_ids.shape[1])[None, :], out=hidden)
-        hidden = self.dropout(self.layernorm_embedding(hidden))
-        mask = additive_padding_mask(attention_mask, hidden.dtype)
-        all_hidden, attentions = [hidden], []
-        for layer in self.layers:
-            hidden, probs = layer(hidden, mask)
-            all_hidden.append(hidden)
-            attentions.append(probs)
-        return BaseModelOutput(
-            last_hidden_state=hidden,
-            hidden_states=tuple(all_hidden) if output_hidden_states else None,
-            attentions=tuple(attentions) if output_attentions else None,
-        )
+        self.embed_positions(np.arange(past_len, past_len + input_ids.shape[1])[None, :], out=hidden)
+        return self.dropout(self.layernorm_embedding(hidden))
 
-    def backward(self, d_hidden) -> None:
-        for layer in reversed(list(self.layers)):
-            d_hidden = layer.backward(d_hidden)
+    def embed_backward(self, d_hidden) -> None:
         d_embed = self.layernorm_embedding.backward(self.dropout.backward(d_hidden))
         self.embed_tokens.backward(d_embed)
         self.embed_positions.backward(d_embed)
 
 
-class BartDecoder(Module):
-    def __init__(self, config: BartConfig, embed_scale: float):
-        self.dropout = Dropout(config.dropout)
-        self.embed_tokens = BartScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, embed_scale)
-        self.embed_positions = BartLearnedPositionalEmbedding(config.max_position_embeddings, config.d_model)
-        self.layers = ModuleList([BartDecoderLayer(config) for _ in range(config.decoder_layers)])
-        self.layernorm_embedding = LayerNorm(config.d_model)
+class BartEncoder(BartStack):
+    layer_class = BartEncoderLayer
+    num_layers_field = "encoder_layers"
+
+    def forward(self, input_ids, attention_mask, output_hidden_states=False, output_attentions=False):
+        hidden = self.embed(input_ids)
+        mask = additive_padding_mask(attention_mask, hidden.dtype)
+        last, hidden_states, attentions = run_layers(self.layers, hidden, mask, output_hidden_states, output_attentions)
+        return BaseModelOutput(last_hidden_state=last, hidden_states=hidden_states, attentions=attentions)
+
+    def backward(self, d_hidden) -> None:
+        for layer in reversed(list(self.layers)):
+            d_hidden = layer.backward(d_hidden)
+        self.embed_backward(d_hidden)
+
+
+class BartDecoder(BartStack):
+    layer_class = BartDecoderLayer
+    num_layers_field = "decoder_layers"
 
     def forward(self, input_ids, attention_mask, encoder_hidden_states, encoder_mask, past_key_values=None,
                 output_hidden_states=False, output_attentions=False):  # fmt: skip
         """``attention_mask (batch, past + tgt)`` pads the decoder; the causal mask is added on top."""
         past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
-        hidden = self.embed_tokens(input_ids)
-        self.embed_positions(np.arange(past_len, past_len + input_ids.shape[1])[None, :], out=hidden)
-        hidden = self.dropout(self.layernorm_embedding(hidden))
+        hidden = self.embed(input_ids, past_len)
         mask = additive_padding_mask(attention_mask, hidden.dtype)
         cross_mask = additive_padding_mask(encoder_mask, hidden.dtype)
         all_hidden, self_attentions, cross_attentions, presents = [hidden], [], [], []
@@ -397,9 +408,7 @@ class BartDecoder(Module):
         for layer in reversed(list(self.layers)):
             d_hidden, d_enc = layer.backward(d_hidden)
             d_encoder = d_encoder + d_enc
-        d_embed = self.layernorm_embedding.backward(self.dropout.backward(d_hidden))
-        self.embed_tokens.backward(d_embed)
-        self.embed_positions.backward(d_embed)
+        self.embed_backward(d_hidden)
         return d_encoder
 
 
@@ -568,8 +577,3 @@ class BartForSequenceClassification(BartPreTrainedModel):
         d_hidden[np.arange(shape[0]), last_eos] = self.classification_head.backward(d_logits)
         self.model.backward(d_hidden)
 
-
-_BASE_FIELDS = (
-    "past_key_values", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
-    "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions",
-)  # fmt: skip
