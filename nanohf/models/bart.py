@@ -28,7 +28,7 @@ from nanohf.autograd import is_grad_enabled
 from nanohf.generation import GenerationMixin
 from nanohf.kernels.softmax import additive_padding_mask, masked_softmax_backward
 from nanohf.models.configuration_utils import PretrainedConfig
-from nanohf.models.heads import finish, make_loss
+from nanohf.models.heads import TanhClassificationHead, finish, make_loss
 from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
 from nanohf.models.modeling_utils import PreTrainedModel, run_layers
 from nanohf.models.outputs import BaseModelOutput, ModelOutput
@@ -319,23 +319,6 @@ class BartDecoderLayer(BartEncoderLayer):
         return self.self_attention_block_backward(d_h + d_query), d_encoder
 
 
-class BartClassificationHead(Module):
-    """dropout -> dense -> tanh -> dropout -> out_proj."""
-
-    def __init__(self, d_model: int, num_labels: int, dropout: float):
-        self.dense = Linear(d_model, d_model, activation="tanh")
-        self.dropout = Dropout(dropout)
-        self.dropout_after_tanh = Dropout(dropout)  # transformers reuses one; ours keeps a mask per use
-        self.out_proj = Linear(d_model, num_labels)
-
-    def forward(self, x) -> np.ndarray:
-        return self.out_proj(self.dropout_after_tanh(self.dense(self.dropout(x))))
-
-    def backward(self, d_logits) -> np.ndarray:
-        d = self.dense.backward(self.dropout_after_tanh.backward(self.out_proj.backward(d_logits)))
-        return self.dropout.backward(d)
-
-
 # --- encoder and decoder ---------------------------------------------------------------------------
 
 
@@ -544,7 +527,7 @@ class BartForSequenceClassification(BartPreTrainedModel):
     def __init__(self, config: BartConfig):
         super().__init__(config)
         self.model = BartModel(config)
-        self.classification_head = BartClassificationHead(config.d_model, config.num_labels, config.classifier_dropout)
+        self.classification_head = TanhClassificationHead(config.d_model, config.num_labels, config.classifier_dropout)
         self.post_init()
 
     def forward(self, input_ids, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,

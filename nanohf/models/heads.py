@@ -26,6 +26,7 @@ from nanohf.models.outputs import (
     TokenClassifierOutput,
 )
 from nanohf.nn.layers import Dropout, Linear
+from nanohf.nn.module import Module
 
 
 def finish(config, out: ModelOutput, return_dict: bool | None):
@@ -70,6 +71,26 @@ def question_answering_output(logits, start_positions, end_positions, base, conf
         loss = make_loss(qa, backward)
     out = QuestionAnsweringModelOutput(loss, start_logits, end_logits, base.hidden_states, base.attentions)
     return finish(config, out, return_dict)
+
+
+class TanhClassificationHead(Module):
+    """dropout -> dense -> tanh -> dropout -> out_proj: ``(batch, hidden)`` -> ``(batch, num_labels)``.
+
+    The sentence classifier of RoBERTa (on <s>) and BART (on the last </s>), trained with the task.
+    """
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float):
+        self.dense = Linear(hidden_size, hidden_size, activation="tanh")
+        self.dropout = Dropout(dropout)
+        self.dropout_after_tanh = Dropout(dropout)  # transformers reuses one; ours keeps a mask per use
+        self.out_proj = Linear(hidden_size, num_labels)
+
+    def forward(self, x) -> np.ndarray:
+        return self.out_proj(self.dropout_after_tanh(self.dense(self.dropout(x))))
+
+    def backward(self, d_logits) -> np.ndarray:
+        d = self.dense.backward(self.dropout_after_tanh.backward(self.out_proj.backward(d_logits)))
+        return self.dropout.backward(d)
 
 
 # --- heads shared by the encoders ------------------------------------------------------------------

@@ -21,8 +21,8 @@ from nanohf.models.bert import (
     BertPreTrainedModel,
     classifier_dropout_prob,
 )
-from nanohf.models.heads import masked_lm_output, sequence_classification_output
-from nanohf.nn.layers import Dropout, LayerNorm, Linear
+from nanohf.models.heads import TanhClassificationHead, masked_lm_output, sequence_classification_output
+from nanohf.nn.layers import LayerNorm, Linear
 from nanohf.nn.module import Module, Parameter
 
 
@@ -81,24 +81,20 @@ class RobertaModel(RobertaPreTrainedModel, BertModel):
 # --- task heads ------------------------------------------------------------------------------------
 
 
-class RobertaClassificationHead(Module):
+class RobertaClassificationHead(TanhClassificationHead):
     """h[:, 0] (the <s> token) -> dropout -> tanh(dense) -> dropout -> out_proj: ``(batch, num_labels)``.
     Unlike BERT there is no pretrained pooler: this dense layer is trained with the task."""
 
     def __init__(self, config: RobertaConfig):
-        self.dense = Linear(config.hidden_size, config.hidden_size, activation="tanh")
-        self.dropout = Dropout(classifier_dropout_prob(config))
-        self.dropout_after_dense = Dropout(classifier_dropout_prob(config))  # its own mask, kept for the backward
-        self.out_proj = Linear(config.hidden_size, config.num_labels)
+        super().__init__(config.hidden_size, config.num_labels, classifier_dropout_prob(config))
 
     def forward(self, features) -> np.ndarray:
         self._cache = features.shape if is_grad_enabled() else None
-        return self.out_proj(self.dropout_after_dense(self.dense(self.dropout(features[:, 0]))))
+        return super().forward(features[:, 0])
 
     def backward(self, d_logits) -> np.ndarray:
         """``d_logits (batch, num_labels)`` -> gradient of the features, nonzero on the first token only."""
-        d_first = self.dropout.backward(self.dense.backward(self.dropout_after_dense.backward(
-            self.out_proj.backward(d_logits))))
+        d_first = super().backward(d_logits)
         d_features = np.zeros(self.pop_cache(), dtype=d_first.dtype)
         d_features[:, 0] = d_first
         return d_features
