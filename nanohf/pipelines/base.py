@@ -84,6 +84,24 @@ def load_model_and_tokenizer(model, tokenizer, auto_model_class):
     return model, tokenizer
 
 
+class MissingHeadError(TypeError, ValueError):
+    """The model given to a pipeline lacks the head its task needs (a TypeError; a ValueError too, for callers
+    that caught the ValueError token-classification used to raise)."""
+
+
+def require_head(model, auto_class, task: str, head: str) -> None:
+    """Raise MissingHeadError, naming the model's class and the head needed, unless ``model`` is one of the
+    classes ``auto_class`` loads (e.g. AutoModelForMaskedLM for fill-mask; ``head`` = "a masked-language-modeling
+    head")."""
+    classes = tuple(auto_class._model_mapping.values())
+    if not isinstance(model, classes):
+        names = ", ".join(cls.__name__ for cls in classes)
+        raise MissingHeadError(
+            f"{task} needs a model with {head}; {type(model).__name__} has none "
+            f"(load the checkpoint with {auto_class.__name__}: {names})"
+        )
+
+
 def softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)

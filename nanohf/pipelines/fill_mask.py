@@ -12,20 +12,14 @@ import logging
 import numpy as np
 
 from nanohf.models.auto import AutoModelForMaskedLM
-from nanohf.pipelines.base import Pipeline, softmax
+from nanohf.pipelines.base import Pipeline, require_head, softmax
 
 logger = logging.getLogger(__name__)
 
 
 class FillMaskPipeline(Pipeline):
     def __init__(self, model, tokenizer, batch_size: int = 1, **defaults):
-        masked_lm_classes = tuple(AutoModelForMaskedLM._model_mapping.values())
-        if not isinstance(model, masked_lm_classes):
-            names = ", ".join(cls.__name__ for cls in masked_lm_classes)
-            raise TypeError(
-                f"fill-mask needs a model with a masked-language-modeling head; {type(model).__name__} has none "
-                f"(load the checkpoint with AutoModelForMaskedLM: {names})"
-            )
+        require_head(model, AutoModelForMaskedLM, "fill-mask", "a masked-language-modeling head")
         if tokenizer.mask_token_id is None:
             raise ValueError(f"fill-mask needs a tokenizer with a mask_token; {type(tokenizer).__name__} has none")
         super().__init__(model, tokenizer, batch_size=batch_size, **defaults)

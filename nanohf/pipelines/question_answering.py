@@ -19,20 +19,16 @@ transformers 5 dropped this pipeline; tests/data/qa_golden.json holds what 4.57.
 import numpy as np
 
 from nanohf.models.auto import AutoModelForQuestionAnswering
-from nanohf.pipelines.base import Pipeline
+from nanohf.pipelines.base import Pipeline, require_head
 
 MASKED_LOGIT = -10000.0  # what 4.x writes over the logits of tokens that cannot be in an answer
 
 
 class QuestionAnsweringPipeline(Pipeline):
     def __init__(self, model, tokenizer, batch_size: int = 1, **defaults):
-        qa_classes = tuple(AutoModelForQuestionAnswering._model_mapping.values())
-        if not isinstance(model, qa_classes):
-            names = ", ".join(cls.__name__ for cls in qa_classes)
-            raise TypeError(
-                f"question-answering needs a model with a span-prediction head (start/end logits: {names}); "
-                f"got {type(model).__name__}, which has none"
-            )
+        require_head(
+            model, AutoModelForQuestionAnswering, "question-answering", "a span-prediction head (start/end logits)"
+        )
         # As in 4.x, a parameter set to None means "the default", at construction as at call time.
         super().__init__(model, tokenizer, batch_size=batch_size, **without_none(defaults))
 

@@ -2,12 +2,18 @@
 
 import numpy as np
 
-from nanohf.pipelines.base import Pipeline, sigmoid, softmax
+from nanohf.models.auto import AutoModelForSequenceClassification
+from nanohf.pipelines.base import Pipeline, require_head, sigmoid, softmax
 
 _LEGACY = object()  # top_k not given: one {"label", "score"} per input, as transformers
 
 
 class TextClassificationPipeline(Pipeline):
+    def __init__(self, model, tokenizer, batch_size: int = 1, **defaults):
+        require_head(model, AutoModelForSequenceClassification, "text-classification",
+                     "a sequence-classification head")  # fmt: skip
+        super().__init__(model, tokenizer, batch_size=batch_size, **defaults)
+
     def preprocess(self, item, **params) -> list[dict]:
         """A string, or a {"text": ..., "text_pair": ...} dict for sentence-pair models."""
         if isinstance(item, dict):

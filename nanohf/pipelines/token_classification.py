@@ -19,7 +19,8 @@ import warnings
 
 import numpy as np
 
-from nanohf.pipelines.base import Pipeline, softmax
+from nanohf.models.auto import AutoModelForTokenClassification
+from nanohf.pipelines.base import Pipeline, require_head, softmax
 
 STRATEGIES = ("none", "simple", "first", "average", "max")
 WORD_STRATEGIES = ("first", "average", "max")
@@ -35,12 +36,8 @@ def _strategy(aggregation_strategy) -> str:
 
 class TokenClassificationPipeline(Pipeline):
     def __init__(self, model, tokenizer, batch_size: int = 1, **defaults):
-        name = type(model).__name__
-        if not name.endswith("ForTokenClassification"):
-            raise ValueError(
-                f"token-classification needs a model with a token-classification head (a ...ForTokenClassification "
-                f"class, one label per token), but got {name}"
-            )
+        require_head(model, AutoModelForTokenClassification, "token-classification",
+                     "a token-classification head (one label per token)")  # fmt: skip
         super().__init__(model, tokenizer, batch_size=batch_size, **defaults)
         self._check_params(**defaults)
 
