@@ -74,19 +74,7 @@ from nanohf.models.roberta import (
     RobertaForTokenClassification,
     RobertaModel,
 )
-from nanohf.optim import (
-    SGD,
-    AdamW,
-    clip_grad_norm_,
-    get_constant_schedule,
-    get_constant_schedule_with_warmup,
-    get_cosine_schedule_with_warmup,
-    get_cosine_with_hard_restarts_schedule_with_warmup,
-    get_inverse_sqrt_schedule,
-    get_linear_schedule_with_warmup,
-    get_polynomial_decay_schedule_with_warmup,
-    get_scheduler,
-)
+from nanohf.optim import *  # noqa: F403 -- optimizers, clipping, schedules: the list is nanohf.optim.__all__
 from nanohf.pipelines import pipeline
 from nanohf.random import set_seed
 from nanohf.tokenizers import (
