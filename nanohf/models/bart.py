@@ -258,7 +258,9 @@ class BartEncoderLayer(Module):
         ffn_dim = ffn_dim or config.encoder_ffn_dim
         self.self_attn = BartAttention(d, num_heads, config.attention_dropout, causal=causal)
         self.self_attn_layer_norm = LayerNorm(d)
-        self.dropout = Dropout(config.dropout)
+        # One Dropout per use: each keeps the mask its forward drew until its backward needs it.
+        self.self_attn_dropout = Dropout(config.dropout)
+        self.ffn_dropout = Dropout(config.dropout)
         self.activation_dropout = Dropout(config.activation_dropout)
         # The decoder's cross-attention goes here: the attribute order is the order weights are initialised in.
         self.add_cross_attention(config, num_heads)
@@ -271,24 +273,24 @@ class BartEncoderLayer(Module):
 
     def forward(self, x, mask) -> tuple[np.ndarray, np.ndarray]:
         attn, probs, _ = self.self_attn(x, mask)
-        return self.feed_forward_block(self.self_attn_layer_norm(x + self.dropout(attn))), probs
+        return self.feed_forward_block(self.self_attn_layer_norm(x + self.self_attn_dropout(attn))), probs
 
     def backward(self, d_out) -> np.ndarray:
         return self.self_attention_block_backward(self.feed_forward_block_backward(d_out))
 
     def feed_forward_block(self, h) -> np.ndarray:
         """``LN(h + dropout(fc2(dropout(act(fc1(h))))))``."""
-        return self.final_layer_norm(h + self.dropout(self.fc2(self.activation_dropout(self.fc1(h)))))
+        return self.final_layer_norm(h + self.ffn_dropout(self.fc2(self.activation_dropout(self.fc1(h)))))
 
     def feed_forward_block_backward(self, d_out) -> np.ndarray:
         d_h = self.final_layer_norm.backward(d_out)
-        d_mlp = self.dropout.backward(d_h)
+        d_mlp = self.ffn_dropout.backward(d_h)
         return d_h + self.fc1.backward(self.activation_dropout.backward(self.fc2.backward(d_mlp)))
 
     def self_attention_block_backward(self, d_h) -> np.ndarray:
         """Gradient of ``h = LN(x + dropout(attn(x)))`` -> gradient of x (its residual, queries, keys and values)."""
         d_x = self.self_attn_layer_norm.backward(d_h)
-        d_query, d_kv = self.self_attn.backward(self.dropout.backward(d_x))
+        d_query, d_kv = self.self_attn.backward(self.self_attn_dropout.backward(d_x))
         return d_x + d_query + d_kv
 
 
@@ -301,21 +303,22 @@ class BartDecoderLayer(BartEncoderLayer):
     def add_cross_attention(self, config: BartConfig, num_heads: int) -> None:
         self.encoder_attn = BartAttention(config.d_model, num_heads, config.attention_dropout, cross=True)
         self.encoder_attn_layer_norm = LayerNorm(config.d_model)
+        self.cross_attn_dropout = Dropout(config.dropout)
 
     def forward(self, x, mask, encoder_hidden_states, encoder_mask, past=None):
         """Returns ``(hidden, self-attention probs, cross-attention probs, present)``;
         ``past``/``present`` = (self keys, self values, cross keys, cross values)."""
         self_past, cross_past = (None, None) if past is None else (past[:2], past[2:])
         attn, self_probs, self_present = self.self_attn(x, mask, past=self_past)
-        h = self.self_attn_layer_norm(x + self.dropout(attn))
+        h = self.self_attn_layer_norm(x + self.self_attn_dropout(attn))
         attn, cross_probs, cross_present = self.encoder_attn(h, encoder_mask, encoder_hidden_states, cross_past)
-        h = self.encoder_attn_layer_norm(h + self.dropout(attn))
+        h = self.encoder_attn_layer_norm(h + self.cross_attn_dropout(attn))
         return self.feed_forward_block(h), self_probs, cross_probs, (*self_present, *cross_present)
 
     def backward(self, d_out) -> tuple[np.ndarray, np.ndarray]:
         """Returns ``(d_x, d_encoder_hidden_states)``."""
         d_h = self.encoder_attn_layer_norm.backward(self.feed_forward_block_backward(d_out))
-        d_query, d_encoder = self.encoder_attn.backward(self.dropout.backward(d_h))
+        d_query, d_encoder = self.encoder_attn.backward(self.cross_attn_dropout.backward(d_h))
         return self.self_attention_block_backward(d_h + d_query), d_encoder
 
 
