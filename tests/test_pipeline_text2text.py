@@ -114,7 +114,7 @@ def test_errors(bart_dir, make_checkpoint):
 
     bert = nanohf.BertForSequenceClassification.from_pretrained(make_checkpoint("BertForSequenceClassification",
                                                                                 TINY_BERT))  # fmt: skip
-    with pytest.raises(TypeError, match="BertForSequenceClassification cannot rewrite text: summarization needs"):
+    with pytest.raises(TypeError, match="summarization needs.*BertForSequenceClassification has none"):
         nanohf.pipeline("summarization", model=bert, tokenizer=nanohf.AutoTokenizer.from_pretrained(bart_dir))
     with pytest.raises(TypeError, match="takes a string"):
         nanohf.pipeline("translation", model=bart_dir)(42)

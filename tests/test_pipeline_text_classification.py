@@ -48,4 +48,4 @@ def test_sentence_pairs_and_unknown_task(classifier_dir):
     got, want = ours(pair), theirs(pair)
     assert got["label"] == want["label"] and abs(got["score"] - want["score"]) <= 1e-5
     with pytest.raises(KeyError, match="Unknown task"):
-        nanohf.pipeline("translation", model=str(classifier_dir))
+        nanohf.pipeline("no-such-task", model=str(classifier_dir))

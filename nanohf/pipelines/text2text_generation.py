@@ -17,7 +17,8 @@ import warnings
 from dataclasses import asdict, fields
 
 from nanohf.generation import GenerationConfig
-from nanohf.pipelines.base import Pipeline
+from nanohf.models.auto import AutoModelForSeq2SeqLM
+from nanohf.pipelines.base import Pipeline, require_head
 
 PIPELINE_GENERATION_DEFAULTS = {"max_new_tokens": 256, "num_beams": 4}
 GLOBAL_DEFAULT_MAX_LENGTH = 20  # transformers' "nothing set" max_length
@@ -31,11 +32,7 @@ class Text2TextGenerationPipeline(Pipeline):
 
     def __init__(self, model, tokenizer, batch_size: int = 1, task: str | None = None, **defaults):
         self.task = task or type(self).task  # e.g. "translation_en_to_fr"; keys the task_specific_params
-        if not getattr(model.config, "is_encoder_decoder", False) or not hasattr(model, "generate"):
-            raise TypeError(
-                f"{type(model).__name__} cannot rewrite text: {self.task} needs an encoder-decoder model with a "
-                "language-model head, such as BartForConditionalGeneration"
-            )
+        require_head(model, AutoModelForSeq2SeqLM, self.task, "an encoder-decoder language-model head")
         super().__init__(model, tokenizer, batch_size, **defaults)
         task_params = dict(task_specific_params(model.config).get(self.task, {}))
         self.prefix = task_params.pop("prefix", getattr(model.config, "prefix", None)) or ""

@@ -11,7 +11,8 @@ import logging
 
 import numpy as np
 
-from nanohf.pipelines.base import Pipeline, softmax
+from nanohf.models.auto import AutoModelForSequenceClassification
+from nanohf.pipelines.base import Pipeline, require_head, softmax
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +28,8 @@ def parse_labels(candidate_labels) -> list[str]:
 
 class ZeroShotClassificationPipeline(Pipeline):
     def __init__(self, model, tokenizer, batch_size: int = 1, **defaults):
-        if not type(model).__name__.endswith("ForSequenceClassification"):
-            raise TypeError(
-                f"{type(model).__name__} has no sequence-classification head: zero-shot-classification needs "
-                "an NLI model such as BartForSequenceClassification (bart-large-mnli)"
-            )
+        require_head(model, AutoModelForSequenceClassification, "zero-shot-classification",
+                     "a sequence-classification head trained on NLI (such as bart-large-mnli)")  # fmt: skip
         super().__init__(model, tokenizer, batch_size, **defaults)
         if self.entailment_id == -1:
             # As transformers: carry on with the last column as "entailment", but say so.
