@@ -101,3 +101,21 @@ def test_model_runs_as_plain_python_without_jit(make_checkpoint):
     jitted = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     a, b = np.array(eval(plain.stdout)), np.array(eval(jitted.stdout))
     assert np.abs(a - b).max() <= 1e-6, f"no-JIT vs JIT logits max |Δ| {np.abs(a - b).max():.2e}"
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_dropout_kernel_mask_statistics_scale_and_repeatability(p):
+    from nanohf.kernels.dropout import dropout_backward, dropout_forward
+
+    x = np.random.default_rng(0).standard_normal((256, 1024)).astype(np.float32)
+    y, keep = dropout_forward(x, p, seed=123)
+    dropped = 1.0 - keep.mean()
+    # Binomial: 262,144 draws give a standard deviation of at most 0.001 on the dropped fraction.
+    assert abs(dropped - p) < 5e-3, f"p={p}: dropped fraction {dropped:.4f}"
+    scale = np.float32(1 / (1 - p))
+    np.testing.assert_array_equal(y, np.where(keep == 1, x * scale, 0))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(dropout_backward(np.ones_like(x), keep, p), np.where(keep == 1, scale, 0))
+    np.testing.assert_array_equal(dropout_forward(x, p, seed=123)[1], keep)  # same seed, same mask
+    assert (dropout_forward(x, p, seed=124)[1] != keep).mean() > 0.1  # another seed, another mask
+    assert abs(np.corrcoef(keep[:, :-1].ravel(), keep[:, 1:].ravel())[0, 1]) < 0.01  # neighbours independent

@@ -21,11 +21,13 @@ def _gather_add_rows(table, ids, out):
 
 
 @njit(cache=True)
-def _scatter_add_rows(d_out, ids, d_table):
+def _scatter_add_rows(d_out, ids, d_table, skip_id):
     # Serial on purpose: two rows with the same id would race if run in parallel.
     n, hidden = d_out.shape
     for r in range(n):
         row = ids[r]
+        if row == skip_id:
+            continue
         for j in range(hidden):
             d_table[row, j] += d_out[r, j]
 
@@ -41,9 +43,13 @@ def gather_add_forward(table: np.ndarray, ids: np.ndarray, out: np.ndarray) -> n
     return out
 
 
-def scatter_add_backward(d_out: np.ndarray, ids: np.ndarray, d_table: np.ndarray) -> np.ndarray:
-    """``d_table[ids] += d_out`` row by row, for ``d_out (batch, seq, hidden)``; returns ``d_table``."""
+def scatter_add_backward(
+    d_out: np.ndarray, ids: np.ndarray, d_table: np.ndarray, skip_id: int | None = None
+) -> np.ndarray:
+    """``d_table[ids] += d_out`` row by row, for ``d_out (batch, seq, hidden)``; returns ``d_table``.
+
+    Positions whose id is ``skip_id`` (an embedding's padding_idx) add nothing."""
     hidden = d_table.shape[1]
     d_rows = np.ascontiguousarray(d_out).reshape(-1, hidden)
-    _scatter_add_rows(d_rows, _flat_ids(ids, d_out.shape[:-1]), d_table)
+    _scatter_add_rows(d_rows, _flat_ids(ids, d_out.shape[:-1]), d_table, -1 if skip_id is None else skip_id)
     return d_table

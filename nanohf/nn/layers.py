@@ -18,6 +18,7 @@ from nanohf.kernels.activations import (
     bias_activation_forward,
     resolve_activation,
 )
+from nanohf.kernels.dropout import dropout_backward, dropout_forward
 from nanohf.kernels.embedding import gather_add_forward, scatter_add_backward
 from nanohf.kernels.layernorm import layernorm_backward, layernorm_forward
 from nanohf.nn.module import Module, Parameter, accumulate_grad
@@ -110,14 +111,13 @@ class Embedding(Module):
 
     def backward(self, d_out: np.ndarray) -> None:
         ids = self.pop_cache()
-
-        def d_table() -> np.ndarray:
-            grad = scatter_add_backward(d_out, ids, np.zeros_like(self.weight.data))
-            if self.padding_idx is not None:
-                grad[self.padding_idx] = 0.0
-            return grad
-
-        accumulate_grad(self.weight, d_table)
+        if not self.weight.requires_grad:
+            return
+        if self.weight.grad is None:
+            self.weight.grad = np.zeros_like(self.weight.data)
+        # Straight into .grad (which a tied LM head may already hold): no table-sized temporary.
+        # Positions holding padding_idx give its row no gradient, as in torch.nn.Embedding.
+        scatter_add_backward(d_out, ids, self.weight.grad, skip_id=self.padding_idx)
 
 
 class LayerNorm(Module):
@@ -148,7 +148,8 @@ class LayerNorm(Module):
 class Dropout(Module):
     """In training, zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
 
-    The mask drawn in the forward is reused by the backward: ``dx = d_out · mask / (1-p)``.
+    The mask drawn in the forward is reused by the backward: ``dx = d_out · mask / (1-p)``
+    (the kernel, with its random numbers, is in ``nanohf/kernels/dropout.py``).
     """
 
     def __init__(self, p: float = 0.1):
@@ -158,15 +159,20 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             self._cache = None
             return x
-        keep = get_generator().random(x.shape, dtype=np.float32) >= self.p
-        scaled_mask = keep * x.dtype.type(1.0 / (1.0 - self.p))
-        self._cache = scaled_mask if is_grad_enabled() else None
-        return x * scaled_mask
+        if self.p == 1.0:
+            self._cache = np.zeros(x.shape, dtype=np.uint8) if is_grad_enabled() else None
+            return np.zeros_like(x)
+        seed = int(get_generator().integers(0, 2**63))  # one draw per call; the kernel hashes it per element
+        out, keep = dropout_forward(x, self.p, seed)
+        self._cache = keep if is_grad_enabled() else None
+        return out
 
     def backward(self, d_out: np.ndarray) -> np.ndarray:
-        scaled_mask = self._cache
+        keep = self._cache
         self._cache = None
-        return d_out if scaled_mask is None else d_out * scaled_mask
+        if keep is None:
+            return d_out
+        return np.zeros_like(d_out) if self.p == 1.0 else dropout_backward(d_out, keep, self.p)
 
 
 class Activation(Module):

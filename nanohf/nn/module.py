@@ -35,7 +35,8 @@ def accumulate_grad(param: Parameter, compute_grad) -> None:
         return
     grad = compute_grad()
     if param.grad is None:
-        param.grad = np.array(grad, dtype=param.data.dtype)
+        # compute_grad returns a new array (a product, a sum, a kernel's output): keep it, don't copy it.
+        param.grad = grad.astype(param.data.dtype, copy=False)
     else:
         param.grad += grad
 
