@@ -37,6 +37,7 @@ from nanohf.nn.module import Parameter
 BUCKET_BYTES = 25 * 2**20
 TIMEOUT_ENV = "NANOHF_COLLECTIVE_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
+ABORT_GRACE_SECONDS = 1.0
 # Set by MPICH/Intel MPI (Hydra), Open MPI, MVAPICH and Slurm's PMI when they start a process.
 _LAUNCHER_ENV = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_RANK")
 
@@ -73,6 +74,9 @@ class World:
         sys.stderr.write(f"[nanohf.distributed rank {self.rank}/{self.size}] {message}\n")
         sys.stderr.flush()
         sys.stdout.flush()
+        # MPI_Abort kills every process at once, the launcher's output forwarders too: give them a moment to pass
+        # on what this rank just printed (without it the traceback was sometimes cut off mid-line).
+        time.sleep(ABORT_GRACE_SECONDS)
         try:
             self.comm.Abort(code)
         finally:  # Abort does not return; should it fail, leaving alone still ends the run (the launcher sees it)
