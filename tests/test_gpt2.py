@@ -21,6 +21,7 @@ import torch
 import transformers
 from conftest import ragged_batch, torch_model
 from safetensors.numpy import load_file, save_file
+from test_gradcheck import directional_check
 
 import nanohf
 from nanohf.generation import repetition_penalty, sample, temperature_warp, top_k_filter, top_p_filter
@@ -468,23 +469,6 @@ def test_sequence_classification_gradients_match_torch_autograd(gpt2_checkpoint,
     loss_diff, errors = gradient_errors(ours, torch_model("GPT2ForSequenceClassification", folder), inputs)
     worst = max(errors, key=errors.get)
     assert loss_diff <= LOSS_TOL and errors[worst] <= GRAD_TOL, f"{loss_diff:.2e}; {errors[worst]:.2e} at {worst}"
-
-
-def directional_check(run, arrays, grads, what, eps=1e-6, tol=1e-6):
-    """Central differences of ``run()`` along a random unit direction of each array vs the backward."""
-    for i, (x, grad) in enumerate(zip(arrays, grads, strict=True)):
-        v = rng.standard_normal(x.shape)
-        v /= np.linalg.norm(v)
-        x += eps * v
-        up = run()
-        x -= 2 * eps * v
-        down = run()
-        x += eps * v
-        numeric, exact = (up - down) / (2 * eps), float(np.sum(grad * v))
-        atol = 1e-8 * max(1.0, abs(up))  # rounding of the difference, for derivatives that are exactly 0
-        assert abs(numeric - exact) <= tol * max(abs(numeric), abs(exact)) + atol, (
-            f"{what} [{i}]: numeric {numeric:.10g} vs backward {exact:.10g}"
-        )
 
 
 def test_gpt2_block_backward_in_float64():
