@@ -42,12 +42,17 @@ def _dropout_backward_flat(d_out, keep, scale, d_x):
         d_x[i] = d_out[i] * scale if keep[i] else 0.0
 
 
+def _scale(p: float, dtype) -> np.generic:
+    """1/(1-p), the factor that keeps the expected value; p = 1 keeps nothing, so any factor will do."""
+    return dtype.type(1.0 / (1.0 - p) if p < 1.0 else 0.0)
+
+
 def dropout_forward(x: np.ndarray, p: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``x`` of any shape -> ``(y, keep)``, ``keep`` a uint8 mask of x's shape (1 = kept)."""
     x_flat = np.ascontiguousarray(x).reshape(-1)
     out, keep = np.empty_like(x_flat), np.empty(x_flat.size, dtype=np.uint8)
     threshold = np.uint64(round(p * (1 << _UNIFORM_BITS)))  # u < p  <=>  24-bit draw < p · 2^24
-    _dropout_forward_flat(x_flat, np.uint64(seed), threshold, x.dtype.type(1.0 / (1.0 - p)), out, keep)
+    _dropout_forward_flat(x_flat, np.uint64(seed), threshold, _scale(p, x.dtype), out, keep)
     return out.reshape(x.shape), keep.reshape(x.shape)
 
 
@@ -55,5 +60,5 @@ def dropout_backward(d_out: np.ndarray, keep: np.ndarray, p: float) -> np.ndarra
     """``d_out`` and the forward's ``keep`` mask -> the gradient of dropout's input."""
     d_flat = np.ascontiguousarray(d_out).reshape(-1)
     d_x = np.empty_like(d_flat)
-    _dropout_backward_flat(d_flat, keep.reshape(-1), d_out.dtype.type(1.0 / (1.0 - p)), d_x)
+    _dropout_backward_flat(d_flat, keep.reshape(-1), _scale(p, d_out.dtype), d_x)
     return d_x.reshape(d_out.shape)

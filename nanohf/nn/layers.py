@@ -159,9 +159,6 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             self._cache = None
             return x
-        if self.p == 1.0:
-            self._cache = np.zeros(x.shape, dtype=np.uint8) if is_grad_enabled() else None
-            return np.zeros_like(x)
         seed = int(get_generator().integers(0, 2**63))  # one draw per call; the kernel hashes it per element
         out, keep = dropout_forward(x, self.p, seed)
         self._cache = keep if is_grad_enabled() else None
@@ -170,9 +167,7 @@ class Dropout(Module):
     def backward(self, d_out: np.ndarray) -> np.ndarray:
         keep = self._cache
         self._cache = None
-        if keep is None:
-            return d_out
-        return np.zeros_like(d_out) if self.p == 1.0 else dropout_backward(d_out, keep, self.p)
+        return d_out if keep is None else dropout_backward(d_out, keep, self.p)
 
 
 class Activation(Module):

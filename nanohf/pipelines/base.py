@@ -27,7 +27,7 @@ class Pipeline:
         params = {**self.defaults, **kwargs}
         single = not isinstance(inputs, list)
         items = [inputs] if single else inputs
-        features = [[feature for feature in self.preprocess(item, *args, **params)] for item in items]
+        features = [list(self.preprocess(item, *args, **params)) for item in items]
         flat = [feature for item_features in features for feature in item_features]
         outputs = self.run_model(flat, batch_size or self.batch_size)
         results, start = [], 0
