@@ -1,19 +1,29 @@
-"""Auto classes: read ``model_type`` from ``config.json`` and pick the matching class."""
+"""Auto classes: read ``model_type`` from ``config.json`` and pick the matching class.
 
+The mappings hold class *names*; a model family's module is imported only when a checkpoint of that
+family is loaded (loading MiniLM never imports BART or GPT-2: part of a fast cold start).
+"""
+
+import importlib
 import os
 from typing import Any
 
-from nanohf.models import bart, bert, distilbert, gpt2, roberta
 from nanohf.models.configuration_utils import CONFIG_NAME, PretrainedConfig, read_config_dict
 from nanohf.models.hub import resolve_file
 
-CONFIG_MAPPING: dict[str, type[PretrainedConfig]] = {
-    "bart": bart.BartConfig,
-    "bert": bert.BertConfig,
-    "distilbert": distilbert.DistilBertConfig,
-    "gpt2": gpt2.GPT2Config,
-    "roberta": roberta.RobertaConfig,
+# model_type -> the module that holds that family (config, models, heads)
+MODEL_MODULES = {family: f"nanohf.models.{family}" for family in ("bart", "bert", "distilbert", "gpt2", "roberta")}
+CONFIG_MAPPING: dict[str, str] = {
+    "bart": "BartConfig",
+    "bert": "BertConfig",
+    "distilbert": "DistilBertConfig",
+    "gpt2": "GPT2Config",
+    "roberta": "RobertaConfig",
 }
+
+
+def _import_class(model_type: str, class_name: str) -> type:
+    return getattr(importlib.import_module(MODEL_MODULES[model_type]), class_name)
 
 
 def _config_class(name_or_path: str | os.PathLike) -> tuple[type[PretrainedConfig], dict[str, Any]]:
@@ -22,13 +32,15 @@ def _config_class(name_or_path: str | os.PathLike) -> tuple[type[PretrainedConfi
     model_type = config_dict.get("model_type")
     if model_type not in CONFIG_MAPPING:
         raise ValueError(f"{path}: model_type {model_type!r} is not supported; nanohf knows {sorted(CONFIG_MAPPING)}")
-    return CONFIG_MAPPING[model_type], config_dict
+    return _import_class(model_type, CONFIG_MAPPING[model_type]), config_dict
 
 
 class AutoConfig:
     @staticmethod
     def for_model(model_type: str, **kwargs: Any) -> PretrainedConfig:
-        return CONFIG_MAPPING[model_type](**kwargs)
+        if model_type not in CONFIG_MAPPING:
+            raise ValueError(f"model_type {model_type!r} is not supported; nanohf knows {sorted(CONFIG_MAPPING)}")
+        return _import_class(model_type, CONFIG_MAPPING[model_type])(**kwargs)
 
     @staticmethod
     def from_pretrained(name_or_path: str | os.PathLike, **overrides: Any) -> PretrainedConfig:
@@ -37,9 +49,9 @@ class AutoConfig:
 
 
 class _AutoModel:
-    """Base of the Auto model classes; each subclass maps ``model_type`` to a model class."""
+    """Base of the Auto model classes; each subclass maps ``model_type`` to a model class name."""
 
-    _model_mapping: dict[str, type] = {}
+    _model_mapping: dict[str, str] = {}
 
     def __init__(self):
         raise OSError(f"{type(self).__name__} is built with from_pretrained(...) or from_config(config)")
@@ -48,7 +60,12 @@ class _AutoModel:
     def _class_for(cls, model_type: str) -> type:
         if model_type not in cls._model_mapping:
             raise ValueError(f"{cls.__name__} has no model for model_type {model_type!r}")
-        return cls._model_mapping[model_type]
+        return _import_class(model_type, cls._model_mapping[model_type])
+
+    @classmethod
+    def model_classes(cls) -> tuple[type, ...]:
+        """Every class this Auto class can load (imports each family)."""
+        return tuple(_import_class(model_type, name) for model_type, name in cls._model_mapping.items())
 
     @classmethod
     def from_config(cls, config: PretrainedConfig):
@@ -64,51 +81,51 @@ class _AutoModel:
 
 class AutoModel(_AutoModel):
     _model_mapping = {
-        "bart": bart.BartModel,
-        "bert": bert.BertModel,
-        "distilbert": distilbert.DistilBertModel,
-        "gpt2": gpt2.GPT2Model,
-        "roberta": roberta.RobertaModel,
+        "bart": "BartModel",
+        "bert": "BertModel",
+        "distilbert": "DistilBertModel",
+        "gpt2": "GPT2Model",
+        "roberta": "RobertaModel",
     }
 
 
 class AutoModelForSequenceClassification(_AutoModel):
     _model_mapping = {
-        "bart": bart.BartForSequenceClassification,
-        "bert": bert.BertForSequenceClassification,
-        "distilbert": distilbert.DistilBertForSequenceClassification,
-        "gpt2": gpt2.GPT2ForSequenceClassification,
-        "roberta": roberta.RobertaForSequenceClassification,
+        "bart": "BartForSequenceClassification",
+        "bert": "BertForSequenceClassification",
+        "distilbert": "DistilBertForSequenceClassification",
+        "gpt2": "GPT2ForSequenceClassification",
+        "roberta": "RobertaForSequenceClassification",
     }
 
 
 class AutoModelForMaskedLM(_AutoModel):
     _model_mapping = {
-        "bert": bert.BertForMaskedLM,
-        "distilbert": distilbert.DistilBertForMaskedLM,
-        "roberta": roberta.RobertaForMaskedLM,
+        "bert": "BertForMaskedLM",
+        "distilbert": "DistilBertForMaskedLM",
+        "roberta": "RobertaForMaskedLM",
     }
 
 
 class AutoModelForTokenClassification(_AutoModel):
     _model_mapping = {
-        "bert": bert.BertForTokenClassification,
-        "distilbert": distilbert.DistilBertForTokenClassification,
-        "roberta": roberta.RobertaForTokenClassification,
+        "bert": "BertForTokenClassification",
+        "distilbert": "DistilBertForTokenClassification",
+        "roberta": "RobertaForTokenClassification",
     }
 
 
 class AutoModelForQuestionAnswering(_AutoModel):
     _model_mapping = {
-        "bert": bert.BertForQuestionAnswering,
-        "distilbert": distilbert.DistilBertForQuestionAnswering,
-        "roberta": roberta.RobertaForQuestionAnswering,
+        "bert": "BertForQuestionAnswering",
+        "distilbert": "DistilBertForQuestionAnswering",
+        "roberta": "RobertaForQuestionAnswering",
     }
 
 
 class AutoModelForCausalLM(_AutoModel):
-    _model_mapping = {"gpt2": gpt2.GPT2LMHeadModel}
+    _model_mapping = {"gpt2": "GPT2LMHeadModel"}
 
 
 class AutoModelForSeq2SeqLM(_AutoModel):
-    _model_mapping = {"bart": bart.BartForConditionalGeneration}
+    _model_mapping = {"bart": "BartForConditionalGeneration"}

@@ -150,6 +150,9 @@ class PretrainedConfig:
         return f"{type(self).__name__} {self.to_json_string()}"
 
 
+
+PreTrainedConfig = PretrainedConfig  # transformers 5 spelling
+
 def read_config_dict(path: str | os.PathLike) -> dict[str, Any]:
     """Parse a ``config.json``; a broken file gets an error that names it."""
     try:

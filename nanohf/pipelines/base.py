@@ -93,7 +93,7 @@ def require_head(model, auto_class, task: str, head: str) -> None:
     """Raise MissingHeadError, naming the model's class and the head needed, unless ``model`` is one of the
     classes ``auto_class`` loads (e.g. AutoModelForMaskedLM for fill-mask; ``head`` = "a masked-language-modeling
     head")."""
-    classes = tuple(auto_class._model_mapping.values())
+    classes = auto_class.model_classes()
     if not isinstance(model, classes):
         names = ", ".join(cls.__name__ for cls in classes)
         raise MissingHeadError(
