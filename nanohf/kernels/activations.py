@@ -19,6 +19,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from nanohf.kernels.parallel import parallel_njit
 from nanohf.kernels.vecmath import erf32, exp32, tanh32
 
 # Activation ids used inside the kernels (Numba wants plain integers, not strings).
@@ -134,7 +135,7 @@ def _derivative_f32(v, act):
     return _ONE
 
 
-@njit(parallel=True, cache=True, fastmath={"contract"})
+@parallel_njit(fastmath={"contract"})
 def _bias_activation_rows(h, bias, act, fast, out):
     rows, cols = h.shape
     for r in prange(rows):
@@ -146,7 +147,7 @@ def _bias_activation_rows(h, bias, act, fast, out):
                 out[r, j] = _activate(h[r, j] + bias[j], act)
 
 
-@njit(parallel=True, cache=True, fastmath={"contract"})
+@parallel_njit(fastmath={"contract"})
 def _bias_activation_backward_rows(d_out, h, bias, act, fast, d_pre):
     rows, cols = h.shape
     for r in prange(rows):

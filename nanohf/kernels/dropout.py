@@ -13,6 +13,8 @@ mask; the seed itself comes from nanohf's generator, so ``nanohf.set_seed`` make
 import numpy as np
 from numba import njit, prange
 
+from nanohf.kernels.parallel import parallel_njit
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -28,7 +30,7 @@ def _hash(seed, i):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(parallel=True, cache=True)
+@parallel_njit()
 def _dropout_forward_flat(x, seed, threshold, scale, out, keep):
     for i in prange(x.size):
         kept = (_hash(seed, i) >> np.uint64(64 - _UNIFORM_BITS)) >= threshold
@@ -36,7 +38,7 @@ def _dropout_forward_flat(x, seed, threshold, scale, out, keep):
         out[i] = x[i] * scale if kept else 0.0
 
 
-@njit(parallel=True, cache=True)
+@parallel_njit()
 def _dropout_backward_flat(d_out, keep, scale, d_x):
     for i in prange(d_out.size):
         d_x[i] = d_out[i] * scale if keep[i] else 0.0

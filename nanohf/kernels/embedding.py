@@ -10,9 +10,11 @@ per table adds each in place, with no temporary (batch, seq, hidden) array per t
 import numpy as np
 from numba import njit, prange
 
+from nanohf.kernels.parallel import parallel_njit
 
-@njit(parallel=True, cache=True)
-def _gather_add_rows(table, ids, out):
+
+@parallel_njit()
+def _gather_add_rows(out, table, ids):  # out first: its size is the work, which picks threads or not
     n, hidden = out.shape
     for r in prange(n):
         row = ids[r]
@@ -39,7 +41,7 @@ def _flat_ids(ids: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def gather_add_forward(table: np.ndarray, ids: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out (batch, seq, hidden) += table[ids]`` for ``ids (batch, seq)``; ids must be in range."""
     hidden = table.shape[1]
-    _gather_add_rows(table, _flat_ids(ids, out.shape[:-1]), out.reshape(-1, hidden))
+    _gather_add_rows(out.reshape(-1, hidden), table, _flat_ids(ids, out.shape[:-1]))
     return out
 
 

@@ -20,14 +20,15 @@ row: with the input x they are all the backward needs.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from nanohf.kernels.fastmath import REDUCE_FAST
+from nanohf.kernels.parallel import parallel_njit
 
 CHUNKS = 32  # row blocks whose partial dw, db sums are computed in parallel, then added
 
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
+@parallel_njit(fastmath=REDUCE_FAST)
 def _layernorm_rows(x, weight, bias, eps, out, mean, rstd):
     rows, hidden = x.shape
     for r in prange(rows):
@@ -65,7 +66,7 @@ def layernorm_forward(
     return y.reshape(x.shape), mean, rstd
 
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
+@parallel_njit(fastmath=REDUCE_FAST)
 def _layernorm_backward_rows(dy, x, mean, rstd, weight, dx, dw_parts, db_parts):
     rows, hidden = x.shape
     chunks = dw_parts.shape[0]

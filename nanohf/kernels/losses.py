@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from nanohf.kernels.fastmath import REDUCE_FAST
+from nanohf.kernels.parallel import parallel_njit
 from nanohf.kernels.vecmath import exp32
 
 
@@ -32,7 +33,7 @@ def _sum_exp(row, hi, fast):
     return s
 
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
+@parallel_njit(fastmath=REDUCE_FAST)
 def _cross_entropy_rows(logits, labels, ignore_index, fast):
     rows, classes = logits.shape
     total = 0.0
@@ -46,7 +47,7 @@ def _cross_entropy_rows(logits, labels, ignore_index, fast):
     return total, count
 
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
+@parallel_njit(fastmath=REDUCE_FAST)
 def _cross_entropy_backward_rows(logits, labels, ignore_index, scale, fast, d_logits):
     rows, classes = logits.shape
     for r in prange(rows):

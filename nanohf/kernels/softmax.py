@@ -22,16 +22,17 @@ and since z = s · scale + m, ds = dz · scale (the mask is a constant).
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from nanohf.kernels.fastmath import REDUCE_FAST
+from nanohf.kernels.parallel import parallel_njit
 from nanohf.kernels.vecmath import exp32
 
 MASK_MIN = float(np.finfo(np.float32).min)
 _MASK_MIN_F32 = np.float32(MASK_MIN)
 
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
+@parallel_njit(fastmath=REDUCE_FAST)
 def _masked_softmax_rows(scores, mask, scale, causal, fast):
     batch, heads, q_len, k_len = scores.shape
     offset = k_len - q_len
@@ -65,7 +66,7 @@ def _masked_softmax_rows(scores, mask, scale, causal, fast):
             s[j] *= inv
 
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_FAST)
+@parallel_njit(fastmath=REDUCE_FAST)
 def _softmax_backward_rows(probs, d_probs, scale, d_scores):
     batch, heads, q_len, k_len = probs.shape
     for row in prange(batch * heads * q_len):

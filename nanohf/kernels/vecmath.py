@@ -39,11 +39,11 @@ _ERF_A = (np.float32(0.254829592), np.float32(-0.284496736), np.float32(1.421413
 def exp32(x):
     # Below -87.3 the result is under float32's smallest normal number: return exactly 0 (a masked
     # attention score must get probability 0). Above 88.7 float32 overflows: saturate at e^88.
-    if x < np.float32(-87.3):
-        return np.float32(0.0)
-    x = min(x, np.float32(88.0))
-    n = math.floor(x * _LOG2E + np.float32(0.5))
-    r = x - n * _LN2_HI - n * _LN2_LO
+    # Written without an early return and with n kept a float32 (np.floor; math.floor gives an int64,
+    # which turns the rest into float64): the loops that call exp32 then vectorise.
+    clamped = min(max(x, np.float32(-87.3)), np.float32(88.0))
+    n = np.floor(clamped * _LOG2E + np.float32(0.5))
+    r = clamped - n * _LN2_HI - n * _LN2_LO
     p = _TAYLOR[7]
     p = p * r + _TAYLOR[6]
     p = p * r + _TAYLOR[5]
@@ -53,7 +53,7 @@ def exp32(x):
     p = p * r + _TAYLOR[1]
     p = p * r + _TAYLOR[0]
     two_to_n = np.int32((np.int32(n) + np.int32(127)) << np.int32(23)).view(np.float32)
-    return p * two_to_n
+    return p * two_to_n if x >= np.float32(-87.3) else np.float32(0.0)
 
 
 @njit(inline="always")

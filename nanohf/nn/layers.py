@@ -24,6 +24,8 @@ from nanohf.kernels.layernorm import layernorm_backward, layernorm_forward
 from nanohf.nn.module import Module, Parameter, accumulate_grad
 from nanohf.random import get_generator
 
+FEW_ROWS = 128  # below this many rows Linear computes (W @ xᵀ)ᵀ (see Linear.project; measured on 2 cores)
+
 
 class Linear(Module):
     """``y = act(x @ W.T + b)`` with ``W`` of shape ``(out_features, in_features)``, as torch stores it.
@@ -44,9 +46,20 @@ class Linear(Module):
         """The weight as an ``(out_features, in_features)`` matrix (a view, no copy)."""
         return self.weight.data
 
+    def project(self, rows: np.ndarray) -> np.ndarray:
+        """``rows @ W.T``: ``(n, in_features) -> (n, out_features)``.
+
+        For a few rows OpenBLAS is ~1.7× faster at the same product written ``(W @ rowsᵀ)ᵀ``: it then
+        packs the small matrix instead of the whole weight (BERT-base on one 16-token sentence: 100 ms of
+        matrix products -> 58 ms). From ``FEW_ROWS`` rows on, the usual form is the faster one.
+        """
+        if rows.shape[0] < FEW_ROWS:
+            return np.ascontiguousarray((self.weight.data @ rows.T).T)
+        return rows @ self.weight.data.T
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         rows = x.reshape(-1, x.shape[-1])
-        h = rows @ self.weight_out_in().T
+        h = self.project(rows)
         bias = None if self.bias is None else self.bias.data
         keep = is_grad_enabled()
         if self.activation == IDENTITY:
@@ -86,6 +99,9 @@ class Conv1D(Linear):
 
     def weight_out_in(self) -> np.ndarray:
         return self.weight.data.T
+
+    def project(self, rows: np.ndarray) -> np.ndarray:
+        return rows @ self.weight.data  # (in, out) in memory: the plain product is the fastest at any size
 
     def weight_grad(self, d_pre: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return rows.T @ d_pre

@@ -30,9 +30,10 @@ parameter's own dtype (float32 stays float32) and runs as plain Python under
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 import nanohf.kernels  # noqa: F401  (sets Numba's thread pool, as for every kernel)
+from nanohf.kernels.parallel import parallel_njit
 from nanohf.optim.optimizer import Optimizer
 
 # fastmath stays off: every operation rounds as IEEE says, so the jitted kernel and the plain
@@ -42,7 +43,7 @@ from nanohf.optim.optimizer import Optimizer
 # arrays overlap.
 
 
-@njit(cache=True, parallel=True)
+@parallel_njit()
 def _adamw_kernel(
     param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
     decay, lerp_weight, lerp_rest, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps,

@@ -21,13 +21,14 @@ torch's.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 import nanohf.kernels  # noqa: F401  (sets Numba's thread pool, as for every kernel)
+from nanohf.kernels.parallel import parallel_njit
 from nanohf.optim.optimizer import Optimizer
 
 
-@njit(cache=True, parallel=True)
+@parallel_njit()
 def _sgd_kernel(param, grad, buf, lr, weight_decay, momentum, one_minus_dampening, first, nesterov, maximize):
     """One SGD step over flat arrays, in place. ``buf`` is ``(n,)`` with momentum, else empty.
 
