@@ -6,7 +6,8 @@ So when GPT-2 decodes one token, or BERT reads one 16-token sentence, threads wo
 times the work they share. ``@parallel_njit`` compiles the same source both ways — ``prange``
 is a plain ``range`` in the serial build — and each call picks by the size of its first
 argument (the input rows): serial below ``SERIAL_BELOW`` elements, threaded from there on.
-The two builds run the same operations in the same order per element, so they agree to the bit.
+The two builds run the same operations in the same order for each row, so they agree to the bit;
+only a sum across rows (cross-entropy's total loss) may round differently.
 """
 
 import types

@@ -53,7 +53,9 @@ def exp32(x):
     p = p * r + _TAYLOR[1]
     p = p * r + _TAYLOR[0]
     two_to_n = np.int32((np.int32(n) + np.int32(127)) << np.int32(23)).view(np.float32)
-    return p * two_to_n if x >= np.float32(-87.3) else np.float32(0.0)
+    # The early exits as selects: exactly 0 below -87.3, and a NaN stays NaN (x != x), never a number.
+    y = p * two_to_n
+    return np.float32(0.0) if x < np.float32(-87.3) else (y if x == x else x)
 
 
 @njit(inline="always")

@@ -26,13 +26,13 @@ import numpy as np
 
 from nanohf.autograd import is_grad_enabled
 from nanohf.generation import GenerationMixin
-from nanohf.kernels.softmax import additive_padding_mask, masked_softmax_backward
+from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import TanhClassificationHead, finish, make_loss
 from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
 from nanohf.models.modeling_utils import PreTrainedModel, run_layers
 from nanohf.models.outputs import BaseModelOutput, ModelOutput
-from nanohf.nn.attention import ScaledDotProductAttention, merge_heads, split_heads
+from nanohf.nn.attention import ScaledDotProductAttention
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
 from nanohf.nn.module import Module, ModuleList, Parameter
 
@@ -202,12 +202,7 @@ class CrossAttentionCore(ScaledDotProductAttention):
     constant); here they are the encoder's projected states and get their gradient. Same math.
     """
 
-    def backward(self, d_context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        qh, kh, vh, probs, dropped, scale = self.pop_cache()
-        d_ctx = split_heads(d_context, self.num_heads)
-        dv = dropped.transpose(0, 1, 3, 2) @ d_ctx
-        d_scores = masked_softmax_backward(probs, self.dropout.backward(d_ctx @ vh.transpose(0, 1, 3, 2)), scale)
-        return merge_heads(d_scores @ kh), merge_heads(d_scores.transpose(0, 1, 3, 2) @ qh), merge_heads(dv)
+    keys_are_inputs = True
 
 
 class BartAttention(Module):
@@ -265,7 +260,7 @@ class BartEncoderLayer(Module):
         # The decoder's cross-attention goes here: the attribute order is the order weights are initialised in.
         self.add_cross_attention(config, num_heads)
         self.fc1 = Linear(d, ffn_dim, activation=config.activation_function)
-        self.fc2 = Linear(ffn_dim, d)
+        self.fc2 = Linear(ffn_dim, d, input_from=self.fc1)  # recomputes act(fc1) when no dropout sits between
         self.final_layer_norm = LayerNorm(d)
 
     def add_cross_attention(self, config: BartConfig, num_heads: int) -> None:

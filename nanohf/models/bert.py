@@ -139,8 +139,8 @@ class BertAddNorm(Module):
     the computation is the same, so here it is one class.
     """
 
-    def __init__(self, in_features: int, config: BertConfig):
-        self.dense = Linear(in_features, config.hidden_size)
+    def __init__(self, in_features: int, config: BertConfig, input_from: Linear | None = None):
+        self.dense = Linear(in_features, config.hidden_size, input_from=input_from)
         self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = Dropout(config.hidden_dropout_prob)
 
@@ -185,7 +185,8 @@ class BertLayer(Module):
     def __init__(self, config: BertConfig):
         self.attention = BertAttention(config)
         self.intermediate = BertIntermediate(config)
-        self.output = BertAddNorm(config.intermediate_size, config)
+        # output.dense recomputes its input act(h) from intermediate.dense in the backward (less memory)
+        self.output = BertAddNorm(config.intermediate_size, config, input_from=self.intermediate.dense)
 
     def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
         attention_output, probs = self.attention(hidden_states, mask)

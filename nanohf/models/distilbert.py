@@ -132,7 +132,7 @@ class DistilBertSelfAttention(Module):
 class FFN(Module):
     def __init__(self, config: DistilBertConfig):
         self.lin1 = Linear(config.dim, config.hidden_dim, activation=config.activation)
-        self.lin2 = Linear(config.hidden_dim, config.dim)
+        self.lin2 = Linear(config.hidden_dim, config.dim, input_from=self.lin1)  # recomputes act(lin1) (memory)
         self.dropout = Dropout(config.dropout)
 
     def forward(self, x) -> np.ndarray:

@@ -126,7 +126,7 @@ class GPT2MLP(Module):
     def __init__(self, config: GPT2Config):
         inner = config.n_inner if config.n_inner is not None else 4 * config.n_embd
         self.c_fc = Conv1D(inner, config.n_embd, activation=config.activation_function)
-        self.c_proj = Conv1D(config.n_embd, inner)
+        self.c_proj = Conv1D(config.n_embd, inner, input_from=self.c_fc)  # recomputes act(c_fc) (memory)
         self.c_proj.init_std_scale = (2 * config.n_layer) ** -0.5
         self.dropout = Dropout(config.resid_pdrop)
 

@@ -47,6 +47,10 @@ class ScaledDotProductAttention(Module):
     earlier tokens, ``(batch, heads, past_len, head_dim)`` each, for generation with a KV cache.
     """
 
+    # Keys longer than the queries are a generation cache (constants) unless a subclass says they are inputs
+    # (BART's cross-attention: the encoder's states, which get their gradient).
+    keys_are_inputs = False
+
     def __init__(self, num_heads: int, dropout_prob: float, causal: bool = False, scale: float | None = None):
         self.num_heads = num_heads
         self.dropout = Dropout(dropout_prob)
@@ -67,17 +71,18 @@ class ScaledDotProductAttention(Module):
         scores = qh @ kh.transpose(0, 1, 3, 2)  # BLAS: one (seq, head_dim) x (head_dim, seq) per head
         probs = masked_softmax_forward(scores, mask, scale, self.causal)
         dropped = self.dropout(probs)
-        self._cache = (qh, kh, vh, probs, dropped, scale) if is_grad_enabled() else None
+        # dropout(probs) is not kept: it is as large as probs, and the dropout's mask rebuilds it exactly.
+        self._cache = (qh, kh, vh, probs, scale) if is_grad_enabled() else None
         return merge_heads(dropped @ vh), probs, (kh, vh)
 
     def backward(self, d_context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``d_context (batch, seq, hidden)`` -> ``(dq, dk, dv)``, each ``(batch, seq, hidden)``."""
-        qh, kh, vh, probs, dropped, scale = self.pop_cache()
-        if kh.shape[2] != qh.shape[2]:
+        qh, kh, vh, probs, scale = self.pop_cache()
+        if kh.shape[2] != qh.shape[2] and not self.keys_are_inputs:
             raise NotImplementedError("no backward through cached past keys and values (they are constants)")
         d_ctx = split_heads(d_context, self.num_heads)
         d_dropped = d_ctx @ vh.transpose(0, 1, 3, 2)
-        dv = dropped.transpose(0, 1, 3, 2) @ d_ctx
+        dv = self.dropout.reapply(probs).transpose(0, 1, 3, 2) @ d_ctx
         d_scores = masked_softmax_backward(probs, self.dropout.backward(d_dropped), scale)
         dq = d_scores @ kh
         dk = d_scores.transpose(0, 1, 3, 2) @ qh

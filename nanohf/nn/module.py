@@ -67,8 +67,9 @@ class Module:
         return cache
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """Submodules held as attributes; a private attribute (``_name``) may refer to a module owned elsewhere."""
         for name, value in vars(self).items():
-            if isinstance(value, Module):
+            if isinstance(value, Module) and not name.startswith("_"):
                 yield name, value
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:

@@ -1,0 +1,132 @@
+"""The speed and memory work must not change a number.
+
+- each threaded kernel has a serial twin for small inputs (nanohf/kernels/parallel.py): both give the
+  same bits, and the size decides which runs;
+- the vectorisable exp keeps NaN a NaN (a diverging run must not turn into finite probabilities);
+- Linear's few-rows form of the product matches torch;
+- the memory savings are in place: fc2 of a feed-forward block recomputes its input instead of keeping
+  it (unless dropout sits between), attention does not keep dropout(probs). Their gradients are judged
+  against torch in test_gradients.py (no dropout) and by finite differences in test_dropout_gradients.py.
+"""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import nanohf
+from nanohf.kernels import activations, dropout, layernorm, losses, parallel, softmax
+from nanohf.nn.layers import FEW_ROWS, Linear
+
+pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="compares compiled builds")
+rng = np.random.default_rng(0)
+F32 = np.float32
+
+
+def kernel_cases():
+    x = rng.standard_normal((37, 96)).astype(F32) * 3
+    w, b = rng.standard_normal(96).astype(F32), rng.standard_normal(96).astype(F32)
+    scores = rng.standard_normal((2, 3, 5, 7)).astype(F32) * 4
+    mask = np.zeros((2, 7), F32)
+    mask[1, 4:] = softmax.MASK_MIN
+    probs = softmax.masked_softmax_forward(scores.copy(), mask, 0.5)
+    labels = rng.integers(0, 96, 37)
+    labels[3] = -100
+    _, mean, rstd = layernorm.layernorm_forward(x, w, b, 1e-12)
+    n_parts = layernorm.CHUNKS
+    gelu = activations.resolve_activation("gelu")
+    return {
+        "layernorm": (layernorm._layernorm_rows, lambda: (x, w, b, F32(1e-12), np.empty_like(x), np.empty(37, F32),
+                                                          np.empty(37, F32))),
+        "layernorm_backward": (layernorm._layernorm_backward_rows, lambda: (
+            x * 0.5, x, mean, rstd, w, np.empty_like(x), np.zeros((n_parts, 96), F32), np.zeros((n_parts, 96), F32))),
+        "bias_gelu": (activations._bias_activation_rows, lambda: (x, b, gelu, True, np.empty_like(x))),
+        "bias_gelu_backward": (activations._bias_activation_backward_rows, lambda: (x * 0.5, x, b, gelu, True,
+                                                                                      np.empty_like(x))),
+        "masked_softmax": (softmax._masked_softmax_rows, lambda: (scores.copy(), mask, F32(0.5), True, True)),
+        "softmax_backward": (softmax._softmax_backward_rows, lambda: (probs, scores, F32(0.5), np.empty_like(probs))),
+        "cross_entropy": (losses._cross_entropy_rows, lambda: (x, labels, -100, True)),
+        "cross_entropy_backward": (losses._cross_entropy_backward_rows, lambda: (x, labels, -100, F32(0.1), True,
+                                                                                  np.empty_like(x))),
+        "dropout": (dropout._dropout_forward_flat, lambda: (x.reshape(-1), np.uint64(7), np.uint64(1 << 22),
+                                                           F32(1.0 / 0.75), np.empty(x.size, F32),
+                                                           np.empty(x.size, np.uint8))),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(kernel_cases()))
+def test_serial_and_threaded_builds_agree_to_the_bit(name):
+    kernel, make_args = kernel_cases()[name]
+    serial_args, threaded_args = make_args(), make_args()
+    serial_out = kernel.serial(*serial_args)
+    threaded_out = kernel.parallel(*threaded_args)
+    if isinstance(serial_out, tuple):  # cross-entropy's (loss sum, count): a sum over rows, whose order differs
+        assert serial_out[1] == threaded_out[1]
+        assert abs(serial_out[0] - threaded_out[0]) <= 1e-6 * abs(serial_out[0]), (serial_out, threaded_out)
+    for a, b in zip([serial_out, *serial_args], [threaded_out, *threaded_args]):
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), f"{name}: builds differ"
+
+
+def test_the_input_size_picks_the_build(monkeypatch):
+    calls = []
+    kernel = layernorm._layernorm_rows
+    monkeypatch.setattr(kernel, "serial", lambda *args: calls.append("serial"))
+    monkeypatch.setattr(kernel, "parallel", lambda *args: calls.append("parallel"))
+    hidden = 64
+    for rows in (1, parallel.SERIAL_BELOW // hidden - 1, parallel.SERIAL_BELOW // hidden):
+        x = np.zeros((rows, hidden), F32)
+        layernorm.layernorm_forward(x, np.ones(hidden, F32), np.zeros(hidden, F32), 1e-5)
+    assert calls == ["serial", "serial", "parallel"]
+
+
+def test_nan_stays_nan_through_the_fast_exp():
+    """torch: a NaN score makes its softmax row NaN, and silu/gelu(NaN) is NaN. No finite answer may appear."""
+    scores = rng.standard_normal((1, 1, 2, 4)).astype(F32)
+    scores[0, 0, 1, 2] = np.nan
+    probs = softmax.masked_softmax_forward(scores.copy(), np.zeros((1, 4), F32), 1.0)
+    ref = torch.softmax(torch.tensor(scores), -1).numpy()
+    assert np.isnan(probs[0, 0, 1]).all() and np.isnan(ref[0, 0, 1]).all()
+    assert np.abs(probs[0, 0, 0] - ref[0, 0, 0]).max() < 1e-6
+    h = np.array([[np.nan, -100.0, 0.5, 100.0]], F32)
+    for name in ("silu", "gelu", "gelu_new", "tanh"):
+        out = activations.bias_activation_forward(h, None, activations.resolve_activation(name))
+        assert np.isnan(out[0, 0]) and np.isfinite(out[0, 1:]).all(), f"{name}: {out}"
+
+
+@pytest.mark.parametrize("rows", [1, 3, FEW_ROWS - 1, FEW_ROWS, 300])
+def test_linear_product_matches_torch_for_few_and_many_rows(rows):
+    layer = Linear(96, 40)
+    layer.weight.data[:] = rng.standard_normal((40, 96)).astype(F32)
+    layer.bias.data[:] = rng.standard_normal(40).astype(F32)
+    x = rng.standard_normal((rows, 96)).astype(F32)
+    with nanohf.no_grad():
+        ours = layer(x)
+    ref = torch.nn.functional.linear(torch.tensor(x), torch.tensor(layer.weight.data), torch.tensor(layer.bias.data))
+    assert ours.dtype == F32 and ours.flags.c_contiguous
+    assert np.abs(ours - ref.numpy()).max() < 1e-5, f"rows={rows}: max |Δ| {np.abs(ours - ref.numpy()).max():.2e}"
+
+
+TINY = dict(vocab_size=50, dim=32, n_layers=1, n_heads=2, hidden_dim=64, max_position_embeddings=16)
+
+
+def test_feed_forward_recomputes_its_largest_activation_and_attention_keeps_no_dropped_probs():
+    model = nanohf.DistilBertModel(nanohf.DistilBertConfig(**TINY)).train()
+    model(np.ones((2, 5), np.int64))
+    layer = model.transformer.layer[0]
+    assert layer.ffn.lin2._cache[1] is None, "lin2 kept its input although lin1 can recompute it"
+    assert layer.ffn.lin1._cache[1] is not None
+    assert len(layer.attention.attention_core._cache) == 5  # q, k, v, probs, scale: no dropout(probs)
+    assert all(name.split(".")[-1] != "_input_from" for name, _ in model.named_modules())
+
+
+def test_feed_forward_keeps_its_input_when_dropout_sits_between():
+    config = nanohf.BartConfig(vocab_size=50, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                               decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
+                               max_position_embeddings=16, activation_dropout=0.3)  # fmt: skip
+    model = nanohf.BartModel(config).train()
+    ids = np.array([[0, 5, 6, 2]])
+    model(input_ids=ids, decoder_input_ids=ids)
+    fc2 = model.encoder.layers[0].fc2
+    assert fc2._cache[1] is not None, "fc2's input went through dropout: it cannot be recomputed from fc1"
