@@ -64,7 +64,7 @@ def test_serial_and_threaded_builds_agree_to_the_bit(name):
     if isinstance(serial_out, tuple):  # cross-entropy's (loss sum, count): a sum over rows, whose order differs
         assert serial_out[1] == threaded_out[1]
         assert abs(serial_out[0] - threaded_out[0]) <= 1e-6 * abs(serial_out[0]), (serial_out, threaded_out)
-    for a, b in zip([serial_out, *serial_args], [threaded_out, *threaded_args]):
+    for a, b in zip([serial_out, *serial_args], [threaded_out, *threaded_args], strict=True):
         if isinstance(a, np.ndarray):
             assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), f"{name}: builds differ"
 
