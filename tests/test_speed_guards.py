@@ -130,3 +130,28 @@ def test_feed_forward_keeps_its_input_when_dropout_sits_between():
     model(input_ids=ids, decoder_input_ids=ids)
     fc2 = model.encoder.layers[0].fc2
     assert fc2._cache[1] is not None, "fc2's input went through dropout: it cannot be recomputed from fc1"
+
+
+def test_tokenizer_call_restores_the_cycle_collector(minilm_dir):
+    """The batch encoder pauses Python's cycle collector (nanohf/tokenizers/base.py); it must come back as it was,
+    after an error too."""
+    import gc
+
+    tokenizer = nanohf.AutoTokenizer.from_pretrained(minilm_dir)
+    assert gc.isenabled()
+    assert tokenizer(["a first sentence", "and a second"])["input_ids"][0][0] == tokenizer.cls_token_id
+    assert gc.isenabled()
+    def broken_encode(*args):
+        raise RuntimeError("encoding failed")
+
+    tokenizer._encode = broken_encode
+    with pytest.raises(RuntimeError, match="encoding failed"):
+        tokenizer(["a sentence"])
+    assert gc.isenabled()
+    del tokenizer._encode
+    gc.disable()
+    try:
+        tokenizer("stays off")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

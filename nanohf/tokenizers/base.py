@@ -11,9 +11,11 @@ A concrete tokenizer (WordPiece for BERT, byte-level BPE for GPT-2) provides `_w
 each with its tokens), `_template` (where special tokens go) and `convert_tokens_to_string`.
 """
 
+import gc
 import json
 import os
 import re
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -49,6 +51,24 @@ def _special_token_id(name):
 
     return property(getter, doc=f"Id of `{name}` (None when the tokenizer has no such token).")
 
+
+
+@contextmanager
+def cycle_collector_paused():
+    """Pause Python's cycle collector while a batch is encoded.
+
+    A batch builds hundreds of thousands of small lists and tuples (columns, offsets), none of them in a
+    reference cycle. As they pile up, the collector runs again and again and walks all of them: it took
+    two thirds of the time of encoding 5,000 SST-2 sentences (476 ms -> 155 ms without it). Reference
+    counting still frees everything as usual; the collector resumes, if it was on, when the batch is done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 class PreTrainedTokenizerBase:
     """Vocabulary bookkeeping plus the whole `__call__` pipeline; subclasses provide the tokenization itself.
@@ -374,21 +394,21 @@ class PreTrainedTokenizerBase:
             # transformers drops an empty single `text_pair` (it tests `if text_pair`), so we do too.
             examples = [(text, text_pair or None)]
 
-        encodings = [self._encode(a, b, add_special_tokens, truncation, max_length, stride, is_split_into_words)
-                     for a, b in examples]
-        if padding is not None:
-            pad_batch(encodings, max_length if padding == "max_length" else None, self.pad_token_id,
-                      self.pad_token, self.pad_token_type_id, side, pad_to_multiple_of)
-
         if return_token_type_ids is None:
             return_token_type_ids = "token_type_ids" in self.model_input_names
         if return_attention_mask is None:
             return_attention_mask = "attention_mask" in self.model_input_names
-        return BatchEncoding.from_encodings(
-            encodings, is_batched, return_tensors, return_token_type_ids=return_token_type_ids,
-            return_attention_mask=return_attention_mask, return_overflowing_tokens=return_overflowing_tokens,
-            return_special_tokens_mask=return_special_tokens_mask, return_offsets_mapping=return_offsets_mapping,
-            return_length=return_length)
+        with cycle_collector_paused():
+            encodings = [self._encode(a, b, add_special_tokens, truncation, max_length, stride, is_split_into_words)
+                         for a, b in examples]
+            if padding is not None:
+                pad_batch(encodings, max_length if padding == "max_length" else None, self.pad_token_id,
+                          self.pad_token, self.pad_token_type_id, side, pad_to_multiple_of)
+            return BatchEncoding.from_encodings(
+                encodings, is_batched, return_tensors, return_token_type_ids=return_token_type_ids,
+                return_attention_mask=return_attention_mask, return_overflowing_tokens=return_overflowing_tokens,
+                return_special_tokens_mask=return_special_tokens_mask, return_offsets_mapping=return_offsets_mapping,
+                return_length=return_length)
 
     def encode(self, text, text_pair=None, add_special_tokens=True, **kwargs):
         """Text (or a pair) -> a flat list of input ids; `kwargs` as in `__call__` (truncation, ...)."""
