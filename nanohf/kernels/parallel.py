@@ -6,8 +6,10 @@ So when GPT-2 decodes one token, or BERT reads one 16-token sentence, threads wo
 times the work they share. ``@parallel_njit`` compiles the same source both ways — ``prange``
 is a plain ``range`` in the serial build — and each call picks by the size of its first
 argument (the input rows): serial below ``SERIAL_BELOW`` elements, threaded from there on.
-The two builds run the same operations in the same order for each row, so they agree to the bit;
-only a sum across rows (cross-entropy's total loss) may round differently.
+The two builds run the same operations in the same order for each row. They agree to float32's last
+bit or two, not always to the bit: where LLVM fuses a multiply and an add (fastmath "contract") can
+depend on how the loop was vectorised, and a sum across rows (cross-entropy's total) is ordered by the
+threads.
 """
 
 import types
