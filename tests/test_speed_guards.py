@@ -160,3 +160,22 @@ def test_tokenizer_call_restores_the_cycle_collector(minilm_dir):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("class_name, config", [
+    ("BertForMaskedLM", dict(vocab_size=60, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                             intermediate_size=32)),
+    ("BartForConditionalGeneration", dict(vocab_size=60, d_model=16, encoder_layers=1, decoder_layers=1,
+                                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                                          decoder_ffn_dim=32, max_position_embeddings=32,
+                                          tie_word_embeddings=False)),
+])  # fmt: skip
+def test_loaded_parameters_own_their_memory(make_checkpoint, class_name, config):
+    """from_pretrained lets the parameters adopt the arrays it read (no second copy): none may end up shared
+    by two distinct parameters, and each must be writable (training updates it in place)."""
+    model = getattr(nanohf, class_name).from_pretrained(make_checkpoint(class_name, config))
+    params = list({id(p): p for p in model.parameters()}.values())
+    for i, p in enumerate(params):
+        assert p.data.flags.writeable and p.data.flags.c_contiguous and p.data.dtype == F32
+        for q in params[i + 1:]:
+            assert not np.shares_memory(p.data, q.data)

@@ -8,6 +8,8 @@ Every kernel is plain Python underneath ``@njit``: run with ``NUMBA_DISABLE_JIT=
 debugger steps through it line by line.
 """
 
+import atexit
+import gc
 import os
 
 import numba
@@ -24,6 +26,11 @@ from nanohf.kernels.embedding import gather_add_forward
 from nanohf.kernels.layernorm import layernorm_forward
 from nanohf.kernels.losses import cross_entropy_forward
 from nanohf.kernels.softmax import masked_softmax_forward
+
+# Python's last garbage collection, at exit, walks every object Numba's compiler made: 0.3 s of a 1.5 s
+# cold start. Python does not promise to finalise objects still alive at exit, so they are frozen out of
+# that collection (gc.freeze) instead.
+atexit.register(gc.freeze)
 
 __all__ = [
     "ACTIVATIONS",

@@ -187,7 +187,9 @@ class PreTrainedModel(Module):
         finally:
             _skip_init = False
 
-        info = model.load_state_dict(state_dict, strict=False, ignore_mismatched_sizes=ignore_mismatched_sizes)
+        # The arrays were just read from the file and belong to nobody else: the parameters adopt them.
+        info = model.load_state_dict(state_dict, strict=False, ignore_mismatched_sizes=ignore_mismatched_sizes,
+                                     assign=True)  # fmt: skip
         _report_loading(model, pretrained_model_name_or_path, info)
         if dtype not in (None, "auto"):
             model.to(np.dtype(dtype))
@@ -195,12 +197,18 @@ class PreTrainedModel(Module):
         return (model, info) if output_loading_info else model
 
     def load_state_dict(
-        self, state_dict: dict[str, np.ndarray], strict: bool = True, ignore_mismatched_sizes: bool = False
+        self,
+        state_dict: dict[str, np.ndarray],
+        strict: bool = True,
+        ignore_mismatched_sizes: bool = False,
+        assign: bool = False,
     ) -> dict[str, list]:
         """Copy checkpoint tensors into the parameters; returns transformers' loading info.
 
         A parameter with several names (tied weights) is loaded from whichever name the
         checkpoint has. Parameters the checkpoint lacks are initialised as a new model's would be.
+        ``assign=True`` (torch's name) makes a parameter take the array itself, without a copy, when it
+        already has the parameter's dtype and is contiguous and writable: for arrays nobody else holds.
         """
         checkpoint_name = self._map_checkpoint_keys(state_dict)  # our name -> the file's name
         names_of: dict[int, list[str]] = {}
@@ -211,6 +219,7 @@ class PreTrainedModel(Module):
         param_by_name = {name: params[pid] for pid, names in names_of.items() for name in names}
 
         loaded: set[int] = set()
+        adopted: set[int] = set()  # arrays a parameter took as its own (assign=True): never given to two
         mismatched: list[tuple[str, tuple, tuple]] = []
         for key, file_key in checkpoint_name.items():
             param, array = param_by_name.get(key), state_dict[file_key]
@@ -224,7 +233,10 @@ class PreTrainedModel(Module):
                     )
                 mismatched.append((key, array.shape, param.data.shape))
                 continue
-            param.data = np.array(array, dtype=param.data.dtype)  # own, writable, contiguous copy
+            adoptable = (assign and array.dtype == param.data.dtype and array.flags.c_contiguous
+                         and array.flags.writeable and id(array) not in adopted)  # fmt: skip
+            param.data = array if adoptable else np.array(array, dtype=param.data.dtype)  # own, writable copy
+            adopted.add(id(array))
             loaded.add(id(param))
 
         not_loaded = [names_of[pid][0] for pid in names_of if pid not in loaded]

@@ -8,8 +8,10 @@ The format: 8 bytes (little-endian u64) giving the header's length N, then N byt
 
 then the raw tensor bytes, offsets counted from the end of the header. We check the header
 ourselves (so a truncated or corrupt file gets an error naming the file and the tensor, not a
-crash), then let the ``safetensors`` package read the tensors. NumPy has no bfloat16, so BF16
-tensors are widened to float32 here by hand: a bf16 number is the top 16 bits of a float32.
+crash), then read each tensor straight into a new NumPy array (one read, no second copy: the
+model then adopts the arrays as its parameters). NumPy has no bfloat16, so BF16 tensors are
+widened to float32 here by hand: a bf16 number is the top 16 bits of a float32. Writing goes
+through the ``safetensors`` package.
 """
 
 import io
@@ -19,7 +21,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-from safetensors import safe_open
 from safetensors.numpy import save as safetensors_dumps
 
 from nanohf.models.hub import write_atomically
@@ -31,6 +32,10 @@ DTYPE_SIZES = {
     "I64": 8, "U64": 8, "F64": 8,
 }  # fmt: skip
 FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+NUMPY_DTYPES = {
+    "BOOL": "?", "U8": "u1", "I8": "i1", "I16": "<i2", "U16": "<u2", "F16": "<f2",
+    "I32": "<i4", "U32": "<u4", "F32": "<f4", "I64": "<i8", "U64": "<u8", "F64": "<f8",
+}  # fmt: skip  (BF16 and the float8 types have no NumPy dtype)
 
 
 class SafetensorsError(ValueError):
@@ -96,28 +101,28 @@ def read_header(path: str | os.PathLike) -> dict[str, dict]:
     return header
 
 
-def _read_bf16(path: Path, header_len: int, info: dict) -> np.ndarray:
-    begin, end = info["data_offsets"]
-    bits = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=8 + header_len + begin)
-    return (bits.astype(np.uint32) << 16).view(np.float32).reshape(info["shape"])
-
-
 def load_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Every tensor of the file; floating tensors as float32 (F16/BF16/F64 are converted)."""
+    """Every tensor of the file as a new, writable NumPy array; floating tensors as float32 (F16/BF16/F64
+    are converted)."""
     path = Path(path)
     header = read_header(path)
+    tensors: dict[str, np.ndarray] = {}
     with open(path, "rb") as f:
         (header_len,) = struct.unpack("<Q", f.read(8))
-    tensors: dict[str, np.ndarray] = {}
-    with safe_open(str(path), framework="np") as f:
         for name, info in header.items():
+            begin, end = info["data_offsets"]
+            f.seek(8 + header_len + begin)
             if info["dtype"] == "BF16":
-                tensors[name] = _read_bf16(path, header_len, info)
-                continue
-            array = f.get_tensor(name)
+                bits = np.fromfile(f, dtype="<u2", count=(end - begin) // 2)
+                array = (bits.astype(np.uint32) << 16).view(np.float32)
+            elif info["dtype"] in NUMPY_DTYPES:
+                dtype = np.dtype(NUMPY_DTYPES[info["dtype"]])
+                array = np.fromfile(f, dtype=dtype, count=(end - begin) // dtype.itemsize)
+            else:
+                raise SafetensorsError(f"{path}: tensor {name!r} has dtype {info['dtype']}, which NumPy cannot hold")
             if info["dtype"] in FLOAT_DTYPES and array.dtype != np.float32:
                 array = array.astype(np.float32)
-            tensors[name] = array
+            tensors[name] = array.reshape(info["shape"])
     return tensors
 
 
