@@ -179,3 +179,50 @@ def test_loaded_parameters_own_their_memory(make_checkpoint, class_name, config)
         assert p.data.flags.writeable and p.data.flags.c_contiguous and p.data.dtype == F32
         for q in params[i + 1:]:
             assert not np.shares_memory(p.data, q.data)
+
+
+def _floating_arrays(value):
+    if isinstance(value, np.ndarray):
+        return [value] if value.dtype.kind == "f" else []
+    if isinstance(value, (tuple, list)):
+        return [a for item in value for a in _floating_arrays(item)]
+    if hasattr(value, "__dict__") and not isinstance(value, nanohf.nn.Module):  # ModelOutput and friends
+        return [a for item in vars(value).values() for a in _floating_arrays(item)]
+    return []
+
+
+@pytest.mark.parametrize("class_name, config", [
+    ("BertForSequenceClassification", dict(vocab_size=60, hidden_size=16, num_hidden_layers=2,
+                                           num_attention_heads=2, intermediate_size=32)),
+    ("DistilBertForSequenceClassification", dict(vocab_size=60, dim=16, n_layers=2, n_heads=2, hidden_dim=32)),
+    ("GPT2LMHeadModel", dict(vocab_size=60, n_embd=16, n_layer=2, n_head=2, n_positions=32)),
+])  # fmt: skip
+def test_every_forward_and_backward_stays_float32(make_checkpoint, class_name, config, monkeypatch):
+    """No float64 promotion anywhere: every module's forward output and every backward's returned gradient is
+    float32 (and so is every parameter gradient), in train mode with dropout on."""
+    from nanohf.nn.module import Module
+
+    seen = []
+
+    def check(where, value):
+        for array in _floating_arrays(value):
+            seen.append(where)
+            assert array.dtype == F32, f"{where} produced {array.dtype}"
+        return value
+
+    call = Module.__call__
+    monkeypatch.setattr(Module, "__call__", lambda self, *a, **k: check(f"{type(self).__name__}.forward",
+                                                                         call(self, *a, **k)))  # fmt: skip
+    model = getattr(nanohf, class_name).from_pretrained(make_checkpoint(class_name, config)).train()
+    for module in {id(m): m for _, m in model.named_modules()}.values():
+        if not hasattr(module, "backward"):  # containers (ModuleList)
+            continue
+        backward, name = module.backward, type(module).__name__
+        module.backward = lambda *a, _b=backward, _n=name, **k: check(f"{_n}.backward", _b(*a, **k))
+    ids = np.array([[5, 6, 7, 8, 9, 10], [11, 12, 13, 14, 0, 0]])
+    mask = (ids != 0).astype(np.int64)
+    labels = ids if class_name.startswith("GPT2") else np.array([0, 1])
+    model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+    assert any(w.endswith(".backward") for w in seen) and any(w.endswith(".forward") for w in seen)
+    for name, p in model.named_parameters():
+        assert p.grad is None or p.grad.dtype == F32, f"{name}.grad is {p.grad.dtype}"
