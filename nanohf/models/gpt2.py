@@ -113,7 +113,8 @@ class GPT2Attention(Module):
     def forward(self, hidden_states, mask, past=None):
         """``(batch, seq, n_embd)`` -> ``(output, probs, present)``; ``present`` = this layer's (keys, values)."""
         qkv = self.c_attn(hidden_states)
-        q, k, v = np.split(qkv, 3, axis=-1)  # views into qkv, no copies
+        n = self.n_embd
+        q, k, v = qkv[..., :n], qkv[..., n : 2 * n], qkv[..., 2 * n :]  # views into qkv, no copies
         context, probs, present = self.attention_core(q, k, v, mask, past)
         return self.resid_dropout(self.c_proj(context)), probs, present
 
