@@ -70,6 +70,7 @@ def cycle_collector_paused():
         if was_enabled:
             gc.enable()
 
+
 class PreTrainedTokenizerBase:
     """Vocabulary bookkeeping plus the whole `__call__` pipeline; subclasses provide the tokenization itself.
 
@@ -109,13 +110,12 @@ class PreTrainedTokenizerBase:
             self.model_input_names = list(model_input_names)
 
         self.vocab = dict(vocab)
-        self.ids_to_tokens = {i: t for t, i in self.vocab.items()}
+        self._ids_to_tokens = None  # {id: token}, built on first use (see ids_to_tokens)
         # Special tokens missing from the vocabulary get fresh ids after it, as transformers' added tokens do.
         self.added_tokens_encoder = {}
         for token in self.all_special_tokens:
             if token not in self.vocab and token not in self.added_tokens_encoder:
                 self.added_tokens_encoder[token] = len(self.vocab) + len(self.added_tokens_encoder)
-        self.ids_to_tokens.update({i: t for t, i in self.added_tokens_encoder.items()})
 
         # Special tokens are found in the raw text before any normalisation, so "[MASK]" survives
         # lower-casing while "[mask]" is ordinary text. Longest first: at equal start, "[CLS2]" beats "[CLS]".
@@ -168,6 +168,15 @@ class PreTrainedTokenizerBase:
                 return self.added_tokens_encoder[tokens]
             return None if self.unk_token is None else self.convert_tokens_to_ids(self.unk_token)
         return [self.convert_tokens_to_ids(t) for t in tokens]
+
+    @property
+    def ids_to_tokens(self) -> dict[int, str]:
+        """{id: token} of the vocabulary and the added tokens. Built when first needed (decoding; BPE's pieces):
+        a BERT tokenizer built only to encode a dataset never pays for inverting 30,000 entries."""
+        if self._ids_to_tokens is None:
+            self._ids_to_tokens = {i: t for t, i in self.vocab.items()}
+            self._ids_to_tokens.update({i: t for t, i in self.added_tokens_encoder.items()})
+        return self._ids_to_tokens
 
     def convert_ids_to_tokens(self, ids, skip_special_tokens=False):
         """One id -> its token (None if out of range), or a list of ids -> a list of tokens."""
