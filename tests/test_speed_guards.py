@@ -226,3 +226,19 @@ def test_every_forward_and_backward_stays_float32(make_checkpoint, class_name, c
     assert any(w.endswith(".backward") for w in seen) and any(w.endswith(".forward") for w in seen)
     for name, p in model.named_parameters():
         assert p.grad is None or p.grad.dtype == F32, f"{name}.grad is {p.grad.dtype}"
+
+
+def test_lazy_and_weak_state_stays_out_of_dataset_fingerprints(minilm_dir):
+    """Dataset.map caches by a fingerprint of the function and what it holds (a tokenizer, a model): the lazily
+    built {id: token} table and Linear's weak reference to its last output are caches, so they must neither change
+    the fingerprint nor make it fail."""
+    from nanohf.data.fingerprint import hash_value
+
+    tokenizer = nanohf.AutoTokenizer.from_pretrained(minilm_dir)
+    before = hash_value(tokenizer)
+    tokenizer.decode([101, 2000, 102])
+    assert hash_value(tokenizer) == before
+    model = nanohf.DistilBertModel(nanohf.DistilBertConfig(**TINY)).train()
+    before = hash_value(model)
+    model(np.ones((2, 5), np.int64))
+    assert hash_value(model) == before

@@ -57,7 +57,9 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(out_features, dtype=np.float32)) if bias else None
         self.activation = IDENTITY if activation is None else resolve_activation(activation)
         self._input_from = input_from  # private: not a submodule of ours (see Module.named_children)
-        self._last_output = None  # weak reference to the last output while training (see input_from)
+        # Weak reference to the last output while training (see input_from). Like _cache, a name with "cache" in
+        # it: dataset fingerprints (nanohf/data/fingerprint.py) leave such attributes out.
+        self._output_cache = None
 
     def weight_out_in(self) -> np.ndarray:
         """The weight as an ``(out_features, in_features)`` matrix (a view, no copy)."""
@@ -89,12 +91,12 @@ class Linear(Module):
         out = out.reshape(*x.shape[:-1], out.shape[-1])
         if keep:
             source = self._input_from
-            recomputable = source is not None and source._last_output is not None and source._last_output() is x
+            recomputable = source is not None and source._output_cache is not None and source._output_cache() is x
             # h is needed only to differentiate the activation; without one it is the output, not kept here.
             self._cache = (x.shape, None if recomputable else rows, None if self.activation == IDENTITY else h)
-            self._last_output = None if self.activation == IDENTITY else weakref.ref(out)
+            self._output_cache = None if self.activation == IDENTITY else weakref.ref(out)
         else:
-            self._cache = self._last_output = None
+            self._cache = self._output_cache = None
         return out
 
     def output_again(self) -> np.ndarray:
@@ -106,7 +108,7 @@ class Linear(Module):
         x_shape, rows, h = self.pop_cache()
         if rows is None:  # our input was input_from's output: recompute it (that layer's backward comes after ours)
             rows = self._input_from.output_again()
-        self._last_output = None
+        self._output_cache = None
         d = d_out.reshape(-1, d_out.shape[-1])
         if self.activation != IDENTITY:
             d = bias_activation_backward(d, h, None if self.bias is None else self.bias.data, self.activation)

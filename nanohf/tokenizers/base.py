@@ -110,7 +110,8 @@ class PreTrainedTokenizerBase:
             self.model_input_names = list(model_input_names)
 
         self.vocab = dict(vocab)
-        self._ids_to_tokens = None  # {id: token}, built on first use (see ids_to_tokens)
+        # {id: token}, built on first use (see ids_to_tokens); "cache" keeps it out of dataset fingerprints
+        self._ids_to_tokens_cache = None
         # Special tokens missing from the vocabulary get fresh ids after it, as transformers' added tokens do.
         self.added_tokens_encoder = {}
         for token in self.all_special_tokens:
@@ -173,10 +174,10 @@ class PreTrainedTokenizerBase:
     def ids_to_tokens(self) -> dict[int, str]:
         """{id: token} of the vocabulary and the added tokens. Built when first needed (decoding; BPE's pieces):
         a BERT tokenizer built only to encode a dataset never pays for inverting 30,000 entries."""
-        if self._ids_to_tokens is None:
-            self._ids_to_tokens = {i: t for t, i in self.vocab.items()}
-            self._ids_to_tokens.update({i: t for t, i in self.added_tokens_encoder.items()})
-        return self._ids_to_tokens
+        if self._ids_to_tokens_cache is None:
+            self._ids_to_tokens_cache = {i: t for t, i in self.vocab.items()}
+            self._ids_to_tokens_cache.update({i: t for t, i in self.added_tokens_encoder.items()})
+        return self._ids_to_tokens_cache
 
     def convert_ids_to_tokens(self, ids, skip_special_tokens=False):
         """One id -> its token (None if out of range), or a list of ids -> a list of tokens."""
