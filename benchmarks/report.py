@@ -2,7 +2,9 @@
 
 A result row (one per workload) is a dict: key, title, kind, unit ("ms", "s" or a rate such as
 "tokens/s"), items (per call, for rates), flops (per call, or None), ratio (median time nanohf /
-median time transformers: below 1 means nanohf is faster) and, per library ("nanohf",
+median time transformers: below 1 means nanohf is faster), paired_ratio (the median over repeats of
+nanohf's time / transformers' time in the same repeat, which a slow spell of a shared machine
+affects less) and, per library ("nanohf",
 "transformers"), times_s, median_s, min_s, max_s and, when measured, gflops, pct_of_peak, peak_rss_mib.
 """
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 LIBRARIES = ("nanohf", "transformers")
 HEADER = ["workload", "unit", "nanohf median (min-max)", "transformers median (min-max)", "ratio n/t",
-          "GFLOP/s n / t", "% GEMM peak n / t", "peak MiB n / t"]  # fmt: skip
+          "paired ratio", "GFLOP/s n / t", "% GEMM peak n / t", "peak MiB n / t"]  # fmt: skip
 
 
 def timing_cell(row: dict, library: str) -> str:
@@ -33,7 +35,8 @@ def pair_cell(row: dict, field: str, fmt: str) -> str:
 def table_rows(results: list[dict]) -> list[list[str]]:
     return [
         [row["title"], row["unit"], timing_cell(row, "nanohf"), timing_cell(row, "transformers"), f"{row['ratio']:.2f}",
-         pair_cell(row, "gflops", ".1f"), pair_cell(row, "pct_of_peak", ".0f"), pair_cell(row, "peak_rss_mib", ".0f")]
+         f"{row['paired_ratio']:.2f}", pair_cell(row, "gflops", ".1f"), pair_cell(row, "pct_of_peak", ".0f"),
+         pair_cell(row, "peak_rss_mib", ".0f")]
         for row in results
     ]  # fmt: skip
 
@@ -52,7 +55,8 @@ def text_table(record: dict) -> str:
     lines = ["  ".join([row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True)])
              for row in rows]  # fmt: skip
     lines.insert(1, "-" * len(lines[0]))
-    notes = f"ratio: median time nanohf / transformers (< 1: nanohf faster)\n{machine_line(record)}"
+    notes = (f"ratio: median time nanohf / transformers (< 1: nanohf faster); paired ratio: median of the per-repeat "
+             f"ratios\n{machine_line(record)}")  # fmt: skip
     return "\n".join(lines) + "\n\n" + notes
 
 
@@ -60,7 +64,8 @@ def markdown_table(record: dict) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * 2 + "---:|" * (len(HEADER) - 2)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(record["workloads"])]
     return "\n".join(lines) + (
-        f"\n\nRatio: median time nanohf / transformers (below 1: nanohf is faster); "
+        f"\n\nRatio: median time nanohf / transformers (below 1: nanohf is faster); paired ratio: the median of "
+        f"the ratios of each repeat's back-to-back pair, less sensitive to a slow spell of the shared machine; "
         f"{record['settings']['repeats']} interleaved repeats. {machine_line(record)}.\n"
     )
 

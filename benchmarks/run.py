@@ -23,6 +23,7 @@ includes it) and latest.png (ratio bars; needs matplotlib, an optional extra).
 import argparse
 import gc
 import json
+import statistics
 import sys
 import tempfile
 import warnings
@@ -93,6 +94,9 @@ def result_row(fields: dict, times: list[list[float]], gemm_gflops: float | None
             row[library]["gflops"] = row["flops"] / row[library]["median_s"] / 1e9
             row[library]["pct_of_peak"] = 100 * row[library]["gflops"] / gemm_gflops
     row["ratio"] = row["nanohf"]["median_s"] / row["transformers"]["median_s"]
+    # Each repeat timed nanohf and then transformers back to back: their ratio cancels a slow spell of the
+    # shared machine that lasts longer than the pair, which the ratio of medians does not.
+    row["paired_ratio"] = statistics.median(n / t for n, t in zip(*times, strict=True))
     return row
 
 

@@ -4,6 +4,7 @@ Timings are not asserted: this machine may be busy, and the tiny models measure 
 """
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,8 @@ def test_tiny_run_records_every_workload(tmp_path):
     assert [row["key"] for row in record["workloads"]] == [*TIMED, "cold-start"]
     for row in rows.values():
         assert row["ratio"] == row["nanohf"]["median_s"] / row["transformers"]["median_s"]
+        pairs = zip(row["nanohf"]["times_s"], row["transformers"]["times_s"], strict=True)
+        assert row["paired_ratio"] == statistics.median(n / t for n, t in pairs)
         for library in LIBRARIES:
             stats = row[library]
             assert stats["min_s"] <= stats["median_s"] <= stats["max_s"], (row["title"], library, stats)
