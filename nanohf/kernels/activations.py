@@ -159,22 +159,6 @@ def _bias_activation_backward_rows(d_out, h, bias, act, fast, d_pre):
                 d_pre[r, j] = d_out[r, j] * _derivative(h[r, j] + bias[j], act)
 
 
-@parallel_njit(fastmath={"contract"})
-def _bias_activation_and_derivative_rows(h, bias, act, fast, out, slope):
-    rows, cols = h.shape
-    for r in prange(rows):
-        if fast:
-            for j in range(cols):
-                v = h[r, j] + bias[j]
-                out[r, j] = _activate_f32(v, act)
-                slope[r, j] = _derivative_f32(v, act)
-        else:
-            for j in range(cols):
-                v = h[r, j] + bias[j]
-                out[r, j] = _activate(v, act)
-                slope[r, j] = _derivative(v, act)
-
-
 def _rows(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a).reshape(-1, a.shape[-1])
 
@@ -197,16 +181,3 @@ def bias_activation_backward(d_out: np.ndarray, h: np.ndarray, bias: np.ndarray 
     b = np.zeros(h2.shape[1], dtype=h.dtype) if bias is None else bias
     _bias_activation_backward_rows(_rows(d_out), h2, b, act, h.dtype == np.float32, d_pre)
     return d_pre.reshape(h.shape)
-
-
-def bias_activation_and_derivative(h: np.ndarray, bias: np.ndarray | None, act: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(act(h + bias), act'(h + bias))`` in one pass over ``h`` (shapes of ``h``).
-
-    For a backward that needs the activation again and then its derivative (a feed-forward block whose
-    fc2 recomputes its input, see ``Linear``): one pass instead of two, and one read of ``h``.
-    """
-    h2 = _rows(h)
-    out, slope = np.empty_like(h2), np.empty_like(h2)
-    b = np.zeros(h2.shape[1], dtype=h.dtype) if bias is None else bias
-    _bias_activation_and_derivative_rows(h2, b, act, h.dtype == np.float32, out, slope)
-    return out.reshape(h.shape), slope.reshape(h.shape)

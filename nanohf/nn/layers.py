@@ -16,7 +16,6 @@ import numpy as np
 from nanohf.autograd import is_grad_enabled
 from nanohf.kernels.activations import (
     IDENTITY,
-    bias_activation_and_derivative,
     bias_activation_backward,
     bias_activation_forward,
     resolve_activation,
@@ -58,11 +57,9 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(out_features, dtype=np.float32)) if bias else None
         self.activation = IDENTITY if activation is None else resolve_activation(activation)
         self._input_from = input_from  # private: not a submodule of ours (see Module.named_children)
-        # Weak reference to the last output while training (see input_from), and act'(h + b) when output_again
-        # computed it for our backward. Like _cache, names with "cache" in them: dataset fingerprints
-        # (nanohf/data/fingerprint.py) leave such attributes out.
+        # Weak reference to the last output while training (see input_from). Like _cache, a name with "cache" in
+        # it: dataset fingerprints (nanohf/data/fingerprint.py) leave such attributes out.
         self._output_cache = None
-        self._slope_cache = None
 
     def weight_out_in(self) -> np.ndarray:
         """The weight as an ``(out_features, in_features)`` matrix (a view, no copy)."""
@@ -100,20 +97,12 @@ class Linear(Module):
             self._output_cache = None if self.activation == IDENTITY else weakref.ref(out)
         else:
             self._cache = self._output_cache = None
-        self._slope_cache = None  # a slope left by an earlier, unfinished backward belongs to an older h
         return out
 
     def output_again(self) -> np.ndarray:
-        """The last forward's output ``act(h + b)`` as ``(rows, out_features)``, recomputed from the kept h.
-
-        The same pass computes ``act'(h + b)`` (GELU's erf serves both), kept for this layer's own backward,
-        which runs next: the activation is then evaluated once more in all, not twice.
-        """
+        """The last forward's output ``act(h + b)`` as ``(rows, out_features)``, recomputed from the kept h."""
         h = self._cache[2]
-        out, self._slope_cache = bias_activation_and_derivative(
-            h, None if self.bias is None else self.bias.data, self.activation
-        )
-        return out
+        return bias_activation_forward(h, None if self.bias is None else self.bias.data, self.activation)
 
     def backward(self, d_out: np.ndarray) -> np.ndarray:
         x_shape, rows, h = self.pop_cache()
@@ -121,10 +110,7 @@ class Linear(Module):
             rows = self._input_from.output_again()
         self._output_cache = None
         d = d_out.reshape(-1, d_out.shape[-1])
-        slope, self._slope_cache = self._slope_cache, None
-        if slope is not None:  # act'(h + b) from output_again: d_pre = d · act', written over the slope we own
-            d = np.multiply(d, slope, out=slope)
-        elif self.activation != IDENTITY:
+        if self.activation != IDENTITY:
             d = bias_activation_backward(d, h, None if self.bias is None else self.bias.data, self.activation)
         accumulate_grad(self.weight, lambda: self.weight_grad(d, rows))
         if self.bias is not None:
