@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from nanohf.autograd import no_grad
+from nanohf.models.inputs import check_ids_in_range
 from nanohf.random import get_generator
 
 GENERATION_CONFIG_NAME = "generation_config.json"
@@ -293,9 +294,16 @@ class GenerationMixin:
         from nanohf.generation_beam import beam_search  # beam search builds on this module
 
         cfg = (generation_config or self.generation_config).update(**kwargs)
-        input_ids = np.asarray(input_ids, dtype=np.int64)
+        input_ids = np.asarray(input_ids)
         if input_ids.ndim == 1:
             input_ids = input_ids[None, :]
+        # Checked before anything runs: the encoder of an encoder-decoder is called directly below.
+        if input_ids.ndim != 2 or not np.issubdtype(input_ids.dtype, np.integer):
+            raise ValueError(
+                f"input_ids must be an integer array of shape (batch, seq); got {input_ids.dtype} {input_ids.shape}"
+            )
+        check_ids_in_range("input_ids", input_ids, self.config.vocab_size, "vocab_size")
+        input_ids = input_ids.astype(np.int64, copy=False)
         eos = [] if cfg.eos_token_id is None else np.atleast_1d(cfg.eos_token_id).tolist()
         pad = cfg.pad_token_id if cfg.pad_token_id is not None else (eos[0] if eos else None)
         if attention_mask is None:

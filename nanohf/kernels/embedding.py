@@ -39,9 +39,19 @@ def _flat_ids(ids: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def gather_add_forward(table: np.ndarray, ids: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out (batch, seq, hidden) += table[ids]`` for ``ids (batch, seq)``; ids must be in range."""
-    hidden = table.shape[1]
-    _gather_add_rows(out.reshape(-1, hidden), table, _flat_ids(ids, out.shape[:-1]))
+    """``out (batch, seq, hidden) += table[ids]`` for ``ids (batch, seq)``.
+
+    An id outside the table is refused here, before the kernel runs: compiled code does not check
+    bounds, so ``table[-3]`` would read the third row from the end and ``table[10**9]`` memory that
+    is not the table's. (Models check their inputs first, with the argument's name; this is the last
+    line of defence, for every lookup.)
+    """
+    rows, hidden = table.shape
+    flat = _flat_ids(ids, out.shape[:-1])
+    if flat.size and (flat.min() < 0 or flat.max() >= rows):
+        bad = int(flat[(flat < 0) | (flat >= rows)][0])
+        raise IndexError(f"embedding lookup of id {bad}, outside the table's rows [0, {rows})")
+    _gather_add_rows(out.reshape(-1, hidden), table, flat)
     return out
 
 

@@ -70,8 +70,18 @@ def _cross_entropy_backward_rows(logits, labels, ignore_index, scale, fast, d_lo
         d_logits[r, y] -= scale
 
 
-def _check_labels(labels: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
+def _check_labels(labels: np.ndarray, rows: int, classes: int, ignore_index: int) -> np.ndarray:
+    """``labels`` as one int64 per logit row, every value a class or ``ignore_index``.
+
+    The kernels read ``labels[r]`` for each of the ``rows`` logit rows: a shorter array would be read
+    past its end, so its length is checked here, before any kernel runs (torch's message).
+    """
+    labels = np.asarray(labels)
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integer class indices; got dtype {labels.dtype}")
     labels = np.ascontiguousarray(labels).reshape(-1).astype(np.int64, copy=False)
+    if labels.shape[0] != rows:
+        raise ValueError(f"Expected input batch_size ({rows}) to match target batch_size ({labels.shape[0]}).")
     bad = (labels != ignore_index) & ((labels < 0) | (labels >= classes))
     if bad.any():
         raise ValueError(
@@ -87,8 +97,8 @@ def cross_entropy_forward(logits: np.ndarray, labels: np.ndarray, ignore_index: 
     Labels outside ``[0, classes)`` that are not ``ignore_index`` raise a clear error.
     """
     classes = logits.shape[-1]
-    labels = _check_labels(labels, classes, ignore_index)
     rows = np.ascontiguousarray(logits).reshape(-1, classes)
+    labels = _check_labels(labels, rows.shape[0], classes, ignore_index)
     total, count = _cross_entropy_rows(rows, labels, ignore_index, rows.dtype == np.float32)
     return logits.dtype.type(total / count if count else np.nan)
 
@@ -98,9 +108,9 @@ def cross_entropy_backward(
 ) -> np.ndarray:
     """Gradient of the mean cross-entropy with respect to ``logits (..., classes)``, times ``d_loss``."""
     classes = logits.shape[-1]
-    labels = _check_labels(labels, classes, ignore_index)
-    count = int(np.count_nonzero(labels != ignore_index))
     rows = np.ascontiguousarray(logits).reshape(-1, classes)
+    labels = _check_labels(labels, rows.shape[0], classes, ignore_index)
+    count = int(np.count_nonzero(labels != ignore_index))
     d_logits = np.empty_like(rows)
     scale = d_loss / count if count else 0.0
     fast = rows.dtype == np.float32

@@ -262,6 +262,8 @@ class GPT2LMHeadModel(GenerationMixin, GPT2PreTrainedModel):
         loss = None
         if labels is not None:
             labels = np.asarray(labels)
+            if labels.shape != logits.shape[:2]:
+                raise ValueError(f"labels has shape {labels.shape}, expected {logits.shape[:2]} like input_ids")
             # Shift: position t predicts token t + 1; the last position has nothing to predict.
             shifted = np.concatenate([labels[:, 1:], np.full((labels.shape[0], 1), -100)], axis=1)
             loss = make_loss(cross_entropy_loss(logits, shifted), self.backward)

@@ -37,10 +37,23 @@ def bce_with_logits_loss(logits: np.ndarray, targets: np.ndarray) -> tuple[np.nd
     return value, lambda d_loss: (sigmoid - y) * z.dtype.type(d_loss / z.size)
 
 
-def cross_entropy_loss(logits: np.ndarray, labels: np.ndarray, ignore_index: int = -100) -> tuple[np.ndarray, GradFn]:
-    """Mean cross-entropy over the last axis of ``logits (..., classes)``; ``ignore_index`` skipped."""
-    labels = np.asarray(labels).reshape(-1)
+def cross_entropy_loss(
+    logits: np.ndarray, labels: np.ndarray, ignore_index: int = -100, name: str = "labels"
+) -> tuple[np.ndarray, GradFn]:
+    """Mean cross-entropy over the last axis of ``logits (..., classes)``; ``ignore_index`` skipped.
+
+    ``labels`` holds one class index per logit row (any shape with that many values, as
+    transformers' ``labels.view(-1)``); a different count is an error naming ``name``.
+    """
+    labels = np.asarray(labels)
     rows = logits.reshape(-1, logits.shape[-1])
+    if labels.size != rows.shape[0]:
+        raise ValueError(
+            f"{name} has shape {labels.shape}, but logits of shape {logits.shape} need one label per row "
+            f"({rows.shape[0]}): Expected input batch_size ({rows.shape[0]}) to match target batch_size "
+            f"({labels.size})."
+        )
+    labels = labels.reshape(-1)
     value = cross_entropy_forward(rows, labels, ignore_index)
     return value, lambda d_loss: cross_entropy_backward(rows, labels, d_loss, ignore_index).reshape(logits.shape)
 
@@ -79,9 +92,12 @@ def question_answering_loss(
     then ignored; a negative one becomes 0, the [CLS] token, and counts.
     """
     seq = start_logits.shape[1]
+    for name, positions in (("start_positions", start_positions), ("end_positions", end_positions)):
+        if not np.issubdtype(np.asarray(positions).dtype, np.integer):
+            raise ValueError(f"{name} must be integer token positions; got dtype {np.asarray(positions).dtype}")
     start = np.clip(np.asarray(start_positions).reshape(-1), 0, seq)
     end = np.clip(np.asarray(end_positions).reshape(-1), 0, seq)
-    start_loss, d_start = cross_entropy_loss(start_logits, start, ignore_index=seq)
-    end_loss, d_end = cross_entropy_loss(end_logits, end, ignore_index=seq)
+    start_loss, d_start = cross_entropy_loss(start_logits, start, ignore_index=seq, name="start_positions")
+    end_loss, d_end = cross_entropy_loss(end_logits, end, ignore_index=seq, name="end_positions")
     value = (start_loss + end_loss) / 2
     return value, lambda d_loss: np.stack([d_start(d_loss / 2), d_end(d_loss / 2)], axis=-1)

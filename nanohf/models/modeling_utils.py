@@ -23,6 +23,7 @@ import numpy as np
 
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.hub import resolve_checkpoint_dir
+from nanohf.models.inputs import check_ids_in_range
 from nanohf.models.safetensors_io import load_safetensors, save_safetensors
 from nanohf.nn.layers import Embedding, LayerNorm, Linear
 from nanohf.nn.module import Module, ModuleList, Parameter
@@ -129,7 +130,7 @@ class PreTrainedModel(Module):
             raise ValueError(
                 f"input_ids must be an integer array of shape (batch, seq); got {input_ids.dtype} {input_ids.shape}"
             )
-        _check_ids_in_range("input_ids", input_ids, config.vocab_size, "vocab_size")
+        check_ids_in_range("input_ids", input_ids, config.vocab_size, "vocab_size")
         seq = input_ids.shape[1]
         if seq > config.max_position_embeddings and position_ids is None:
             raise ValueError(
@@ -150,12 +151,12 @@ class PreTrainedModel(Module):
                     f"token_type_ids has shape {token_type_ids.shape}, expected {input_ids.shape} like input_ids"
                 )
             if hasattr(config, "type_vocab_size"):
-                _check_ids_in_range("token_type_ids", token_type_ids, config.type_vocab_size, "type_vocab_size")
+                check_ids_in_range("token_type_ids", token_type_ids, config.type_vocab_size, "type_vocab_size")
         if position_ids is not None:
             position_ids = np.asarray(position_ids)
             if position_ids.shape[-1] != seq:
                 raise ValueError(f"position_ids has shape {position_ids.shape}, expected (batch, {seq})")
-            _check_ids_in_range(
+            check_ids_in_range(
                 "position_ids", position_ids, config.max_position_embeddings, "max_position_embeddings"
             )
         return input_ids, attention_mask
@@ -389,12 +390,3 @@ def _report_loading(model: PreTrainedModel, source: Any, info: dict[str, list]) 
         )
     for key, ckpt_shape, model_shape in info["mismatched_keys"]:
         logger.warning(f"{key}: checkpoint shape {ckpt_shape} != model shape {model_shape}; newly initialized")
-
-
-def _check_ids_in_range(name: str, ids: np.ndarray, size: int, size_name: str) -> None:
-    if ids.size and (ids.min() < 0 or ids.max() >= size):
-        bad = np.argwhere((ids < 0) | (ids >= size))[0]
-        raise ValueError(
-            f"{name} holds id {int(ids[tuple(bad)])} at position {tuple(int(i) for i in bad)}, "
-            f"outside [0, {size_name}={size})"
-        )
