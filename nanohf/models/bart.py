@@ -27,6 +27,7 @@ import numpy as np
 from nanohf.autograd import is_grad_enabled
 from nanohf.generation import GenerationMixin
 from nanohf.kernels.softmax import additive_padding_mask
+from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import TanhClassificationHead, finish, make_loss
 from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
@@ -46,6 +47,16 @@ class BartConfig(PretrainedConfig):
         "hidden_size": "d_model",
         "num_hidden_layers": "encoder_layers",
     }
+    rules = ConfigRules(
+        positive=("vocab_size", "max_position_embeddings", "encoder_ffn_dim",
+                  "encoder_attention_heads", "decoder_ffn_dim", "decoder_attention_heads", "d_model"),
+        probabilities=("dropout", "attention_dropout", "activation_dropout", "classifier_dropout",
+                       "encoder_layerdrop", "decoder_layerdrop"),
+        activations=("activation_function",),
+        divides=(("d_model", "encoder_attention_heads"), ("d_model", "decoder_attention_heads")),
+        layers=("encoder_layers", "decoder_layers"),
+        width="d_model",
+    )  # fmt: skip
 
     def __init__(
         self,

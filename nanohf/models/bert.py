@@ -15,6 +15,7 @@ import numpy as np
 
 from nanohf.autograd import is_grad_enabled
 from nanohf.kernels.softmax import additive_padding_mask
+from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import (
     QuestionAnsweringHead,
@@ -32,6 +33,17 @@ from nanohf.nn.module import Module, Parameter
 
 class BertConfig(PretrainedConfig):
     model_type = "bert"
+    rules = ConfigRules(
+        positive=("vocab_size", "hidden_size", "num_attention_heads", "intermediate_size",
+                  "max_position_embeddings", "type_vocab_size"),
+        probabilities=("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"),
+        epsilons=("layer_norm_eps",),
+        activations=("hidden_act",),
+        divides=(("hidden_size", "num_attention_heads"),),
+        unsupported=("is_decoder", "add_cross_attention"),  # no causal mask, no cross-attention in nanohf's BERT
+        layers=("num_hidden_layers",),
+        width="hidden_size",
+    )  # fmt: skip
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ import numpy as np
 
 from nanohf.autograd import is_grad_enabled
 from nanohf.kernels.softmax import additive_padding_mask
+from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import (
     QuestionAnsweringHead,
@@ -32,6 +33,14 @@ LAYER_NORM_EPS = 1e-12  # hard-coded in DistilBERT, not a config field
 class DistilBertConfig(PretrainedConfig):
     model_type = "distilbert"
     attribute_map = {"hidden_size": "dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
+    rules = ConfigRules(
+        positive=("vocab_size", "max_position_embeddings", "n_heads", "dim", "hidden_dim"),
+        probabilities=("dropout", "attention_dropout", "qa_dropout", "seq_classif_dropout"),
+        activations=("activation",),
+        divides=(("dim", "n_heads"),),
+        layers=("n_layers",),
+        width="dim",
+    )
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ import numpy as np
 from nanohf.autograd import is_grad_enabled
 from nanohf.generation import GenerationMixin
 from nanohf.kernels.softmax import additive_padding_mask
+from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import finish, make_loss
 from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
@@ -39,6 +40,17 @@ class GPT2Config(PretrainedConfig):
         "num_attention_heads": "n_head",
         "num_hidden_layers": "n_layer",
     }
+
+    rules = ConfigRules(
+        positive=("vocab_size", "n_positions", "n_embd", "n_head", "n_inner"),
+        probabilities=("resid_pdrop", "embd_pdrop", "attn_pdrop", "summary_first_dropout"),
+        epsilons=("layer_norm_epsilon",),
+        activations=("activation_function",),
+        divides=(("n_embd", "n_head"),),
+        unsupported=("add_cross_attention",),  # GPT-2 as a decoder of an encoder-decoder: not in nanohf
+        layers=("n_layer",),
+        width="n_embd",
+    )
 
     def __init__(
         self,

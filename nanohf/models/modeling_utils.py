@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from nanohf.models.config_validation import validate_config
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.hub import resolve_checkpoint_dir
 from nanohf.models.inputs import check_ids_in_range
@@ -45,6 +46,7 @@ class PreTrainedModel(Module):
     _tied_weights_keys: dict[str, str] = {}
 
     def __init__(self, config: PretrainedConfig):
+        validate_config(config)  # types, ranges, token ids, size: before any layer is built
         self.config = config
 
     @property
