@@ -66,7 +66,7 @@ def manual_loop(checkpoint: str, batch: int, out: Path) -> None:
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
-            losses.append(float(accelerator.reduce(float(loss))))
+            losses.append(float(accelerator.reduce(float(loss), reduction="mean")))
     model.eval()
     logits = []
     with nanohf.no_grad():
