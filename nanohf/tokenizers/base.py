@@ -14,19 +14,27 @@ each with its tokens), `_template` (where special tokens go) and `convert_tokens
 import gc
 import json
 import os
-import re
 from contextlib import contextmanager
 
 import numpy as np
 
+from nanohf.models.hub import resolve_checkpoint_dir, write_atomically
+
+from .added_vocabulary import AddedToken, AddedVocabulary, as_added_token
 from .batch import BatchEncoding
 from .encoding import Encoding, pad_batch, truncate_pair
 from .padding import VERY_LARGE_INTEGER, check_text_input, pad, resolve_strategies
+from .special_tokens import SPECIAL_TOKEN_NAMES, SpecialTokensMixin
+
+# from_pretrained arguments about where files come from: nanohf reads local folders (and the local Hugging
+# Face cache), so it accepts them and has nothing to do with them.
+HUB_ARGUMENTS = ("cache_dir", "force_download", "resume_download", "proxies", "revision", "token", "use_auth_token",
+                 "local_files_only", "trust_remote_code", "use_fast", "code_revision", "_from_auto", "_commit_hash",
+                 "tokenizer_type", "config", "from_slow", "gguf_file")
 
 # Words kept in a tokenizer's cache before it starts over: bounds the memory on huge corpora, while common
 # words come back after a reset within a few sentences.
 WORD_CACHE_SIZE = 100_000
-SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 
 def read_json(folder, name):
     """The parsed content of `folder/name`, or {} when the file does not exist."""
@@ -40,17 +48,6 @@ def read_json(folder, name):
 def token_content(value):
     """Special tokens are stored either as "[CLS]" or as {"content": "[CLS]", ...}; return the string."""
     return value["content"] if isinstance(value, dict) else value
-
-
-def _special_token_id(name):
-    """A read-only property turning e.g. `pad_token` into `pad_token_id` (None if the token is unset)."""
-
-    def getter(self):
-        token = getattr(self, name)
-        return None if token is None else self.convert_tokens_to_ids(token)
-
-    return property(getter, doc=f"Id of `{name}` (None when the tokenizer has no such token).")
-
 
 
 @contextmanager
@@ -71,18 +68,26 @@ def cycle_collector_paused():
             gc.enable()
 
 
-class PreTrainedTokenizerBase:
+class PreTrainedTokenizerBase(SpecialTokensMixin):
     """Vocabulary bookkeeping plus the whole `__call__` pipeline; subclasses provide the tokenization itself.
+
+    nanohf's tokenizers are what transformers 5 calls fast tokenizers (`is_fast` is True; `BertTokenizerFast`
+    is another name of `BertTokenizer`, as there): token-level information (offsets, word ids, sequence ids)
+    comes with every call.
 
     Args:
         vocab: {token: id} of the model's base vocabulary.
         model_max_length: longest input the model accepts; the default for `max_length` when truncating
             or padding to "max_length" (VERY_LARGE_INTEGER means "no limit", as in transformers).
         clean_up_tokenization_spaces: whether `decode` also removes spaces before punctuation.
-        additional_special_tokens: more strings to treat like [CLS]: never split, skipped when decoding.
+        extra_special_tokens (or its old name additional_special_tokens): more special tokens (str or
+            AddedToken): never split, skipped when decoding.
         padding_side, truncation_side: "right" (default) or "left": where padding goes, which end is cut.
         model_input_names: the inputs the model takes (decides whether token_type_ids are returned).
-        **special_tokens: unk_token, sep_token, pad_token, cls_token, mask_token, bos_token, eos_token.
+        added_tokens: [(id, AddedToken)] read from a tokenizer folder (tokenizer.json's added_tokens,
+            tokenizer_config.json's added_tokens_decoder).
+        **kwargs: unk_token, sep_token, pad_token, cls_token, mask_token, bos_token, eos_token (str, dict or
+            AddedToken); any other keyword is kept in `init_kwargs` and otherwise ignored, as transformers does.
     """
 
     model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
@@ -90,15 +95,15 @@ class PreTrainedTokenizerBase:
     truncation_side = "right"
     pad_token_type_id = 0
 
-    def __init__(self, vocab, model_max_length=VERY_LARGE_INTEGER, clean_up_tokenization_spaces=False,
-                 additional_special_tokens=None, padding_side=None, truncation_side=None, model_input_names=None,
-                 **special_tokens):
-        unknown = set(special_tokens) - set(SPECIAL_TOKEN_NAMES)
-        if unknown:
-            raise TypeError(f"unexpected arguments: {sorted(unknown)}")
-        for name in SPECIAL_TOKEN_NAMES:
-            setattr(self, name, special_tokens.get(name))
-        self.additional_special_tokens = list(additional_special_tokens or [])
+    def __init__(self, vocab, model_max_length=None, clean_up_tokenization_spaces=False, extra_special_tokens=None,
+                 padding_side=None, truncation_side=None, model_input_names=None, added_tokens=None, **kwargs):
+        if extra_special_tokens is None:
+            extra_special_tokens = kwargs.pop("additional_special_tokens", None)
+        named = {name: kwargs.pop(name, None) for name in SPECIAL_TOKEN_NAMES}
+        if model_max_length is None:
+            model_max_length = kwargs.pop("max_len", None)
+        # transformers keeps the keywords it has no use for (return_tensors=, use_fast=, ...) and goes on.
+        self.init_kwargs = dict(kwargs)
         self.model_max_length = VERY_LARGE_INTEGER if model_max_length is None else model_max_length
         self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
         for name, value in (("padding_side", padding_side), ("truncation_side", truncation_side)):
@@ -112,79 +117,50 @@ class PreTrainedTokenizerBase:
         self.vocab = dict(vocab)
         # {id: token}, built on first use (see ids_to_tokens); "cache" keeps it out of dataset fingerprints
         self._ids_to_tokens_cache = None
-        # Special tokens missing from the vocabulary get fresh ids after it, as transformers' added tokens do.
-        self.added_tokens_encoder = {}
-        for token in self.all_special_tokens:
-            if token not in self.vocab and token not in self.added_tokens_encoder:
-                self.added_tokens_encoder[token] = len(self.vocab) + len(self.added_tokens_encoder)
-
-        # Special tokens are found in the raw text before any normalisation, so "[MASK]" survives
-        # lower-casing while "[mask]" is ordinary text. Longest first: at equal start, "[CLS2]" beats "[CLS]".
-        by_length = sorted(self.all_special_tokens, key=len, reverse=True)
-        self._special_pattern = re.compile("|".join(map(re.escape, by_length))) if by_length else None
         self._cache = {}  # word -> (ids, tokens, spans): most words recur, so each is tokenized once
         self._special_encodings = {}
+        self._special_tokens = {}
+        self._extra_special_tokens = []
+        self.added_vocab = AddedVocabulary(self._normalize_str if self.has_normalizer else None)
+        # A folder's added tokens come with their ids; special tokens not in it (nor in the vocabulary) get
+        # the next ids, named ones first, as transformers' added tokens do.
+        for token_id, token in added_tokens or ():
+            self.added_vocab.set(int(token_id), as_added_token(token, special=False))
+        specials = []
+        for name, value in named.items():
+            if value is not None:
+                setattr(self, name, value)
+                specials.append(value)
+        for value in extra_special_tokens or ():
+            self._extra_special_tokens.append(str(as_added_token(value, special=True)))
+            specials.append(value)
+        self.added_vocab.add([self._special_added_token(value) for value in specials], self.vocab)
 
-    # ------------------------------------------------------------------ special tokens and vocabulary
-    bos_token_id = _special_token_id("bos_token")
-    eos_token_id = _special_token_id("eos_token")
-    unk_token_id = _special_token_id("unk_token")
-    sep_token_id = _special_token_id("sep_token")
-    pad_token_id = _special_token_id("pad_token")
-    cls_token_id = _special_token_id("cls_token")
-    mask_token_id = _special_token_id("mask_token")
+    def _special_added_token(self, value):
+        """A special token given as a plain string keeps the flags a tokenizer file gave it (RoBERTa's lstrip
+        <mask>); given as a dict or AddedToken, its own flags win."""
+        if isinstance(value, str) and value in self.added_vocab.encoder:
+            token = self.added_vocab.decoder[self.added_vocab.encoder[value]]
+            return AddedToken(*token._fields()[:5], special=True)
+        token = as_added_token(value, special=True)
+        token.special = True
+        return token
 
-    @property
-    def all_special_tokens(self):
-        """The special token strings, each once, named ones first."""
-        named = [getattr(self, name) for name in SPECIAL_TOKEN_NAMES]
-        return list(dict.fromkeys(t for t in named + self.additional_special_tokens if t is not None))
+    # ------------------------------------------------------------------ normalisation (for added tokens)
+    has_normalizer = False
 
-    @property
-    def all_special_ids(self):
-        return [self.convert_tokens_to_ids(t) for t in self.all_special_tokens]
+    def _normalize_str(self, text):
+        """The tokenizer's normaliser as str -> str (subclasses with one override this and has_normalizer)."""
+        return text
 
-    @property
-    def special_tokens_map(self):
-        return {name: getattr(self, name) for name in SPECIAL_TOKEN_NAMES if getattr(self, name) is not None}
-
-    @property
-    def vocab_size(self):
-        """Size of the base vocabulary, without added tokens (like transformers)."""
-        return len(self.vocab)
-
-    def __len__(self):
-        """Size of the full vocabulary, added tokens included."""
-        return len(self.vocab) + len(self.added_tokens_encoder)
-
-    def get_vocab(self):
-        return {**self.vocab, **self.added_tokens_encoder}
-
-    def convert_tokens_to_ids(self, tokens):
-        """One token -> one id, or a list of tokens -> a list of ids; unknown tokens map to unk_token_id."""
-        if isinstance(tokens, str):
-            if tokens in self.vocab:
-                return self.vocab[tokens]
-            if tokens in self.added_tokens_encoder:
-                return self.added_tokens_encoder[tokens]
-            return None if self.unk_token is None else self.convert_tokens_to_ids(self.unk_token)
-        return [self.convert_tokens_to_ids(t) for t in tokens]
+    def _normalize_with_alignment(self, text):
+        """(normalised text, for each of its characters the index in `text` it came from); None: unchanged."""
+        return text, None
 
     @property
-    def ids_to_tokens(self) -> dict[int, str]:
-        """{id: token} of the vocabulary and the added tokens. Built when first needed (decoding; BPE's pieces):
-        a BERT tokenizer built only to encode a dataset never pays for inverting 30,000 entries."""
-        if self._ids_to_tokens_cache is None:
-            self._ids_to_tokens_cache = {i: t for t, i in self.vocab.items()}
-            self._ids_to_tokens_cache.update({i: t for t, i in self.added_tokens_encoder.items()})
-        return self._ids_to_tokens_cache
-
-    def convert_ids_to_tokens(self, ids, skip_special_tokens=False):
-        """One id -> its token (None if out of range), or a list of ids -> a list of tokens."""
-        if isinstance(ids, (int, np.integer)):
-            return self.ids_to_tokens.get(int(ids))
-        special = set(self.all_special_ids) if skip_special_tokens else set()
-        return [self.ids_to_tokens.get(int(i)) for i in ids if int(i) not in special]
+    def is_fast(self) -> bool:
+        """True: every call carries token-level information (offsets, word ids), as transformers' fast tokenizers."""
+        return True
 
     # ------------------------------------------------------------------ hooks for subclasses
     def _words(self, text):
@@ -252,39 +228,60 @@ class PreTrainedTokenizerBase:
         return self.model_max_length - self.num_special_tokens_to_add(pair=True)
 
     # ------------------------------------------------------------------ text -> Encoding
-    def _split_special_tokens(self, text):
-        """Text -> [(piece, start, id)]: special tokens typed in the text (id set) and the text between them
-        (id None)."""
-        if self._special_pattern is None or not self._special_pattern.search(text):
-            return [(text, 0, None)]
-        pieces, start = [], 0
-        for match in self._special_pattern.finditer(text):
-            pieces.append((text[start:match.start()], start, None))
-            pieces.append((match.group(), match.start(), self.convert_tokens_to_ids(match.group())))
-            start = match.end()
-        pieces.append((text[start:], start, None))
+    def _split_added(self, text):
+        """Text -> [(piece, start, id, align)]: the added tokens found in it (id set) and the text between them
+        (id None), as `tokenizers`' AddedVocabulary finds them: first the tokens matched in the raw text, then,
+        in each remaining piece once normalised, the normalized ones. `align` is None when `piece` is
+        `text[start:start + len(piece)]`; for a piece of normalised text it gives, for each of its characters,
+        the index (from `start`) of the character of `text` it came from.
+        """
+        added = self.added_vocab
+        splits = added.find(text)
+        if splits is None:
+            if not added.has_normalized:
+                return [(text, 0, None, None)]  # the usual case: nothing to cut out
+            splits = [(None, 0, len(text))]
+        pieces = []
+        for token_id, start, stop in splits:
+            piece = text[start:stop]
+            if token_id is None and added.has_normalized and piece:
+                normalized, align = self._normalize_with_alignment(piece)
+                found = added.find(normalized, normalized=True)
+                if found is not None:
+                    for inner_id, a, b in found:
+                        if align is None:
+                            pieces.append((piece[a:b], start + a, inner_id, None))
+                        else:
+                            pieces.append((normalized[a:b], start, inner_id, align[a:b]))
+                    continue
+            pieces.append((piece, start, token_id, None))
         return pieces
 
     def _add_text(self, text, columns, word_index=None):
         """Append the tokens of `text` to columns = (ids, tokens, offsets, words).
 
-        Words are numbered from 0 in order of appearance (a special token typed in the text counts as one);
+        Words are numbered from 0 in order of appearance (an added token typed in the text counts as one);
         `word_index` instead gives every token the same word (is_split_into_words).
         """
         ids, tokens, offsets, words = columns
         count = 0
-        for piece, start, special_id in self._split_special_tokens(text):
-            if special_id is not None:
-                ids.append(special_id)
+        for piece, start, added_id, align in self._split_added(text):
+            if added_id is not None:
+                ids.append(added_id)
                 tokens.append(piece)
-                offsets.append((start, start + len(piece)))
+                offsets.append((start, start + len(piece)) if align is None else
+                               (start + align[0], start + align[-1] + 1))
                 words.append(count if word_index is None else word_index)
                 count += 1
                 continue
             for (piece_ids, piece_tokens, spans), where in self._words(piece):
                 word = count if word_index is None else word_index
                 count += 1
-                if where.__class__ is int:  # characters map one to one: shift the spans
+                if align is not None:  # normalised text: go through its alignment back to `text`
+                    chars = [align[where + k] for k in range(spans[-1][1])] if where.__class__ is int else \
+                        [align[k] for k in where]
+                    offsets += [(start + chars[a], start + chars[b - 1] + 1) for a, b in spans]
+                elif where.__class__ is int:  # characters map one to one: shift the spans
                     shift = start + where
                     if len(spans) == 1:  # most words are a single token: no small lists to build
                         ids.append(piece_ids[0])
@@ -341,16 +338,19 @@ class PreTrainedTokenizerBase:
         return self._post_process(first, second, add_special_tokens)
 
     # ------------------------------------------------------------------ the main entry point
-    def __call__(self, text=None, text_pair=None, *, add_special_tokens=True, padding=False, truncation=None,
-                 max_length=None, stride=0, is_split_into_words=False, pad_to_multiple_of=None, padding_side=None,
-                 return_tensors=None, return_token_type_ids=None, return_attention_mask=None,
-                 return_overflowing_tokens=False, return_special_tokens_mask=False, return_offsets_mapping=False,
-                 return_length=False, verbose=True):
+    def __call__(self, text=None, text_pair=None, text_target=None, text_pair_target=None, *, add_special_tokens=True,
+                 padding=False, truncation=None, max_length=None, stride=0, is_split_into_words=False,
+                 pad_to_multiple_of=None, padding_side=None, return_tensors=None, return_token_type_ids=None,
+                 return_attention_mask=None, return_overflowing_tokens=False, return_special_tokens_mask=False,
+                 return_offsets_mapping=False, return_length=False, verbose=True, max_target_length=None):
         """Tokenize one text, a batch of texts, or (batches of) pairs into model inputs.
 
         Args:
             text: a str, a list of B strs, or with is_split_into_words=True a list of words (list of lists).
             text_pair: None, or the second texts, shaped like `text`: encoded as [CLS] A [SEP] B [SEP].
+            text_target, text_pair_target: texts (and pairs) encoded the same way as labels of a sequence-to-
+                sequence model: with `text` their input_ids are returned as "labels", alone they are the result.
+            max_target_length: max_length for the targets (default: max_length).
             add_special_tokens: add [CLS]/[SEP] (or whatever the model's template adds).
             padding: False/"do_not_pad", True/"longest" (to the longest in the batch) or "max_length".
             truncation: None/False, True/"longest_first", "only_first" or "only_second".
@@ -371,11 +371,33 @@ class PreTrainedTokenizerBase:
             BatchEncoding with the selected keys. For a single str (no overflow, no tensors) the values are
             flat lists of length seq, otherwise one row per example (and per overflow window): (B, seq).
         """
-        if text is None:
+        if text is None and text_target is None:
             raise ValueError("You need to specify either `text` or `text_target`.")
-        check_text_input(text, text_pair)
         padding, truncation, max_length = resolve_strategies(self, padding, truncation, max_length,
                                                              pad_to_multiple_of, verbose)
+        options = dict(add_special_tokens=add_special_tokens, padding=padding, truncation=truncation, stride=stride,
+                       is_split_into_words=is_split_into_words, pad_to_multiple_of=pad_to_multiple_of,
+                       padding_side=padding_side, return_tensors=return_tensors,
+                       return_token_type_ids=return_token_type_ids, return_attention_mask=return_attention_mask,
+                       return_overflowing_tokens=return_overflowing_tokens,
+                       return_special_tokens_mask=return_special_tokens_mask,
+                       return_offsets_mapping=return_offsets_mapping, return_length=return_length)
+        encodings = None if text is None else self._encode_batch(text, text_pair, max_length=max_length, **options)
+        if text_target is None:
+            return encodings
+        targets = self._encode_batch(text_target, text_pair_target, **options,
+                                     max_length=max_target_length if max_target_length is not None else max_length)
+        if encodings is None:
+            return targets
+        encodings["labels"] = targets["input_ids"]
+        return encodings
+
+    def _encode_batch(self, text, text_pair, add_special_tokens, padding, truncation, max_length, stride,
+                      is_split_into_words, pad_to_multiple_of, padding_side, return_tensors, return_token_type_ids,
+                      return_attention_mask, return_overflowing_tokens, return_special_tokens_mask,
+                      return_offsets_mapping, return_length):
+        """`__call__` for one set of texts, with padding/truncation/max_length already resolved."""
+        check_text_input(text, text_pair)
         if truncation is not None:
             # Checked once per call, as `tokenizers` does when truncation is switched on (a negative room
             # wraps around on its unsigned integers, so it passes).
@@ -445,7 +467,8 @@ class PreTrainedTokenizerBase:
     def decode(self, token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=None):
         """Ids (list, array or a single int) -> text; a batch (list of lists, 2-D array) -> list of texts.
 
-        Ids outside the vocabulary are dropped; skip_special_tokens also drops [CLS], [PAD], ...
+        Ids outside the vocabulary are dropped; skip_special_tokens also drops the tokens added as special
+        ([CLS], [PAD], add_special_tokens' ones), as `tokenizers` does.
         """
         if isinstance(token_ids, np.ndarray):
             token_ids = token_ids.tolist()
@@ -453,8 +476,7 @@ class PreTrainedTokenizerBase:
             token_ids = [int(token_ids)]
         if token_ids and isinstance(token_ids[0], (list, tuple, np.ndarray)):
             return [self.decode(ids, skip_special_tokens, clean_up_tokenization_spaces) for ids in token_ids]
-        tokens = [t for t in self.convert_ids_to_tokens(token_ids, skip_special_tokens) if t is not None]
-        return self._decode_tokens(tokens, clean_up_tokenization_spaces)
+        return self._decode_tokens(self._decoded_tokens(token_ids, skip_special_tokens), clean_up_tokenization_spaces)
 
     def batch_decode(self, sequences, skip_special_tokens=False, clean_up_tokenization_spaces=None):
         """A batch of id sequences (list of lists or 2-D array) -> list of texts; arguments as in `decode`."""
@@ -467,10 +489,11 @@ class PreTrainedTokenizerBase:
         raise NotImplementedError
 
     def tokenizer_config(self):
-        """The settings written to tokenizer_config.json (subclasses add theirs)."""
+        """The settings written to tokenizer_config.json (subclasses add theirs), with every added token
+        under added_tokens_decoder (id -> flags), which transformers 5 reads back."""
         config = dict(self.special_tokens_map)
-        if self.additional_special_tokens:
-            config["additional_special_tokens"] = self.additional_special_tokens
+        if self._extra_special_tokens:
+            config["extra_special_tokens"] = list(self._extra_special_tokens)
         config["model_max_length"] = self.model_max_length
         config["clean_up_tokenization_spaces"] = self.clean_up_tokenization_spaces
         if self.padding_side != "right":
@@ -478,36 +501,70 @@ class PreTrainedTokenizerBase:
         if self.truncation_side != "right":
             config["truncation_side"] = self.truncation_side
         config["tokenizer_class"] = type(self).__name__
+        config["added_tokens_decoder"] = {str(i): t.to_dict() for i, t in self.added_tokens_decoder.items()}
         return config
 
-    def save_pretrained(self, folder):
-        """Write the vocabulary, tokenizer_config.json and special_tokens_map.json into `folder`.
+    def save_pretrained(self, save_directory, legacy_format=None, filename_prefix=None, push_to_hub=False,
+                        **kwargs):
+        """Write the vocabulary, tokenizer_config.json and special_tokens_map.json into `save_directory`.
 
-        transformers.AutoTokenizer.from_pretrained(folder) then behaves exactly like this tokenizer.
+        transformers.AutoTokenizer.from_pretrained(save_directory) then behaves exactly like this tokenizer
+        (added tokens included). Returns the paths written.
         """
-        os.makedirs(folder, exist_ok=True)
+        if push_to_hub:
+            raise OSError("push_to_hub=True needs the Hugging Face Hub; nanohf works offline: save_pretrained "
+                          "writes the folder, upload it with huggingface_hub yourself")
+        os.makedirs(save_directory, exist_ok=True)
         config = self.tokenizer_config()
-        special = {k: v for k, v in config.items() if k in SPECIAL_TOKEN_NAMES or k == "additional_special_tokens"}
+        special = {k: v for k, v in config.items() if k in SPECIAL_TOKEN_NAMES or k == "extra_special_tokens"}
         paths = []
         for name, content in (("tokenizer_config.json", config), ("special_tokens_map.json", special)):
-            paths.append(os.path.join(folder, name))
-            with open(paths[-1], "w", encoding="utf-8") as f:
-                json.dump(content, f, indent=2, ensure_ascii=False)
-                f.write("\n")
-        return tuple(paths) + tuple(self.save_vocabulary(folder))
+            paths.append(os.path.join(save_directory, name))
+            text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+            write_atomically(paths[-1], text.encode("utf-8"))
+        return tuple(paths) + tuple(self.save_vocabulary(save_directory))
 
     @staticmethod
-    def _common_settings(config):
-        """The keys of a tokenizer_config.json (+ special_tokens_map.json) every tokenizer understands."""
-        settings = {key: token_content(config[key]) for key in SPECIAL_TOKEN_NAMES if key in config}
+    def _loading_folder(name_or_path, kwargs):
+        """The local folder to load from, after taking out of `kwargs` the arguments about where files come
+        from (cache_dir, revision, token, local_files_only, trust_remote_code, use_fast, ...): nanohf reads
+        local folders and the local Hugging Face cache only, and its tokenizers are all fast ones (transformers
+        5 ignores use_fast too)."""
+        for key in HUB_ARGUMENTS:
+            kwargs.pop(key, None)
+        folder = resolve_checkpoint_dir(name_or_path)
+        subfolder = kwargs.pop("subfolder", None)
+        return os.path.join(folder, subfolder) if subfolder else str(folder)
+
+    @staticmethod
+    def _common_settings(config, folder=None):
+        """The keys of a tokenizer_config.json (+ special_tokens_map.json) every tokenizer understands, and
+        the added tokens of `folder` (tokenizer.json's added_tokens, then tokenizer_config.json's
+        added_tokens_decoder, then a legacy added_tokens.json), each with its id."""
+        added = {}
+        if folder is not None:
+            added = {int(t["id"]): t for t in read_json(folder, "tokenizer.json").get("added_tokens", [])}
+            added.update({int(i): t for i, t in (config.get("added_tokens_decoder") or {}).items()})
+            known = {t["content"] for t in added.values()}
+            for content, token_id in read_json(folder, "added_tokens.json").items():
+                if content not in known:
+                    added[int(token_id)] = {"content": content}
+        known = {t["content"] for t in added.values()}
+        # A special token's flags come from the added tokens when they list it, else from its own dict.
+        settings = {key: token_content(config[key]) if token_content(config[key]) in known else config[key]
+                    for key in SPECIAL_TOKEN_NAMES if config.get(key) is not None}
+        if added:
+            settings["added_tokens"] = sorted(added.items())
         for key in ("clean_up_tokenization_spaces", "padding_side", "truncation_side", "model_input_names"):
             if key in config:
                 settings[key] = config[key]
         if config.get("model_max_length") is not None:
             settings["model_max_length"] = config["model_max_length"]
-        extra = config.get("additional_special_tokens") or config.get("extra_special_tokens")
+        extra = config.get("extra_special_tokens") or config.get("additional_special_tokens")
+        if isinstance(extra, dict):  # named model-specific tokens ({"image_token": "<image>"})
+            extra = list(extra.values())
         if isinstance(extra, list):
-            settings["additional_special_tokens"] = [token_content(t) for t in extra]
+            settings["extra_special_tokens"] = [token_content(t) for t in extra]
         return settings
 
 

@@ -157,9 +157,11 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
         self._pair_keys, self._pair_ranks, self._pair_ids = (np.ascontiguousarray(table[:, k]) for k in range(3))
 
     @classmethod
-    def from_pretrained(cls, folder, **kwargs):
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
         """Load from a folder holding vocab.json + merges.txt, GPT-2's original encoder.json + vocab.bpe, or
-        tokenizer.json, plus optional tokenizer_config.json and special_tokens_map.json."""
+        tokenizer.json, plus optional tokenizer_config.json and special_tokens_map.json. Keyword arguments as
+        for BertTokenizer.from_pretrained (add_prefix_space=, pad_token=, model_max_length=, ...)."""
+        folder = cls._loading_folder(pretrained_model_name_or_path, kwargs)
         config = read_json(folder, "tokenizer_config.json")
         config.update(read_json(folder, "special_tokens_map.json"))
         settings = {}
@@ -177,7 +179,7 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
         for key in ("errors", "add_prefix_space"):
             if key in config:
                 settings[key] = config[key]
-        settings.update(cls._common_settings(config))
+        settings.update(cls._common_settings(config, folder))
         return cls(**{**settings, **kwargs})
 
     # ------------------------------------------------------------------ encoding

@@ -12,16 +12,11 @@ What differs from GPT2Tokenizer (transformers 5 runs it through `tokenizers`' Ro
   swallow the whitespace next to them, so "Paris is the <mask>." has no "Ġ" token before the mask.
 """
 
-import re
-
+from .added_vocabulary import WHITESPACE
 from .base import read_json
 from .bpe import GPT2Tokenizer
 from .encoding import Encoding
 
-# What `tokenizers` (Rust's char::is_whitespace, Unicode White_Space) counts as whitespace. Python's str.isspace
-# would also take \x1c-\x1f, which Rust does not.
-WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-              "\u2028\u2029\u202f\u205f\u3000")
 # Characters a trimmed span leaves out: whitespace, and "Ġ", byte-level BPE's picture of a space.
 SPACE_LIKE = WHITESPACE + "Ġ"
 
@@ -42,16 +37,6 @@ def trim_offsets(encoding: Encoding, add_prefix_space: bool) -> None:
     encoding.offsets = offsets
     for window in encoding.overflowing:
         trim_offsets(window, add_prefix_space)
-
-
-def _token_and_flags(value):
-    """A special token given as "<mask>", {"content": "<mask>", "lstrip": True, ...} (tokenizer files) or an
-    object with .content/.lstrip/.rstrip (tokenizers.AddedToken) -> (content, lstrip, rstrip)."""
-    if value is None or isinstance(value, str):
-        return value, False, False
-    if isinstance(value, dict):
-        return value["content"], bool(value.get("lstrip")), bool(value.get("rstrip"))
-    return value.content, bool(value.lstrip), bool(value.rstrip)
 
 
 class RobertaTokenizer(GPT2Tokenizer):
@@ -77,65 +62,24 @@ class RobertaTokenizer(GPT2Tokenizer):
     def __init__(self, vocab_file=None, merges_file=None, errors="replace", bos_token="<s>", eos_token="</s>",
                  sep_token="</s>", cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
                  add_prefix_space=False, trim_offsets=True, **kwargs):
-        named = dict(bos_token=bos_token, eos_token=eos_token, sep_token=sep_token, cls_token=cls_token,
-                     unk_token=unk_token, pad_token=pad_token, mask_token=mask_token)
-        self.strip_flags = {}  # special token -> (lstrip, rstrip), for the tokens that strip at all
-        for name, value in named.items():
-            content, lstrip, rstrip = _token_and_flags(value)
-            named[name] = content
-            if lstrip or rstrip:
-                self.strip_flags[content] = (lstrip, rstrip)
-        super().__init__(vocab_file, merges_file, errors=errors, add_prefix_space=add_prefix_space, **named,
-                         **kwargs)
+        super().__init__(vocab_file, merges_file, errors=errors, add_prefix_space=add_prefix_space,
+                         bos_token=bos_token, eos_token=eos_token, sep_token=sep_token, cls_token=cls_token,
+                         unk_token=unk_token, pad_token=pad_token, mask_token=mask_token, **kwargs)
         self.trim_offsets = trim_offsets
-        self._strip_pattern = self._special_tokens_pattern()
 
     @classmethod
-    def from_pretrained(cls, folder, **kwargs):
-        """As GPT2Tokenizer.from_pretrained, plus trim_offsets and the lstrip/rstrip of special tokens
-        (tokenizer.json's added_tokens, or tokenizer_config.json's added_tokens_decoder)."""
-        settings = {}
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        """As GPT2Tokenizer.from_pretrained, plus trim_offsets. (The lstrip/rstrip of special tokens comes with
+        the added tokens of tokenizer.json or tokenizer_config.json's added_tokens_decoder.)"""
+        folder = cls._loading_folder(pretrained_model_name_or_path, kwargs)
         config = read_json(folder, "tokenizer_config.json")
-        if "trim_offsets" in config:
-            settings["trim_offsets"] = config["trim_offsets"]
-        added = {t["content"]: t for t in read_json(folder, "tokenizer.json").get("added_tokens", [])}
-        added.update({t["content"]: t for t in config.get("added_tokens_decoder", {}).values()})
-        config.update(read_json(folder, "special_tokens_map.json"))
-        for name in ("bos_token", "eos_token", "sep_token", "cls_token", "unk_token", "pad_token", "mask_token"):
-            value = config.get(name)
-            content = value["content"] if isinstance(value, dict) else value
-            if content in added and (added[content].get("lstrip") or added[content].get("rstrip")):
-                settings[name] = added[content]
-            elif isinstance(value, dict):
-                settings[name] = value
+        settings = {"trim_offsets": config["trim_offsets"]} if "trim_offsets" in config else {}
         return super().from_pretrained(folder, **{**settings, **kwargs})
 
     # ------------------------------------------------------------------ special tokens
     def _template(self, pair):
         first = [(self.cls_token, 0), (0, 0), (self.sep_token, 0)]
         return first + [(self.sep_token, 0), (1, 0), (self.sep_token, 0)] if pair else first
-
-    def _special_tokens_pattern(self):
-        """One regex for every special token, with the whitespace a stripping token takes on either side."""
-        space = f"[{re.escape(WHITESPACE)}]*"
-        alternatives = []
-        for token in sorted(self.all_special_tokens, key=len, reverse=True):
-            lstrip, rstrip = self.strip_flags.get(token, (False, False))
-            alternatives.append((space if lstrip else "") + re.escape(token) + (space if rstrip else ""))
-        return re.compile("|".join(alternatives)) if alternatives else None
-
-    def _split_special_tokens(self, text):
-        """As the base class, but a stripping token's piece includes its whitespace (so its token string and
-        offsets do too, as in `tokenizers`; trim_offsets then drops the whitespace from the offsets)."""
-        if not self.strip_flags:
-            return super()._split_special_tokens(text)
-        pieces, start = [], 0
-        for match in self._strip_pattern.finditer(text):
-            pieces.append((text[start:match.start()], start, None))
-            pieces.append((match.group(), match.start(), self.convert_tokens_to_ids(match.group().strip(WHITESPACE))))
-            start = match.end()
-        pieces.append((text[start:], start, None))
-        return pieces
 
     def _post_process(self, first, second, add_special_tokens):
         if self.trim_offsets:
@@ -146,12 +90,4 @@ class RobertaTokenizer(GPT2Tokenizer):
 
     # ------------------------------------------------------------------ saving
     def tokenizer_config(self):
-        """Adds trim_offsets, and the stripping special tokens as transformers writes them (so that
-        transformers' AutoTokenizer loads the same behaviour)."""
-        config = {**super().tokenizer_config(), "trim_offsets": self.trim_offsets}
-        if self.strip_flags:
-            config["added_tokens_decoder"] = {
-                str(self.convert_tokens_to_ids(token)): {"content": token, "lstrip": lstrip, "rstrip": rstrip,
-                                                         "normalized": False, "single_word": False, "special": True}
-                for token, (lstrip, rstrip) in self.strip_flags.items()}
-        return config
+        return {**super().tokenizer_config(), "trim_offsets": self.trim_offsets}

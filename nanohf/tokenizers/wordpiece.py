@@ -144,6 +144,24 @@ class BasicTokenizer:
             words.append(("".join(chars), positions))
         return words
 
+    def normalize(self, text):
+        """Text -> (normalised text, for each of its characters the index in `text` it came from), as
+        `tokenizers`' BertNormalizer: control characters dropped, whitespace made " ", a space on each side
+        of a CJK ideograph, accents stripped / lower-cased. (Added tokens are matched in this text.)"""
+        chars, positions = [], []
+        for i, ch in enumerate(text):
+            if ch in "\0\ufffd" or is_control(ch):
+                continue
+            if is_whitespace(ch):
+                folded = " "
+            elif self.tokenize_chinese_chars and is_cjk(ch):
+                folded = " " + ch + " "
+            else:
+                folded = self.fold(ch)
+            chars.append(folded)
+            positions += [i] * len(folded)
+        return "".join(chars), positions
+
     def split(self, text):
         """Text -> [(word, where, is_never_split)]: normalised words and single punctuation characters.
 
@@ -239,7 +257,7 @@ class BertTokenizer(PreTrainedTokenizerBase):
         do_lower_case, never_split, tokenize_chinese_chars, strip_accents: see BasicTokenizer.
         unk_token, sep_token, pad_token, cls_token, mask_token: the special tokens.
         max_input_chars_per_word: see WordpieceTokenizer.
-        **kwargs: model_max_length, padding_side, additional_special_tokens, ... (see the base class).
+        **kwargs: model_max_length, padding_side, extra_special_tokens, ... (see the base class).
 
     Usage:
         tok = BertTokenizer.from_pretrained("path/to/bert-base-uncased")
@@ -256,19 +274,23 @@ class BertTokenizer(PreTrainedTokenizerBase):
             if vocab_file is None:
                 raise ValueError("BertTokenizer needs a vocab_file (vocab.txt) or a vocab dict")
             vocab = load_vocab(vocab_file)
+        # (built first: the added tokens' patterns are normalised as the text will be)
+        self.basic_tokenizer = BasicTokenizer(do_lower_case, never_split, tokenize_chinese_chars, strip_accents)
         super().__init__(vocab, unk_token=unk_token, sep_token=sep_token, pad_token=pad_token,
                          cls_token=cls_token, mask_token=mask_token, **kwargs)
-        self.basic_tokenizer = BasicTokenizer(do_lower_case, never_split, tokenize_chinese_chars, strip_accents)
-        self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab, unk_token, max_input_chars_per_word)
+        self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab, self.unk_token, max_input_chars_per_word)
 
     @classmethod
-    def from_pretrained(cls, folder, **kwargs):
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
         """Load from a folder holding vocab.txt or tokenizer.json, plus optional tokenizer_config.json and
-        special_tokens_map.json. Explicit `kwargs` win over the files.
+        special_tokens_map.json (or a name in the local Hugging Face cache). Explicit `kwargs` win over the
+        files (do_lower_case=, model_max_length=, pad_token=, ...); cache_dir=, revision=, use_fast=, ... are
+        accepted and change nothing (see `_loading_folder`).
 
         Padding/truncation settings stored in tokenizer.json are ignored, as transformers ignores them
         when it is called.
         """
+        folder = cls._loading_folder(pretrained_model_name_or_path, kwargs)
         config_path = os.path.join(folder, "tokenizer_config.json")
         config = read_json(folder, "tokenizer_config.json")
         config.update(read_json(folder, "special_tokens_map.json"))  # the map wins, as in transformers
@@ -291,8 +313,16 @@ class BertTokenizer(PreTrainedTokenizerBase):
         for key in ("do_lower_case", "never_split", "tokenize_chinese_chars", "strip_accents"):
             if key in config:
                 settings[key] = config[key]
-        settings.update(cls._common_settings(config))
+        settings.update(cls._common_settings(config, folder))
         return cls(**{**settings, **kwargs})
+
+    has_normalizer = True
+
+    def _normalize_str(self, text):
+        return self.basic_tokenizer.normalize(text)[0]
+
+    def _normalize_with_alignment(self, text):
+        return self.basic_tokenizer.normalize(text)
 
     @property
     def do_lower_case(self):
