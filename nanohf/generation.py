@@ -77,6 +77,42 @@ class GenerationConfig:
         values.update({k: v for k, v in kwargs.items() if v is not None})
         return GenerationConfig(**values)
 
+    def validate(self) -> None:
+        """Refuse settings that would give NaN scores or nonsense, with transformers' messages.
+
+        transformers checks most of these when it builds its logits processors (so only when the
+        setting is used: temperature, top-k and top-p only when sampling); ``num_beams`` ≤ 0 and a
+        negative ``no_repeat_ngram_size`` it does not check (a ZeroDivisionError, or silently nothing):
+        nanohf refuses them too.
+        """
+        def positive_int(name: str, value) -> None:
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"`{name}` has to be a strictly positive integer, but is {value!r}")
+
+        if self.max_new_tokens is not None and self.max_new_tokens <= 0:
+            raise ValueError(f"`max_new_tokens` must be greater than 0, but is {self.max_new_tokens}.")
+        positive_int("num_beams", self.num_beams)
+        positive_int("num_return_sequences", self.num_return_sequences)
+        if self.min_length is not None and self.min_length < 0:
+            raise ValueError(f"`min_length` has to be a non-negative integer, but is {self.min_length}")
+        if self.min_new_tokens is not None and self.min_new_tokens < 0:
+            raise ValueError(f"`min_new_tokens` has to be a non-negative integer, but is {self.min_new_tokens}")
+        if self.no_repeat_ngram_size:
+            positive_int("no_repeat_ngram_size", self.no_repeat_ngram_size)
+        if self.repetition_penalty != 1.0 and not self.repetition_penalty > 0:
+            raise ValueError(f"`penalty` has to be a strictly positive float, but is {self.repetition_penalty}")
+        if self.do_sample:
+            if self.temperature != 1.0 and not self.temperature > 0:
+                hint = " If you're looking for greedy decoding strategies, set `do_sample=False`."
+                raise ValueError(
+                    f"`temperature` (={self.temperature}) has to be a strictly positive float, otherwise your next "
+                    f"token scores will be invalid.{hint if self.temperature == 0 else ''}"
+                )
+            if self.top_k:
+                positive_int("top_k", self.top_k)
+            if not self.top_p >= 0:  # 0 keeps just the most likely token (min_tokens_to_keep), as transformers
+                raise ValueError(f"`top_p` has to be a float > 0 and < 1, but is {self.top_p}")
+
     @classmethod
     def from_pretrained(cls, folder: str | os.PathLike, model_config=None) -> "GenerationConfig":
         base = cls.from_model_config(model_config) if model_config is not None else cls()
@@ -230,8 +266,8 @@ def process_scores(scores: np.ndarray, sequences: np.ndarray, cfg: GenerationCon
         scores = repetition_penalty(scores, sequences, cfg.repetition_penalty)
     if cfg.no_repeat_ngram_size:
         scores = no_repeat_ngram_ban(scores, sequences, cfg.no_repeat_ngram_size)
-    if eos and cur_len < limits.min_length:
-        scores[:, eos] = -np.inf
+    if eos and cur_len < limits.min_length:  # an eos id outside the vocabulary can never come: nothing to ban
+        scores[:, [e for e in eos if 0 <= e < scores.shape[-1]]] = -np.inf
     if cfg.forced_bos_token_id is not None and cur_len == 1:
         scores = force_tokens(scores, cfg.forced_bos_token_id)
     if cfg.forced_eos_token_id is not None and cur_len == limits.max_length - 1:
@@ -294,6 +330,7 @@ class GenerationMixin:
         from nanohf.generation_beam import beam_search  # beam search builds on this module
 
         cfg = (generation_config or self.generation_config).update(**kwargs)
+        cfg.validate()
         input_ids = np.asarray(input_ids)
         if input_ids.ndim == 1:
             input_ids = input_ids[None, :]
@@ -372,6 +409,12 @@ class GenerationMixin:
                 raise ValueError(f"max_length={max_length} needs {max_length - 1} decoder positions, more than "
                                  f"the model's max_position_embeddings={n_positions}")  # fmt: skip
             return Limits(prompt_len, max_length, min_length)
+        if max_length <= prompt_len:  # transformers' message: nothing would be generated
+            raise ValueError(
+                f"Input length of input_ids is {prompt_len}, but `max_length` is set to {max_length}. This can lead "
+                f"to unexpected behavior. You should consider increasing `max_length` or, better yet, setting "
+                f"`max_new_tokens`."
+            )
         # Every token needs a position embedding: fail now, not in the middle of the loop.
         longest = int(attention_mask.sum(axis=-1).max(initial=0))  # real tokens of the longest prompt
         if n_positions is not None and longest > n_positions:
