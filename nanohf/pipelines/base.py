@@ -17,13 +17,44 @@ from nanohf.autograd import no_grad
 
 
 class Pipeline:
-    def __init__(self, model, tokenizer, batch_size: int = 1, **defaults):
+    def __init__(self, model, tokenizer, batch_size: int | None = 1, *, task: str = "", device="cpu",
+                 binary_output: bool = False, num_workers: int | None = None, **defaults):  # fmt: skip
+        """``defaults``: call-time parameters given at construction (e.g. ``top_k=2``); a call's own win.
+
+        ``device`` is always the CPU (``pipeline()`` has refused any other); ``num_workers`` (transformers'
+        DataLoader workers) and ``binary_output`` are kept for transformers' spelling and change no answer."""
+        for construction_only in ("dtype", "torch_dtype", "args_parser"):  # consumed by pipeline() already
+            defaults.pop(construction_only, None)
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.batch_size = batch_size
-        self.defaults = defaults  # call-time parameters given at construction (e.g. top_k=2)
+        self.task = task
+        self.device = device
+        self.binary_output = binary_output
+        self.batch_size = batch_size or 1
+        self.num_workers = num_workers
+        self.defaults = defaults
 
-    def __call__(self, inputs, *args, batch_size: int | None = None, **kwargs):
+    @property
+    def dtype(self):
+        """The model's parameter dtype (float32 unless it was loaded otherwise)."""
+        return getattr(self.model, "dtype", None)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(task={self.task!r}, model={type(self.model).__name__}, device={self.device!r})"
+
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
+        """Save the model and the tokenizer in one folder, which ``pipeline(task, model=folder)`` reloads."""
+        os.makedirs(save_directory, exist_ok=True)
+        self.model.save_pretrained(save_directory, **kwargs)
+        self.tokenizer.save_pretrained(save_directory)
+
+    def predict(self, inputs):
+        """scikit-learn's spelling of ``__call__`` (as transformers)."""
+        return self(inputs)
+
+    transform = predict
+
+    def __call__(self, inputs, *args, batch_size: int | None = None, num_workers: int | None = None, **kwargs):
         params = {**self.defaults, **kwargs}
         single = not isinstance(inputs, list)
         items = [inputs] if single else inputs
@@ -64,24 +95,6 @@ class Pipeline:
     def postprocess(self, features_and_outputs: list[tuple[dict, dict]], **params):
         """One input's ``(feature, outputs)`` pairs -> the answer the user sees."""
         raise NotImplementedError
-
-
-def load_model_and_tokenizer(model, tokenizer, auto_model_class):
-    """Accept folders or loaded objects for ``model`` and ``tokenizer`` (tokenizer default: the model folder)."""
-    from nanohf.tokenizers import AutoTokenizer
-
-    if model is None:
-        raise ValueError("nanohf.pipeline needs model= (a checkpoint folder or a model): nothing is downloaded")
-    if isinstance(model, (str, os.PathLike)):
-        folder = model
-        model = auto_model_class.from_pretrained(folder)
-        if tokenizer is None:
-            tokenizer = folder
-    if isinstance(tokenizer, (str, os.PathLike)):
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer)
-    if tokenizer is None:
-        raise ValueError("nanohf.pipeline needs tokenizer= when model is an already-loaded model")
-    return model, tokenizer
 
 
 class MissingHeadError(TypeError, ValueError):

@@ -33,7 +33,7 @@ class Text2TextGenerationPipeline(Pipeline):
     def __init__(self, model, tokenizer, batch_size: int = 1, task: str | None = None, **defaults):
         self.task = task or type(self).task  # e.g. "translation_en_to_fr"; keys the task_specific_params
         require_head(model, AutoModelForSeq2SeqLM, self.task, "an encoder-decoder language-model head")
-        super().__init__(model, tokenizer, batch_size, **defaults)
+        super().__init__(model, tokenizer, batch_size, task=self.task, **defaults)
         task_params = dict(task_specific_params(model.config).get(self.task, {}))
         self.prefix = task_params.pop("prefix", getattr(model.config, "prefix", None)) or ""
         self.generation_config = self._pipeline_generation_config(task_params)

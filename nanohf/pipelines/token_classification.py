@@ -147,7 +147,7 @@ class TokenClassificationPipeline(Pipeline):
             for token in tokens:
                 best = int(token["scores"].argmax())
                 labelled.append(
-                    {"entity": id2label[best], "score": float(token["scores"][best]), "index": token["index"],
+                    {"entity": id2label[best], "score": np.float32(token["scores"][best]), "index": token["index"],
                      "word": token["word"], "start": token["start"], "end": token["end"]}
                 )  # fmt: skip
         if strategy == "none":
@@ -165,7 +165,7 @@ class TokenClassificationPipeline(Pipeline):
         best = int(scores.argmax())
         return {
             "entity": self.model.config.id2label[best],
-            "score": float(scores[best]),
+            "score": np.float32(scores[best]),
             "word": self.tokenizer.convert_tokens_to_string([token["word"] for token in word_tokens]),
             "start": word_tokens[0]["start"],
             "end": word_tokens[-1]["end"],
@@ -175,7 +175,7 @@ class TokenClassificationPipeline(Pipeline):
         """Adjacent labelled tokens/words of one entity -> ``{"entity_group", "score" (mean), "word", ...}``."""
         return {
             "entity_group": group[0]["entity"].split("-", 1)[-1],
-            "score": float(np.nanmean(np.array([entity["score"] for entity in group], dtype=np.float32))),
+            "score": np.float32(np.nanmean(np.array([entity["score"] for entity in group], dtype=np.float32))),
             "word": self.tokenizer.convert_tokens_to_string([entity["word"] for entity in group]),
             "start": group[0]["start"],
             "end": group[-1]["end"],

@@ -1,0 +1,91 @@
+"""``pipeline(task)`` with no model: the task's default checkpoint, found in the local Hugging Face cache.
+
+The default model ids (and the revisions they were pinned to) are transformers'. Tasks transformers 5 still
+has use its 5.x defaults; the tasks it removed (question-answering, summarization, translation,
+text2text-generation), which nanohf keeps with 4.x behaviour, use 4.x's. Nothing is downloaded: the files must
+already sit in the cache that ``huggingface_hub`` writes::
+
+    $HF_HUB_CACHE  (else $HF_HOME/hub, else ~/.cache/huggingface/hub)
+        models--org--name/refs/main            -> the commit hash of the snapshot to use
+        models--org--name/snapshots/<commit>/  -> config.json, model.safetensors, tokenizer files
+
+A ref file is only followed when it names a snapshot folder directly (no path separators, no ``..``): a ref
+that points elsewhere is refused rather than read.
+"""
+
+import os
+from pathlib import Path
+
+from nanohf.models.hub import hub_cache_dir
+
+# task -> (model id, revision) as transformers pins them.
+DEFAULT_MODELS = {
+    "text-classification": ("distilbert/distilbert-base-uncased-finetuned-sst-2-english", "714eb0f"),
+    "token-classification": ("dbmdz/bert-large-cased-finetuned-conll03-english", "4c53496"),
+    "fill-mask": ("distilbert/distilroberta-base", "fb53ab8"),
+    "feature-extraction": ("distilbert/distilbert-base-cased", "6ea8117"),
+    "zero-shot-classification": ("facebook/bart-large-mnli", "d7645e1"),
+    "text-generation": ("HuggingFaceTB/SmolLM3-3B", "a07cc9a"),
+    # removed from transformers 5; transformers 4's defaults
+    "question-answering": ("distilbert/distilbert-base-cased-distilled-squad", "564e9b5"),
+    "summarization": ("sshleifer/distilbart-cnn-12-6", "a4f8f3e"),
+    "translation": ("google-t5/t5-base", "a9723ea"),
+    "text2text-generation": ("google-t5/t5-base", "a9723ea"),
+}
+
+
+def repo_cache_dir(model_id: str, cache_dir: str | os.PathLike | None = None) -> Path:
+    """``<cache>/models--org--name``: where huggingface_hub keeps ``model_id``'s files (``cache_dir``: the
+    cache's root, as transformers' ``model_kwargs={"cache_dir": ...}``; default: the environment's)."""
+    root = Path(cache_dir) if cache_dir is not None else hub_cache_dir()
+    return root / ("models--" + model_id.replace("/", "--"))
+
+
+def _is_plain_name(name: str) -> bool:
+    """A single folder name: not empty, no separator, no parent reference, not absolute."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and not os.path.isabs(name)
+
+
+def cached_snapshot(
+    model_id: str, revision: str | None = None, cache_dir: str | os.PathLike | None = None
+) -> Path | None:
+    """The snapshot folder of ``model_id`` in the local cache, or None when it is not there.
+
+    ``revision``: a branch or tag (read from ``refs/<revision>``) or a commit hash, full or abbreviated
+    (matched against the snapshot folder names). Without it: ``refs/main``, else the one snapshot there is.
+    Raises ValueError when a ref file's content is not a plain snapshot name (e.g. ``../../elsewhere``).
+    """
+    repo = repo_cache_dir(model_id, cache_dir)
+    snapshots = repo / "snapshots"
+    if not snapshots.is_dir():
+        return None
+    ref_name = revision or "main"
+    ref = repo / "refs" / ref_name
+    if _is_plain_name(ref_name) and ref.is_file():
+        commit = ref.read_text(encoding="utf-8").strip()
+        if not _is_plain_name(commit):
+            raise ValueError(f"{ref} holds {commit!r}, which is not a snapshot name: refusing to follow it")
+        candidate = snapshots / commit
+        return candidate if candidate.is_dir() else None
+    folders = sorted(p for p in snapshots.iterdir() if p.is_dir())
+    if revision is not None:
+        matches = [p for p in folders if p.name.startswith(revision)]
+        return matches[0] if len(matches) == 1 else None
+    return folders[0] if len(folders) == 1 else None
+
+
+def default_checkpoint(task: str, revision: str | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
+    """The local folder of ``task``'s default model, or a FileNotFoundError naming the id and where to put it."""
+    model_id, pinned_revision = DEFAULT_MODELS[task]
+    snapshot = cached_snapshot(model_id, revision, cache_dir)
+    if snapshot is None and revision is None:
+        snapshot = cached_snapshot(model_id, pinned_revision, cache_dir)
+    if snapshot is not None:
+        return snapshot
+    raise FileNotFoundError(
+        f"pipeline({task!r}) with no model uses transformers' default for the task, {model_id!r} (revision "
+        f"{revision or pinned_revision}), and nanohf downloads nothing. Either pass model= a folder holding a "
+        f"checkpoint (config.json, model.safetensors, tokenizer files), or put {model_id!r}'s files in the local "
+        f"Hugging Face cache: {repo_cache_dir(model_id, cache_dir)}/snapshots/<commit>/, with refs/main "
+        "holding <commit>."
+    )
