@@ -102,12 +102,17 @@ _EXPORTS = {
     "nanohf.pipelines": ["pipeline"],
     "nanohf.random": ["set_seed"],
     "nanohf.tokenizers": [
+        "AddedToken",
         "AutoTokenizer",
         "BatchEncoding",
         "BertTokenizer",
+        "BertTokenizerFast",
         "DistilBertTokenizer",
+        "DistilBertTokenizerFast",
         "GPT2Tokenizer",
+        "GPT2TokenizerFast",
         "RobertaTokenizer",
+        "RobertaTokenizerFast",
     ],
     "nanohf.trainer": ["EarlyStoppingCallback", "Trainer", "TrainerCallback", "TrainingArguments"],
 }

@@ -20,6 +20,9 @@ class DistilBertTokenizer(BertTokenizer):
     model_input_names = ["input_ids", "attention_mask"]
 
 
+DistilBertTokenizerFast = DistilBertTokenizer  # one class, two names, as in transformers 5
+
+
 TOKENIZER_CLASSES = {
     "BertTokenizer": BertTokenizer,
     "BertTokenizerFast": BertTokenizer,

@@ -267,3 +267,7 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
 
     def tokenizer_config(self):
         return {**super().tokenizer_config(), "add_prefix_space": self.add_prefix_space, "errors": self.errors}
+
+
+# transformers 5 has only fast tokenizers: GPT2TokenizerFast is another name of the same class.
+GPT2TokenizerFast = GPT2Tokenizer

@@ -91,3 +91,7 @@ class RobertaTokenizer(GPT2Tokenizer):
     # ------------------------------------------------------------------ saving
     def tokenizer_config(self):
         return {**super().tokenizer_config(), "trim_offsets": self.trim_offsets}
+
+
+# transformers 5 has only fast tokenizers: RobertaTokenizerFast is another name of the same class.
+RobertaTokenizerFast = RobertaTokenizer

@@ -380,3 +380,7 @@ class BertTokenizer(PreTrainedTokenizerBase):
         return {**super().tokenizer_config(), "do_lower_case": basic.do_lower_case,
                 "strip_accents": basic.strip_accents, "tokenize_chinese_chars": basic.tokenize_chinese_chars,
                 "never_split": sorted(basic.never_split) or None}
+
+
+# transformers 5 has only fast tokenizers: BertTokenizerFast is another name of the same class.
+BertTokenizerFast = BertTokenizer
