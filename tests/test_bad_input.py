@@ -89,10 +89,10 @@ def test_header_length_past_end_of_file(bert_folder):
     path.write_bytes(bytes(raw))
     with pytest.raises(SafetensorsError, match=rf"header length {len(raw) * 10} runs past the end of the file"):
         load_safetensors(path)
-    # The largest u64 must not overflow anything either.
+    # The largest u64 must not overflow anything either: past the format's 100 MB header limit.
     raw[:8] = struct.pack("<Q", 2**64 - 1)
     path.write_bytes(bytes(raw))
-    with pytest.raises(SafetensorsError, match=rf"{re.escape(str(path))}: header length {2**64 - 1} runs past"):
+    with pytest.raises(SafetensorsError, match=rf"{re.escape(str(path))}: header length {2**64 - 1} is larger than"):
         load_safetensors(path)
 
 
@@ -100,7 +100,7 @@ def test_header_length_past_end_of_file(bert_folder):
 def test_header_not_json(tmp_path, garbage):
     path = tmp_path / "model.safetensors"
     path.write_bytes(struct.pack("<Q", len(garbage)) + garbage + b"\x00" * 16)
-    with pytest.raises(SafetensorsError, match=rf"{re.escape(str(path))}: header is not valid JSON"):
+    with pytest.raises(SafetensorsError, match=rf"{re.escape(str(path))}: header is not valid (JSON|UTF-8)"):
         load_safetensors(path)
 
 
@@ -130,7 +130,7 @@ def test_data_offsets_out_of_range(bert_folder):
 def test_negative_data_offsets(tmp_path):
     path = tmp_path / "model.safetensors"
     write_safetensors(path, {"a": {"dtype": "F32", "shape": [4], "data_offsets": [-16, 0]}}, b"\x00" * 16)
-    with pytest.raises(SafetensorsError, match=r"tensor 'a' has data_offsets \[-16, 0\] outside"):
+    with pytest.raises(SafetensorsError, match=r"tensor 'a' has invalid data_offsets \[-16, 0\]"):
         load_safetensors(path)
 
 

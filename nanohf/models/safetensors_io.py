@@ -16,6 +16,7 @@ through the ``safetensors`` package.
 
 import io
 import json
+import math
 import os
 import struct
 from pathlib import Path
@@ -42,6 +43,44 @@ class SafetensorsError(ValueError):
     """A ``.safetensors`` file that cannot be read; the message names the file and the tensor."""
 
 
+MAX_HEADER_BYTES = 100_000_000  # the format's limit (and the safetensors library's)
+U64_MAX = 2**64 - 1
+
+
+def _is_u64(value) -> bool:
+    """A JSON unsigned integer as the format means it: not a bool, not a float, not past 2⁶⁴ - 1."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= U64_MAX
+
+
+def _parse_header_json(path: Path, raw: bytes) -> dict:
+    """The header as the spec reads it: UTF-8 JSON (no BOM, no UTF-16/32), one object, string metadata."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SafetensorsError(f"{path}: header is not valid UTF-8 ({err})") from None
+    metadata_count = 0
+
+    def pairs_to_dict(pairs):
+        nonlocal metadata_count
+        metadata_count += sum(key == "__metadata__" for key, _ in pairs)
+        return dict(pairs)  # a repeated tensor name: the last one counts, as in the safetensors library
+
+    try:
+        header = json.loads(text, object_pairs_hook=pairs_to_dict)
+    except json.JSONDecodeError as err:
+        raise SafetensorsError(f"{path}: header is not valid JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise SafetensorsError(f"{path}: header must be a JSON object, not {type(header).__name__}")
+    if metadata_count > 1:
+        raise SafetensorsError(f"{path}: header has more than one __metadata__ entry")
+    metadata = header.pop("__metadata__", None)
+    if metadata is not None and not (
+        isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())
+    ):
+        raise SafetensorsError(f"{path}: __metadata__ must map strings to strings, got {metadata!r:.200}")
+    return header
+
+
 def read_header(path: str | os.PathLike) -> dict[str, dict]:
     """Parse and check the header; returns ``{tensor name: {"dtype", "shape", "data_offsets"}}``."""
     path = Path(path)
@@ -50,18 +89,16 @@ def read_header(path: str | os.PathLike) -> dict[str, dict]:
         raise SafetensorsError(f"{path}: {file_size} bytes is too short for a safetensors file (truncated?)")
     with open(path, "rb") as f:
         (header_len,) = struct.unpack("<Q", f.read(8))
+        if header_len > MAX_HEADER_BYTES:
+            raise SafetensorsError(
+                f"{path}: header length {header_len} is larger than the format's limit of {MAX_HEADER_BYTES} bytes"
+            )
         if header_len > file_size - 8:
             raise SafetensorsError(
                 f"{path}: header length {header_len} runs past the end of the file ({file_size} bytes)"
             )
         raw = f.read(header_len)
-    try:
-        header = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SafetensorsError(f"{path}: header is not valid JSON ({err})") from None
-    if not isinstance(header, dict):
-        raise SafetensorsError(f"{path}: header must be a JSON object")
-    header.pop("__metadata__", None)
+    header = _parse_header_json(path, raw)
 
     data_size = file_size - 8 - header_len
     for name, info in header.items():
@@ -70,9 +107,9 @@ def read_header(path: str | os.PathLike) -> dict[str, dict]:
         dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
         if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
             raise SafetensorsError(f"{path}: tensor {name!r} has unknown dtype {dtype!r}")
-        if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+        if not (isinstance(shape, list) and all(_is_u64(d) for d in shape)):
             raise SafetensorsError(f"{path}: tensor {name!r} has an invalid shape {shape!r}")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_u64(o) for o in offsets)):
             raise SafetensorsError(f"{path}: tensor {name!r} has invalid data_offsets {offsets!r}")
         begin, end = offsets
         if not 0 <= begin <= end <= data_size:
@@ -80,7 +117,9 @@ def read_header(path: str | os.PathLike) -> dict[str, dict]:
                 f"{path}: tensor {name!r} has data_offsets [{begin}, {end}] outside the data section of "
                 f"{data_size} bytes (file truncated or corrupt)"
             )
-        expected = int(np.prod(shape, dtype=np.int64)) * DTYPE_SIZES[dtype]
+        expected = math.prod(shape) * DTYPE_SIZES[dtype]  # Python ints: a huge shape cannot wrap around
+        if expected > U64_MAX:
+            raise SafetensorsError(f"{path}: tensor {name!r} of shape {shape} overflows 64 bits of bytes")
         if end - begin != expected:
             raise SafetensorsError(
                 f"{path}: tensor {name!r} of dtype {dtype} and shape {shape} needs {expected} bytes, "
