@@ -153,6 +153,13 @@ CASES = [
     *[(f"ner/{s}-list", "token-classification", {}, ([NER_A, NER_B],), {"aggregation_strategy": s})
       for s in ("simple", "first", "average", "max")],
     ("ner/init-simple-one-element-list", "token-classification", {"aggregation_strategy": "simple"}, ([NER_A],), {}),
+    ("ner/split-words-one", "token-classification", {}, (NER_A.split(),), {"is_split_into_words": True}),
+    ("ner/split-words-list", "token-classification", {}, ([NER_A.split(), NER_B.split()],),
+     {"is_split_into_words": True, "aggregation_strategy": "first"}),
+    ("ner/split-words-delimiter", "token-classification", {}, ([NER_B.split()],),
+     {"is_split_into_words": True, "delimiter": "_", "aggregation_strategy": "simple"}),
+    ("ner/split-words-init", "token-classification", {"is_split_into_words": True}, (NER_B.split(),),
+     {"aggregation_strategy": "max"}),
     # zero-shot-classification: a dict per text
     ("zero/one", "zero-shot-classification", {}, (A, ["urgent", "phone", "sports"]), {}),
     ("zero/list", "zero-shot-classification", {}, ([A, B], ["urgent", "phone"]), {}),

@@ -3,8 +3,9 @@
 nanohf runs on the CPU in NumPy. transformers' spellings of "the CPU" are accepted; so is what transformers
 falls back to the CPU for on a machine without an accelerator (``device=None`` or a GPU ordinal such as
 ``device=0``). A device string or ``torch.device`` naming an accelerator ("cuda", "cuda:1", "mps", ...) is an
-error, as it is in transformers on a CPU-only machine. Precision: float32 (the default, "auto") or float64;
-half precisions need an accelerator and are refused.
+error, as it is in transformers on a CPU-only machine. Precision: float32, what nanohf computes in (the
+default "auto" keeps the checkpoint's, which nanohf loads as float32); half precisions need an accelerator and
+any other precision is refused.
 """
 
 import logging
@@ -14,7 +15,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 CPU_NAMES = ("cpu", "-1")
-FLOAT_DTYPES = {"float32": np.float32, "float": np.float32, "float64": np.float64, "double": np.float64}
+FLOAT_DTYPES = {"float32": np.float32, "float": np.float32}
 HALF_DTYPES = ("float16", "half", "bfloat16")
 
 
@@ -49,12 +50,15 @@ def check_device_map(device_map) -> None:
     for value in values:
         if value in ("disk", "meta"):
             raise ValueError(f"device_map={device_map!r}: nanohf keeps every weight in memory, on the CPU")
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            # An ordinal in a device map places weights on that accelerator (transformers then fails to load).
+            raise ValueError(f"device_map={device_map!r} puts weights on accelerator {value}; nanohf runs on the CPU")
         device_name(value)
 
 
 def numpy_dtype(dtype):
-    """``dtype`` ("auto", None, "float32", np.float32, torch.float32, ...) -> None (keep the checkpoint's,
-    float32 in nanohf) or a NumPy float dtype; ValueError for half precision or a non-float type."""
+    """``dtype`` ("auto", None, "float32", np.float32, torch.float32) -> None (keep the checkpoint's, float32
+    in nanohf) or np.float32; ValueError for any other precision."""
     if dtype is None or dtype == "auto":
         return None
     name = str(getattr(dtype, "__name__", dtype)).removeprefix("torch.")
@@ -63,8 +67,8 @@ def numpy_dtype(dtype):
     except TypeError:
         pass
     if name in HALF_DTYPES:
-        raise ValueError(f"dtype={dtype!r}: nanohf computes in float32 (or float64) on the CPU; half precision "
-                         "needs an accelerator")  # fmt: skip
+        raise ValueError(f"dtype={dtype!r}: nanohf computes in float32 on the CPU; half precision needs an "
+                         "accelerator")  # fmt: skip
     if name not in FLOAT_DTYPES:
-        raise ValueError(f"dtype={dtype!r}: give 'auto', 'float32' or 'float64'")
+        raise ValueError(f"dtype={dtype!r}: nanohf's pipelines run in float32; give 'auto' or 'float32'")
     return np.dtype(FLOAT_DTYPES[name])

@@ -13,6 +13,10 @@ aggregation_strategy:
                as "simple", but the tokens of one word first agree on one label: the first token's,
                the label of the averaged scores, or the label of the single most confident token.
                Word boundaries come from the character offsets, so these need a tokenizer that gives them.
+
+Inputs: a string (-> a list of entities) or a list of strings (-> a list of such lists); with
+``is_split_into_words=True`` a list of words or a list of such lists (-> always a list of entity lists, as in
+transformers), the offsets counting in the words joined by ``delimiter`` (default " ").
 """
 
 import warnings
@@ -47,7 +51,17 @@ class TokenClassificationPipeline(Pipeline):
         return bool(getattr(self.tokenizer, "is_fast", True))
 
     def __call__(self, inputs, *args, batch_size: int | None = None, **kwargs):
+        """``ner(text)``, ``ner([texts])``, or with ``is_split_into_words=True`` one list of words or a list of
+        such lists (words joined by ``delimiter``, default " ", for the offsets). One pre-split sentence still
+        gets a one-element list of entity lists, as in transformers."""
+        # As transformers: only the call says whether its inputs are pre-split (a construction-time
+        # is_split_into_words or delimiter is overridden by the call's defaults, False and " ").
+        kwargs["is_split_into_words"] = kwargs.get("is_split_into_words", False)
+        kwargs["delimiter"] = kwargs.get("delimiter")
         self._check_params(**{**self.defaults, **kwargs})
+        if kwargs["is_split_into_words"] and isinstance(inputs, list):
+            if not all(isinstance(words, list) for words in inputs):
+                inputs = [inputs]
         return super().__call__(inputs, *args, batch_size=batch_size, **kwargs)
 
     def _check_params(self, aggregation_strategy=None, stride=None, **_) -> None:
@@ -72,22 +86,38 @@ class TokenClassificationPipeline(Pipeline):
                 raise ValueError(f"stride needs character offsets, which {type(self.tokenizer).__name__} lacks")
 
     # ------------------------------------------------------------------ the three steps
-    def preprocess(self, text, stride: int | None = None, **_) -> list[dict]:
-        """A string -> its features: one, or with ``stride`` one per overlapping window of model_max_length.
+    def preprocess(self, text, stride: int | None = None, is_split_into_words: bool = False, delimiter=None,
+                   **_) -> list[dict]:  # fmt: skip
+        """A string (or, with ``is_split_into_words``, a list of words) -> its features: one, or with ``stride``
+        one per overlapping window of model_max_length.
 
-        Each feature keeps the text, its ``special_tokens_mask`` and (when available) ``offset_mapping``."""
-        if not isinstance(text, str):
+        Each feature keeps the text, its ``special_tokens_mask`` and (when available) ``offset_mapping``; for
+        pre-split words also each token's word index and each word's first character in the joined text
+        (the tokenizer's offsets then count from the start of the token's word)."""
+        word_starts = None
+        if is_split_into_words:
+            if not isinstance(text, list):
+                raise ValueError("When `is_split_into_words=True`, `sentence` must be a list of tokens.")
+            words, delimiter = text, " " if delimiter is None else delimiter
+            text = delimiter.join(words)
+            word_starts = list(np.cumsum([0] + [len(word) + len(delimiter) for word in words[:-1]]))
+        elif not isinstance(text, str):
             raise ValueError(f"token-classification takes a string or a list of strings, not {type(text).__name__}")
         windows = {"return_overflowing_tokens": True, "stride": stride} if stride is not None else {}
         encoded = self.tokenizer(
-            [text],
+            [words] if is_split_into_words else [text],
+            is_split_into_words=is_split_into_words,
             truncation=True,
             return_special_tokens_mask=True,
             return_offsets_mapping=self.has_offsets,
             **windows,
         )
         keys = [key for key in encoded.keys() if key != "overflow_to_sample_mapping"]
-        return [{"text": text, **{key: encoded[key][i] for key in keys}} for i in range(len(encoded["input_ids"]))]
+        features = [{"text": text, **{key: encoded[key][i] for key in keys}} for i in range(len(encoded["input_ids"]))]
+        if word_starts is not None:
+            for feature, encoding in zip(features, encoded.encodings, strict=True):
+                feature["word_ids"], feature["word_starts"] = list(encoding.words), word_starts
+        return features
 
     def _forward(self, model_inputs: dict) -> dict:
         """Padded ``(batch, seq)`` inputs -> ``{"logits": (batch, seq, num_labels)}``."""
@@ -121,6 +151,9 @@ class TokenClassificationPipeline(Pipeline):
             is_subword = False
             if offsets is not None:
                 start, end = (int(x) for x in offsets[index])
+                if "word_starts" in feature and feature["word_ids"][index] is not None:
+                    shift = int(feature["word_starts"][feature["word_ids"][index]])  # word offsets -> text offsets
+                    start, end = start + shift, end + shift
                 if prefix:
                     # A "##" piece is longer than the characters it covers; a whole word is as long.
                     is_subword = len(word) != len(text[start:end])
