@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import transformers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_tokenizer_common import ALL_OUTPUTS, DATA, TOKENIZERS, TRICKY, assert_same, gpt2_folder, mrpc_pairs
 from test_tokenizer_roberta import write_vocab
 from tokenizers import AddedToken as RustAddedToken
@@ -119,8 +121,30 @@ def test_class_from_pretrained_and_subfolder(folders, tmp_path):
         assert ours.init_kwargs.get("use_fast") is None  # a loading option, not the tokenizer's
         assert_same(ours, theirs, ["Hello world!", "a b c"], ["x", "y z"], **ALL_OUTPUTS)
         ours.save_pretrained(tmp_path / "parent" / kind)
-        again = cls.from_pretrained(tmp_path / "parent", subfolder=kind)
-        assert_same(again, theirs, "Hello world!", **ALL_OUTPUTS)
+        for again in (cls.from_pretrained(tmp_path / "parent", subfolder=kind),
+                      AutoTokenizer.from_pretrained(tmp_path / "parent", subfolder=kind, use_fast=True)):
+            assert type(again) is cls
+            assert_same(again, theirs, "Hello world!", **ALL_OUTPUTS)
+
+
+def test_special_token_attributes(folders):
+    """Setting pad_token (the GPT-2 habit), pad_token_id, extra_special_tokens: as transformers."""
+    ours, theirs = load_both(folders["gpt2"])
+    for tok in (ours, theirs):
+        tok.pad_token = tok.eos_token
+    assert ours.pad_token_id == theirs.pad_token_id == 50256
+    assert_same(ours, theirs, ["Hello world", "a"], padding=True, return_tensors="np")
+    ours, theirs = load_both(folders["uncased"])
+    for tok in (ours, theirs):
+        tok.pad_token_id = 1
+        tok.extra_special_tokens = ["[unused1]"]
+    for attribute in ("pad_token", "pad_token_id", "all_special_tokens", "all_special_ids", "extra_special_tokens",
+                      "extra_special_tokens_ids", "special_tokens_map"):
+        assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
+    assert_same(ours, theirs, ["Hello [unused1] world", "a"], padding=True, **ALL_OUTPUTS)
+    for tok in (ours, theirs):
+        tok.pad_token = RustAddedToken("[unused2]")
+    assert ours.pad_token == theirs.pad_token == "[unused2]"
 
 
 # ---------------------------------------------------------------------- BatchEncoding lookups
@@ -366,3 +390,31 @@ def test_added_token_object():
         tok.add_special_tokens({"foo_token": "x"})
     with pytest.raises(TypeError, match="str or an AddedToken"):
         tok.add_tokens([3])
+
+
+PIECES = ["foo", "bar", "<ent>", "New", "Cased", "cased", " ", "  ", "\t", "x", "_", "é", "É", "我", "爱", "<", ">",
+          "[CLS]", "[MASK]", "a", "-", "1", "\u0301", "\x00", "<mask>", "Ġ", "😀", "wörld", "spaced"]
+
+
+@pytest.fixture(scope="module")
+def with_added(folders):
+    """(ours, theirs) pairs with single_word / lstrip / rstrip / normalized tokens added, per kind."""
+    pairs = {}
+    for kind in ("uncased", "gpt2", "roberta"):
+        ours, theirs = load_both(folders[kind])
+        for tok, token_class in ((ours, AddedToken), (theirs, RustAddedToken)):
+            tok.add_tokens([token_class("foo", single_word=True), token_class("bar", lstrip=True, rstrip=True),
+                            "NewCased", token_class("我爱", normalized=False), token_class("x_", rstrip=True),
+                            token_class("é", single_word=True, normalized=False)])
+            tok.add_special_tokens({"extra_special_tokens": ["<ent>", token_class("spaced", lstrip=True)]})
+        pairs[kind] = (ours, theirs)
+    return pairs
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(PIECES), max_size=14), st.sampled_from(["uncased", "gpt2", "roberta"]))
+def test_random_text_with_added_tokens(with_added, pieces, kind):
+    ours, theirs = with_added[kind]
+    text = "".join(pieces)
+    assert_same(ours, theirs, text, **ALL_OUTPUTS)
+    assert_same(ours, theirs, [text, text[::-1]], [text[1:], text], **ALL_OUTPUTS)

@@ -45,7 +45,12 @@ class AutoTokenizer:
 
     @staticmethod
     def from_pretrained(name_or_path: str | os.PathLike, **kwargs):
+        """The tokenizer of a folder (or a name in the local Hugging Face cache). Keyword arguments go to the
+        tokenizer's from_pretrained (model_max_length=, pad_token=, ...); use_fast=, cache_dir=, revision=,
+        trust_remote_code=, ... are accepted and change nothing; subfolder= looks inside the folder."""
         folder = resolve_checkpoint_dir(name_or_path)
+        if kwargs.get("subfolder"):
+            folder = Path(folder) / kwargs.pop("subfolder")
         tokenizer_class = _tokenizer_class(Path(folder))
         return tokenizer_class.from_pretrained(folder, **kwargs)
 
