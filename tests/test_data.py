@@ -411,7 +411,7 @@ def test_map_cache_reused_and_invalidated(cache_dir, tmp_path):
     ds = Dataset.from_dict(SAMPLE)
     first = ds.map(counting_file_function(log), batched=True, batch_size=2)
     assert calls(log) == 3
-    assert first.cache_files and Path(first.cache_files[0]).parent == cache_dir
+    assert first.cache_files and Path(first.cache_files[0]["filename"]).parent.parent == cache_dir
     again = ds.map(counting_file_function(log), batched=True, batch_size=2)  # a new function object, same code
     assert calls(log) == 3 and again.to_dict() == first.to_dict() and again.fingerprint == first.fingerprint
     ds.map(counting_file_function(log), batched=True, batch_size=2, load_from_cache_file=False)
@@ -476,7 +476,7 @@ def test_progress_bar(capsys):
 
 def test_cached_columns_are_memory_mapped(cache_dir):
     ds = Dataset.from_dict(SAMPLE).map(lambda b: {"ids2": [[i * 2 for i in v] for v in b["ids"]]}, batched=True)
-    folder = Path(ds.cache_files[0])
+    folder = Path(ds.cache_files[0]["filename"]).parent
     assert sorted(p.name for p in folder.iterdir()) == [
         "0.json", "1.npy", "2.npy", "3.offsets.npy", "3.values.npy", "4.offsets.npy", "4.values.npy", "table.json"]
     columns = ds._columns
@@ -504,7 +504,7 @@ def test_damaged_cache_is_recomputed_and_filter_is_cached(tmp_path):
     log = str(tmp_path / "calls.log")
     ds = Dataset.from_dict(SAMPLE)
     first = ds.map(counting_file_function(log), batched=True, batch_size=2)
-    (Path(first.cache_files[0]) / "2.npy").unlink()  # someone deletes a file of the cached result
+    (Path(first.cache_files[0]["filename"]).parent / "2.npy").unlink()  # someone deletes a file of the cached result
     again = ds.map(counting_file_function(log), batched=True, batch_size=2)
     assert calls(log) == 6 and again.to_dict() == first.with_format(None).to_dict()
 

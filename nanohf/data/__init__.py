@@ -9,8 +9,10 @@
                         collate_fn=DataCollatorWithPadding(tokenizer))
 
 Modules: features (Value, ClassLabel, List), columns (NumPy storage), dataset (Dataset), mapping (map,
-filter), fingerprint and cache (the map cache), dataset_dict, loading (csv/json/text), glue, collators,
-dataloader.
+filter) and parallel (num_proc), fingerprint and cache (the disk cache), dataset_dict, readers (csv / json /
+text / parquet, compressed), loading (load_dataset), streaming (IterableDataset), combine (concatenate,
+interleave), export (save_to_disk, to_json / to_csv / to_parquet, pandas), arrow (🤗 datasets' feature
+forms), search (add_faiss_index), glue, collators, dataloader.
 """
 
 from .cache import default_cache_dir, disable_caching, enable_caching, is_caching_enabled
@@ -20,13 +22,16 @@ from .collators import (
     DataCollatorWithPadding,
     default_data_collator,
 )
+from .combine import concatenate_datasets, interleave_datasets
 from .dataloader import DataLoader
 from .dataset import Dataset
 from .dataset_dict import DatasetDict
+from .export import load_from_disk
 from .features import ClassLabel, Features, List, Sequence, Value
 from .glue import load_glue
-from .loading import load_dataset
+from .loading import list_datasets, load_dataset
 from .mapping import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+from .streaming import IterableDataset, IterableDatasetDict
 
 __all__ = [
     "ClassLabel",
@@ -37,6 +42,8 @@ __all__ = [
     "Dataset",
     "DatasetDict",
     "Features",
+    "IterableDataset",
+    "IterableDatasetDict",
     "List",
     "Sequence",
     "Value",
@@ -46,8 +53,12 @@ __all__ = [
     "disable_caching",
     "disable_progress_bars",
     "enable_caching",
+    "concatenate_datasets",
     "enable_progress_bars",
+    "interleave_datasets",
     "is_caching_enabled",
+    "list_datasets",
     "load_dataset",
+    "load_from_disk",
     "load_glue",
 ]

@@ -283,3 +283,25 @@ def _cast(column, name, feature):
         if target is not None and column.values.dtype != target:
             column = RaggedColumn(column.values.astype(target), column.offsets)
     return column
+
+
+def concat_columns(columns, name=None, feature=None):
+    """Columns of the same name, one after the other -> one column (rows of the first, then the second, ...).
+
+    Same layouts with the same dtype are joined as arrays (offsets shifted); anything else goes through
+    Python values and `column_from_values`.
+    """
+    columns = list(columns)
+    if len(columns) == 1:
+        return columns[0]
+    kinds = {type(c) for c in columns}
+    if kinds == {NumericColumn} and len({c.data.dtype for c in columns}) == 1:
+        return NumericColumn(np.concatenate([np.asarray(c.data) for c in columns]))
+    if kinds == {RaggedColumn} and len({(c.values.dtype, c.values.shape[1:]) for c in columns}) == 1:
+        values = np.concatenate([np.asarray(c.values) for c in columns])
+        lengths = np.concatenate([c.lengths for c in columns])
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return RaggedColumn(values, offsets)
+    values = list(itertools.chain.from_iterable(c.python(np.arange(len(c), dtype=np.int64)) for c in columns))
+    return column_from_values(values, name, feature)

@@ -12,25 +12,44 @@ mapping*, row i of the result being row indices[i] of the storage, as in 🤗 da
 materialises its result, normally into the disk cache (cache.py), memory-mapped.
 """
 
+import os
+
 import numpy as np
 
 from .. import random as nanohf_random
+from . import cache
 from .columns import column_from_values
+from .export import DatasetIOMixin, require_pandas
 from .features import Features
 from .fingerprint import hash_columns, hash_value
+from .mapping import filter_dataset, map_dataset
 from .ordering import sort_order, split_sizes
+from .search import IndexableMixin
+from .streaming import dataset_to_iterable
 
-FORMAT_TYPES = {None: None, "python": None, "numpy": "numpy", "np": "numpy"}
+FORMAT_TYPES = {None: None, "python": None, "numpy": "numpy", "np": "numpy", "pandas": "pandas", "pd": "pandas"}
 
 
 def _check_format_type(type):
     if type not in FORMAT_TYPES:
         hint = " nanohf returns NumPy arrays only: use 'numpy'." if type in ("torch", "pt", "tf", "jax") else ""
-        raise ValueError(f"Unknown format type {type!r}; choose None (Python objects) or 'numpy'.{hint}")
+        raise ValueError(f"Unknown format type {type!r}; choose None (Python objects), 'numpy' or 'pandas'.{hint}")
+    if FORMAT_TYPES[type] == "pandas":
+        require_pandas("with_format('pandas')")
     return FORMAT_TYPES[type]
 
 
-class Dataset:
+_STORAGE_ARGUMENTS = {"keep_in_memory", "cache_file_name", "writer_batch_size", "disable_nullable",
+                      "new_fingerprint", "suffix_template", "with_rank", "try_original_type"}
+
+
+def _check_ignored(method, ignored):
+    unknown = set(ignored) - _STORAGE_ARGUMENTS
+    if unknown:
+        raise TypeError(f"Dataset.{method}() got unexpected keyword arguments {sorted(unknown)}")
+
+
+class Dataset(DatasetIOMixin, IndexableMixin):
     """Rows of examples with named columns; build one with `from_dict`, `from_list` or `load_dataset`.
 
     The constructor is internal: `columns` maps names to stored columns (columns.py), `indices` (or None)
@@ -110,6 +129,20 @@ class Dataset:
         """32 hex characters that change whenever the content changes (names the map cache)."""
         return self._fingerprint
 
+    @property
+    def dataset_size(self):
+        """Bytes of the data: the cache files' size when memory-mapped from the disk cache, else the arrays'."""
+        folders = {os.path.dirname(entry["filename"]) for entry in self.cache_files}
+        if folders and all(os.path.isdir(folder) for folder in folders):
+            return sum(cache.folder_size(folder) for folder in folders)
+        total = 0
+        for column in self._columns.values():
+            for name in ("data", "values", "offsets"):
+                array = getattr(column, name, None)
+                if array is not None:
+                    total += array.nbytes if array.dtype != object else sum(len(str(v)) for v in array)
+        return total
+
     def __len__(self):
         return self.num_rows
 
@@ -160,8 +193,26 @@ class Dataset:
         return {name: (self._columns[name].numpy(rows) if numpy else self._columns[name].python(rows))
                 for name, numpy in self._output_columns()}
 
+    def _pandas(self, positions, column=None):
+        """Rows `positions` as a pandas DataFrame (format "pandas"), or one column of them as a Series."""
+        names = [name for name, _ in self._output_columns()]
+        rows = self._derive(indices=self._storage_rows(positions), format=None).select_columns(names)
+        frame = rows.to_pandas()
+        return frame if column is None else frame[column]
+
     def __getitem__(self, key):
-        """ds[i] -> dict (one row); ds[a:b] or ds[[i, j]] -> dict of lists; ds["column"] -> list (or array)."""
+        """ds[i] -> dict (one row); ds[a:b] or ds[[i, j]] -> dict of lists; ds["column"] -> list (or array).
+
+        With format "pandas": a DataFrame (one row for ds[i]), and a Series for ds["column"].
+        """
+        if self._format["type"] == "pandas" and isinstance(key, (str, int, np.integer, slice, range, list, tuple,
+                                                                  np.ndarray)):
+            if isinstance(key, str):
+                if key not in self._columns:
+                    raise KeyError(f"Column {key!r} not in the dataset. Current columns in the dataset: "
+                                   f"{self.column_names}")
+                return self._pandas(np.arange(self.num_rows, dtype=np.int64), key)
+            return self._pandas(self._positions([key] if isinstance(key, (int, np.integer)) else key))
         if isinstance(key, str):
             if key not in self._columns:
                 raise KeyError(f"Column {key!r} not in the dataset. Current columns in the dataset: "
@@ -327,7 +378,7 @@ class Dataset:
     # ------------------------------------------------------------------ functions over examples
     def map(self, function=None, with_indices=False, input_columns=None, batched=False, batch_size=1000,
             drop_last_batch=False, remove_columns=None, load_from_cache_file=None, fn_kwargs=None, features=None,
-            desc=None):
+            desc=None, num_proc=None, **ignored):
         """Apply `function` to every example (or batch) and add/replace the columns it returns.
 
         Args:
@@ -344,20 +395,25 @@ class Dataset:
             fn_kwargs: keyword arguments for the function.
             features: declared features of (some of) the output columns.
             desc: label of the progress bar (default "Map").
+            num_proc: run the function in this many worker processes (same result and fingerprint).
+            **ignored: 🤗 datasets' storage arguments (keep_in_memory, cache_file_name, writer_batch_size, ...),
+                accepted without effect.
         """
-        from .mapping import map_dataset
-
+        _check_ignored("map", ignored)
         return map_dataset(self, function, with_indices, input_columns, batched, batch_size, drop_last_batch,
-                           remove_columns, load_from_cache_file, fn_kwargs, features, desc)
+                           remove_columns, load_from_cache_file, fn_kwargs, features, desc, num_proc)
 
     def filter(self, function=None, with_indices=False, input_columns=None, batched=False, batch_size=1000,
-               fn_kwargs=None, load_from_cache_file=None, desc=None):
+               fn_kwargs=None, load_from_cache_file=None, desc=None, num_proc=None, **ignored):
         """Keep the examples for which `function(example)` is true (with batched=True the function returns one
         bool per example of the batch). Arguments as in `map`; the kept row indices are cached."""
-        from .mapping import filter_dataset
-
+        _check_ignored("filter", ignored)
         return filter_dataset(self, function, with_indices, input_columns, batched, batch_size, fn_kwargs,
-                              load_from_cache_file, desc)
+                              load_from_cache_file, desc, num_proc)
+
+    def to_iterable_dataset(self, num_shards=1):
+        """The rows as an IterableDataset (streaming API) of `num_shards` contiguous shards."""
+        return dataset_to_iterable(self, num_shards)
 
     # ------------------------------------------------------------------ reordering
     def select(self, indices):

@@ -8,6 +8,9 @@ It is a dict of `Dataset`s whose methods apply the same transform to every split
 """
 
 
+from .export import load_from_disk, save_dataset_dict
+
+
 class DatasetDict(dict):
     """{split name: Dataset}; transforms return a new DatasetDict (set_format changes this one)."""
 
@@ -38,16 +41,16 @@ class DatasetDict(dict):
     # ------------------------------------------------------------------ transforms (see Dataset)
     def map(self, function=None, with_indices=False, input_columns=None, batched=False, batch_size=1000,
             drop_last_batch=False, remove_columns=None, load_from_cache_file=None, fn_kwargs=None, features=None,
-            desc=None):
+            desc=None, num_proc=None, **ignored):
         """`Dataset.map` on every split."""
         return self._apply("map", function, with_indices, input_columns, batched, batch_size, drop_last_batch,
-                           remove_columns, load_from_cache_file, fn_kwargs, features, desc)
+                           remove_columns, load_from_cache_file, fn_kwargs, features, desc, num_proc, **ignored)
 
     def filter(self, function=None, with_indices=False, input_columns=None, batched=False, batch_size=1000,
-               fn_kwargs=None, load_from_cache_file=None, desc=None):
+               fn_kwargs=None, load_from_cache_file=None, desc=None, num_proc=None, **ignored):
         """`Dataset.filter` on every split."""
         return self._apply("filter", function, with_indices, input_columns, batched, batch_size, fn_kwargs,
-                           load_from_cache_file, desc)
+                           load_from_cache_file, desc, num_proc, **ignored)
 
     def shuffle(self, seed=None, seeds=None, generators=None):
         """Shuffle every split: the same `seed` for all, or `seeds`/`generators` as {split: value}."""
@@ -96,3 +99,22 @@ class DatasetDict(dict):
     def reset_format(self):
         for ds in self.values():
             ds.reset_format()
+
+    # ------------------------------------------------------------------ files
+    @property
+    def cache_files(self):
+        return {name: ds.cache_files for name, ds in self.items()}
+
+    def save_to_disk(self, dataset_dict_path, max_shard_size=None, num_shards=None, num_proc=None,
+                     storage_options=None):
+        """dataset_dict.json (the split names) and one save_to_disk folder per split."""
+        save_dataset_dict(self, dataset_dict_path)
+
+    @staticmethod
+    def load_from_disk(dataset_dict_path, keep_in_memory=None, storage_options=None):
+        return load_from_disk(dataset_dict_path)
+
+    def to_iterable_dataset(self, num_shards=1):
+        from .streaming import IterableDatasetDict
+
+        return IterableDatasetDict({name: ds.to_iterable_dataset(num_shards) for name, ds in self.items()})

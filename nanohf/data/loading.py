@@ -1,207 +1,224 @@
-"""`load_dataset("csv" | "json" | "text", data_files=...)`: local files -> a DatasetDict, as 🤗 datasets reads
-them.
+"""`load_dataset("csv" | "json" | "text" | "parquet", data_files=...)`: local files -> a DatasetDict, as 🤗
+datasets reads them, written once to the disk cache and memory-mapped from there.
 
-    raw = load_dataset("csv", data_files={"train": "train.tsv", "test": "test.tsv"}, delimiter="\\t")
-    raw["train"][0]
-    test = load_dataset("json", data_files="test.jsonl", split="train")   # one split -> a Dataset
+    raw = load_dataset("csv", data_files={"train": "train.tsv.gz", "test": "test.tsv"}, delimiter="\\t")
+    raw["train"].cache_files        # [{"filename": ".../csv-<fingerprint>/train/table.json"}]
+    test = load_dataset("json", data_files="test.jsonl", split="train[:10%]")   # one split -> a Dataset
+    stream = load_dataset("json", data_files="big.jsonl.gz", split="train", streaming=True)  # IterableDataset
 
-data_files is a path (or glob), a list of them (both give the split "train"), or {split: path(s)}.
+data_files is a path (or glob), a list of them (both give the split "train"), or {split: path(s)}; paths
+may be relative to `data_dir`. The formats and their options are in readers.py.
 
-Readers:
+The cache: `<cache dir>/<format>-<fingerprint>/<split>/`, the fingerprint hashing the format, the reader
+options, the declared features and, for every file, its absolute path, size and modification time. A
+second call with the same files and options reads nothing but the tiny table.json and maps the columns;
+editing a file (new size or mtime) or changing an option reads the files again.
+`download_mode="force_redownload"` rebuilds the cache.
 
-* csv: a header row names the columns (or `column_names=`); each column gets pandas' type: int64 if every
-  value is an integer, float64 if every value is a number (missing values become NaN), bool for
-  True/False, else strings, missing values (empty, "NA", "null", ...) becoming None. Quoting follows the
-  csv module: `quoting=csv.QUOTE_NONE` for files whose text contains stray quote characters.
-* json: JSON Lines (one object per line) or one JSON list of objects; `field="data"` reads the list
-  (or {column: list} dict) under that key of a single JSON object.
-* text: one row per line in a column "text" (line breaks removed unless keep_linebreaks=True);
-  sample_by="paragraph" (blank-line separated) or "document" (one row per file).
+split: "train", a slice ("train[10:20]", "train[:10%]", "train[-5:]"; percentages rounded to the closest
+row as 🤗 datasets' default "closest" rounding, or "(pct1_dropremainder)"), or a sum of them
+("train+test", "train[:10%]+test[-5:]"), concatenated in that order.
 """
 
-import csv
 import glob
-import json
 import math
 import os
 import re
 
+from . import cache
+from .combine import concatenate_datasets
 from .dataset import Dataset
 from .dataset_dict import DatasetDict
+from .fingerprint import hash_value
+from .readers import OPTIONS, file_stamp, read_csv, read_json, read_parquet, read_text
+from .streaming import IterableDatasetDict, stream_files
 
-# pandas' default missing-value markers (read_csv's na_values).
-NA_VALUES = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
-             "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
-_INT = re.compile(r"^\s*[+-]?\d+\s*$")
-_FLOAT = re.compile(r"^\s*[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|Inf|INF|infinity|Infinity)\s*$")
-_BOOL = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
-
-_OPTIONS = {
-    "csv": {"sep": ",", "delimiter": None, "column_names": None, "quotechar": '"', "quoting": csv.QUOTE_MINIMAL,
-            "encoding": None},
-    "json": {"field": None, "encoding": None},
-    "text": {"keep_linebreaks": False, "sample_by": "line", "encoding": None},
-}
+_READERS = {"csv": read_csv, "json": read_json, "text": read_text, "parquet": read_parquet}
+_ALIASES = {"jsonl": "json", "tsv": "csv", "txt": "text"}  # not 🤗 datasets' names: a clearer error below
+_IGNORED = ("download_config", "verification_mode", "save_infos", "revision", "token",
+            "storage_options", "trust_remote_code", "num_proc")  # accepted, no meaning for local files
 
 
-def _convert_csv_column(raw):
-    """Strings of one CSV column -> typed Python values, with pandas' inference rules."""
-    present = [v for v in raw if v is not None and v not in NA_VALUES]
-    if present and all(_INT.match(v) for v in present):
-        if len(present) == len(raw):
-            return [int(v) for v in raw]
-        return [math.nan if v is None or v in NA_VALUES else float(v) for v in raw]
-    if present and all(_FLOAT.match(v) for v in present):
-        return [math.nan if v is None or v in NA_VALUES else float(v) for v in raw]
-    if present and len(present) == len(raw) and all(v in _BOOL for v in present):
-        return [_BOOL[v] for v in raw]
-    return [None if v is None or v in NA_VALUES else v for v in raw]
+class HubUnavailableError(ConnectionError):
+    """nanohf reads local files only: a Hub data set name cannot be resolved (no network)."""
 
 
-def read_csv(paths, sep=",", delimiter=None, column_names=None, quotechar='"', quoting=csv.QUOTE_MINIMAL,
-             encoding=None):
-    """CSV/TSV files -> {column: values}. Blank lines are skipped; short rows are padded with None."""
-    sep = delimiter if delimiter is not None else sep
-    names, rows = column_names, []
-    for path in paths:
-        # utf-8-sig also reads plain UTF-8, and drops a byte-order mark as pandas does.
-        with open(path, newline="", encoding=encoding or "utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=sep, quotechar=quotechar, quoting=quoting)
-            file_rows = [row for row in reader if row]
-        if column_names is None:
-            if not file_rows:
-                continue
-            header, file_rows = file_rows[0], file_rows[1:]
-            if names is not None and header != names:
-                raise ValueError(f"{path}: columns {header} differ from those of the previous files {names}")
-            names = header
-        for line, row in enumerate(file_rows, start=2 if column_names is None else 1):
-            if len(row) > len(names):
-                raise ValueError(f"Error tokenizing data: expected {len(names)} fields in {path} row {line}, saw "
-                                 f"{len(row)}. Check the delimiter, or pass quoting=csv.QUOTE_NONE if the text "
-                                 "contains quote characters.")
-            rows.append(row + [None] * (len(names) - len(row)))
-    names = names or []
-    return {name: _convert_csv_column([row[i] for row in rows]) for i, name in enumerate(names)}
+def list_datasets(*args, **kwargs):
+    """🤗 datasets' old `list_datasets` (now huggingface_hub's): listing the Hub needs the network."""
+    raise HubUnavailableError("list_datasets lists the Hugging Face Hub, which needs the network; nanohf works "
+                              "offline on local files: load_dataset('csv' | 'json' | 'text' | 'parquet', "
+                              "data_files=...).")
 
 
-def read_json(paths, field=None, encoding=None):
-    """JSON Lines / JSON files -> list of row dicts (or a {column: list} dict under `field`)."""
-    rows, columns = [], None
-    for path in paths:
-        with open(path, encoding=encoding or "utf-8") as f:
-            text = f.read()
-        if field is not None:
-            data = json.loads(text)[field]
-            if isinstance(data, dict):  # {column: list}
-                columns = {k: (columns or {}).get(k, []) + list(v) for k, v in data.items()}
-                continue
-            rows += data
-        elif text.lstrip().startswith("["):
-            rows += json.loads(text)
-        else:
-            try:
-                rows += [json.loads(line) for line in text.splitlines() if line.strip()]
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path} is neither JSON Lines nor a JSON list ({error}); for one JSON object "
-                                 "holding the examples, pass field=<the key of the list>.") from None
-    if columns is not None:
-        return columns
-    names = list(dict.fromkeys(key for row in rows for key in row))  # every key, in order of appearance
-    return {name: [row.get(name) for row in rows] for name in names}
-
-
-def read_text(paths, keep_linebreaks=False, sample_by="line", encoding=None):
-    """Text files -> {"text": lines (or paragraphs, or documents)}."""
-    texts = []
-    for path in paths:
-        with open(path, encoding=encoding or "utf-8") as f:  # universal newlines: \r\n and \r become \n
-            content = f.read()
-        if sample_by == "document":
-            texts.append(content)
-        elif sample_by == "paragraph":
-            texts += [p for p in content.split("\n\n") if p]
-        elif sample_by == "line":
-            # str.splitlines would also split on \x0b, \x1c, \u2028, ...: only \n ends a line here.
-            lines = content.split("\n") if content else []
-            if content.endswith("\n"):
-                lines.pop()
-            if keep_linebreaks:
-                ends = ["\n"] * (len(lines) - 1) + (["\n" if content.endswith("\n") else ""] if lines else [])
-                lines = [line + end for line, end in zip(lines, ends, strict=True)]
-            texts += lines
-        else:
-            raise ValueError(f"sample_by must be 'line', 'paragraph' or 'document', not {sample_by!r}")
-    return {"text": texts}
-
-
-_READERS = {"csv": read_csv, "json": read_json, "text": read_text}
-
-
-def _resolve_files(data_files):
-    """data_files -> {split: [existing paths]} (globs expanded)."""
+def _resolve_files(data_files, data_dir=None):
+    """data_files -> {split: [existing paths]} (globs expanded, sorted; relative to data_dir if given)."""
     if data_files is None:
-        raise ValueError("At least one data file must be specified: data_files=path, [paths] or {split: paths}.")
-    if isinstance(data_files, (str, os.PathLike)) or isinstance(data_files, (list, tuple)):
+        if data_dir is None:
+            raise ValueError("At least one data file must be specified: data_files=path, [paths] or {split: paths}.")
+        data_files = os.path.join(data_dir, "*")
+        data_dir = None
+    if isinstance(data_files, (str, os.PathLike, list, tuple)):
         data_files = {"train": data_files}
     resolved = {}
     for split, patterns in data_files.items():
         patterns = [patterns] if isinstance(patterns, (str, os.PathLike)) else list(patterns)
         paths = []
         for pattern in map(os.fspath, patterns):
-            matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+            if data_dir is not None and not os.path.isabs(pattern):
+                pattern = os.path.join(data_dir, pattern)
+            if pattern.startswith(("http://", "https://", "hf://", "s3://", "gs://")):
+                raise HubUnavailableError(f"{pattern}: nanohf does not download files; download it once and pass "
+                                          "the local path.")
+            matches = sorted(p for p in glob.glob(pattern) if os.path.isfile(p)) if glob.has_magic(pattern) \
+                else [pattern]
             if not matches or not all(os.path.isfile(p) for p in matches):
                 raise FileNotFoundError(f"Unable to find '{os.path.abspath(pattern)}'")
             paths += matches
-        resolved[split] = paths
+        resolved[str(split)] = paths
     return resolved
 
 
-_SPLIT = re.compile(r"^(\w+)(?:\[(-?\d*)(%?):(-?\d*)(%?)\])?$")
+# ---------------------------------------------------------------------- split strings
+_PART = re.compile(r"^(?P<split>\w+)(\[((?P<from>-?[\d_]+)(?P<from_pct>%)?)?:((?P<to>-?[\d_]+)(?P<to_pct>%)?)?\])?"
+                   r"(\((?P<rounding>[^)]*)\))?$")
 
 
-def _select_split(dataset_dict, split):
-    """"train" -> that Dataset; "train[:100]" / "train[10%:]" -> a slice of it."""
-    match = _SPLIT.match(split.replace(" ", ""))
-    if not match or match.group(1) not in dataset_dict:
-        name = match.group(1) if match else split
-        raise ValueError(f'Unknown split "{name}". Should be one of {list(dataset_dict)}.')
-    ds = dataset_dict[match.group(1)]
-    if match.group(2) is None:
-        return ds
-    n = len(ds)
+def _part_bounds(match, n):
+    """(start, stop) rows of one "split[from:to]" part, with 🤗 datasets' rules."""
+    percent = bool(match.group("from_pct") or match.group("to_pct"))
+    rounding = match.group("rounding")
+    if rounding is not None and rounding not in ("closest", "pct1_dropremainder"):
+        raise ValueError("rounding must be either closest or pct1_dropremainder")
+    if rounding is not None and not percent:
+        raise ValueError("It is forbidden to specify rounding if not using percent slicing.")
+    if percent and (match.group("from") and not match.group("from_pct") or
+                    match.group("to") and not match.group("to_pct")):
+        raise ValueError(f"Unrecognized split format: {match.group(0)!r} (mixes rows and percentages)")
 
-    def bound(text, percent, default):
-        if text == "":
+    def absolute(text, default):
+        if not text:
             return default
         value = int(text)
-        return int(round(value * n / 100)) if percent else value
+        if not percent:
+            return value
+        if rounding == "pct1_dropremainder":
+            if n < 100:
+                raise ValueError('Using "pct1_dropremainder" rounding on a split with less than 100 elements is '
+                                 "forbidden: it always results in an empty dataset.")
+            return value * math.trunc(n / 100.0)
+        return int(round(value * n / 100.0))
 
-    start, stop = bound(match.group(2), match.group(3), 0), bound(match.group(4), match.group(5), n)
-    return ds.select(range(*slice(start, stop).indices(n)))
+    start, stop = absolute(match.group("from"), 0), absolute(match.group("to"), n)
+    start, stop = (max(n + b, 0) if b < 0 else b for b in (start, stop))
+    return min(start, n), min(stop, n)
 
 
-def load_dataset(path, data_files=None, split=None, features=None, **options):
-    """Read local csv/json/text files into a DatasetDict ({split: Dataset}), or one Dataset if `split` is given.
+def select_split(dataset_dict, split):
+    """"train" -> that Dataset; "train[:100]", "train[10%:]", "train+test" -> slices / concatenations."""
+    parts = []
+    for spec in re.split(r"\s*\+\s*", str(split).strip()):
+        match = _PART.match(spec.replace(" ", ""))
+        if not match:
+            raise ValueError(f"Unrecognized split format: {spec!r}")
+        name = match.group("split")
+        if name not in dataset_dict:
+            raise ValueError(f'Unknown split "{name}". Should be one of {list(dataset_dict)}.')
+        ds = dataset_dict[name]
+        if match.group(2) is None and match.group("rounding") is None:
+            parts.append(ds)
+            continue
+        start, stop = _part_bounds(match, len(ds))
+        parts.append(ds.select(range(start, max(start, stop))))
+    return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
+
+
+# ---------------------------------------------------------------------- reading through the cache
+def _rows(data, features):
+    """A file's {column: values} -> its typed example dicts (for streaming)."""
+    return iter(Dataset.from_dict(data, features=features))
+
+
+def _read_split(kind, paths, options, features):
+    """Files of one split -> (data dict, features)."""
+    if kind == "parquet":
+        data, stored = _READERS[kind](paths, **options)
+        return data, features or stored
+    return _READERS[kind](paths, **options), features
+
+
+def _cached_split(kind, folder, paths, options, features, fingerprint, refresh):
+    """One split: read from its cache folder, or read the files and write the folder first."""
+    if not refresh and (loaded := cache.load_table(folder)) is not None:
+        columns, stored, num_rows = loaded
+        return Dataset(columns, stored, num_rows, fingerprint=fingerprint, cache_files=cache.table_files(folder))
+    data, split_features = _read_split(kind, paths, options, features)
+    ds = Dataset.from_dict(data, features=split_features)
+    try:
+        cache.save_table(folder, ds._columns, ds._features, len(ds), overwrite=True,
+                         extra={"source_files": [file_stamp(p) for p in paths]})
+    except cache.NotCacheable:  # values JSON cannot hold exactly: keep this split in memory
+        return ds._derive(fingerprint=fingerprint)
+    columns, stored, num_rows = cache.load_table(folder)
+    return Dataset(columns, stored, num_rows, fingerprint=fingerprint, cache_files=cache.table_files(folder))
+
+
+def load_dataset(path, name=None, data_dir=None, data_files=None, split=None, cache_dir=None, features=None,
+                 download_mode=None, keep_in_memory=None, streaming=False, **config_kwargs):
+    """Read local csv/json/text/parquet files into a DatasetDict ({split: Dataset}), or one Dataset with `split`.
 
     Args:
-        path: "csv", "json" or "text" (the reader; nanohf does not download data sets from the Hub).
-        data_files: a path or glob, a list of them (split "train"), or {split: path(s)}.
-        split: return only this split; "train[:100]" or "train[:10%]" take a slice of it.
+        path: "csv", "json", "text" or "parquet" (the reader; nanohf does not download data sets from the Hub).
+        name: a configuration name (no meaning for local files; must be None or "default").
+        data_dir: folder that relative data_files are in (all its files if data_files is None).
+        data_files: a path or glob, a list of them (split "train"), or {split: path(s)}; .gz/.bz2/.xz/.zst/.zip
+            are decompressed.
+        split: return only this split (or a slice, or a sum of splits: see the module docstring).
+        cache_dir: where the cache folder goes (default: $NANOHF_CACHE or ~/.cache/nanohf/datasets).
         features: declared column types (e.g. a ClassLabel for a label column of names or ids).
-        **options: reader options: csv: sep/delimiter, column_names, quotechar, quoting, encoding;
-            json: field, encoding; text: keep_linebreaks, sample_by, encoding.
+        download_mode: "force_redownload" re-reads the files and rewrites the cache.
+        keep_in_memory: read the files into memory, without the disk cache.
+        streaming: return IterableDatasets that read the files lazily, example by example.
+        **config_kwargs: reader options (readers.OPTIONS): csv: sep/delimiter, header, names/column_names,
+            usecols, skiprows, nrows, na_values, keep_default_na, quotechar, quoting, escapechar, encoding;
+            json: field, encoding; text: keep_linebreaks, sample_by, encoding; parquet: columns.
     """
-    if path not in _READERS:
-        raise ValueError(f"load_dataset reads local files: path must be one of {sorted(_READERS)}, not {path!r}. "
-                         "nanohf does not download from the Hub; for GLUE use nanohf.data.load_glue.")
-    unknown = set(options) - set(_OPTIONS[path])
+    kind = os.fspath(path) if isinstance(path, os.PathLike) else path
+    if kind not in _READERS:
+        hint = f" (🤗 datasets calls this reader {_ALIASES[kind]!r})" if kind in _ALIASES else ""
+        raise ValueError(f"load_dataset reads local files: path must be one of {sorted(_READERS)}, not {path!r}{hint}. "
+                         "nanohf does not download from the Hub (no network); for GLUE use nanohf.data.load_glue.")
+    if name not in (None, "default"):
+        raise ValueError(f"load_dataset({kind!r}) has no configuration {name!r}; pass the files as data_files=")
+    for k in _IGNORED:
+        config_kwargs.pop(k, None)
+    unknown = set(config_kwargs) - set(OPTIONS[kind])
     if unknown:
-        raise TypeError(f"load_dataset({path!r}) got unexpected options {sorted(unknown)}; it accepts "
-                        f"{sorted(_OPTIONS[path])}")
+        raise TypeError(f"load_dataset({kind!r}) got unexpected options {sorted(unknown)}; it accepts "
+                        f"{sorted(OPTIONS[kind])}")
+    files = _resolve_files(data_files, data_dir)
+    if streaming:
+        streams = IterableDatasetDict({s: stream_files(kind, paths, config_kwargs, features, _rows)
+                                       for s, paths in files.items()})
+        if split is None:
+            return streams
+        if str(split) not in streams:
+            raise ValueError(f'Bad split: {split}. Available splits: {list(streams)}')
+        return streams[str(split)]
+    options = {**{k: v for k, v in OPTIONS[kind].items() if k in config_kwargs}, **config_kwargs}
+    root = cache_dir or cache.default_cache_dir()
+    key = hash_value(kind, sorted(options.items()), repr(features),
+                     {s: [file_stamp(p) for p in paths] for s, paths in files.items()})
+    refresh = download_mode in ("force_redownload", "FORCE_REDOWNLOAD")
     splits = {}
-    for name, paths in _resolve_files(data_files).items():
-        data = _READERS[path](paths, **options)
-        splits[name] = Dataset.from_dict(data, features=features)
+    for split_name, paths in files.items():
+        if not re.fullmatch(r"\w+(\.\w+)*", split_name):
+            raise ValueError(f"Split name should match '^\\w+(\\.\\w+)*$' but got '{split_name}'.")
+        fingerprint = hash_value(key, split_name)
+        if keep_in_memory:
+            data, split_features = _read_split(kind, paths, config_kwargs, features)
+            splits[split_name] = Dataset.from_dict(data, features=split_features)._derive(fingerprint=fingerprint)
+        else:
+            folder = os.path.join(os.fspath(root), f"{kind}-{key}", split_name)
+            splits[split_name] = _cached_split(kind, folder, paths, config_kwargs, features, fingerprint, refresh)
     dataset_dict = DatasetDict(splits)
-    return dataset_dict if split is None else _select_split(dataset_dict, split)
+    return dataset_dict if split is None else select_split(dataset_dict, split)

@@ -25,9 +25,9 @@ from tqdm.auto import tqdm
 
 from . import cache
 from .columns import column_from_values
-from .dataset import Dataset
 from .features import Features, same_storage
 from .fingerprint import Unhashable, hash_value
+from .parallel import run_in_workers
 
 _progress_bars = True
 
@@ -89,9 +89,37 @@ def _concatenate(chunks):
     return list(itertools.chain.from_iterable(chunks))
 
 
+def _run(ds, function, chunks, batched, with_indices, input_columns, fn_kwargs, bar=None):
+    """Call the function on each chunk of positions -> (outputs, sizes, all_none).
+
+    outputs: {name: per-row values (batched=False) or per-batch chunks (batched=True)}; sizes: (rows in, rows
+    out) of each batch; all_none: the function returned None every time (run for its side effects).
+    """
+    outputs, sizes, all_none = {}, [], True
+    for done, chunk in enumerate(chunks):
+        result = _call(ds, function, chunk, batched, with_indices, input_columns, fn_kwargs)
+        if result is not None and not isinstance(result, Mapping):
+            raise TypeError(f"Provided `function` which is applied to all elements of table returns a variable "
+                            f"of type {type(result)}. Make sure provided `function` returns a variable of type "
+                            "`dict` to update the dataset or `None` if you are only interested in side effects.")
+        all_none = all_none and result is None
+        _collect(outputs, result or {}, batched, done)
+        if batched and result:
+            sizes.append((len(chunk), len(next(iter(result.values())))))
+        if bar is not None:
+            bar.update(len(chunk))
+    return outputs, sizes, all_none
+
+
+def _output_columns(outputs, batched, declared):
+    """Collected outputs -> {name: column}, with declared features applied."""
+    return {name: column_from_values(_concatenate(chunks) if batched else chunks, name, declared.get(name))
+            for name, chunks in outputs.items()}
+
+
 def map_dataset(ds, function=None, with_indices=False, input_columns=None, batched=False, batch_size=1000,
                 drop_last_batch=False, remove_columns=None, load_from_cache_file=None, fn_kwargs=None,
-                features=None, desc=None):
+                features=None, desc=None, num_proc=None):
     """See `Dataset.map`."""
     remove_columns, input_columns = _as_list(remove_columns), _as_list(input_columns)
     _check_columns(ds, input_columns, "Input column")
@@ -103,6 +131,7 @@ def map_dataset(ds, function=None, with_indices=False, input_columns=None, batch
     if batched and (batch_size is None or batch_size <= 0):
         batch_size = len(ds)
     load_from_cache_file = True if load_from_cache_file is None else load_from_cache_file
+    # num_proc is not part of the fingerprint: the result does not depend on it.
     fingerprint = _fingerprint(ds, "map", function, with_indices, input_columns, batched,
                                batch_size if batched else None, drop_last_batch, remove_columns, fn_kwargs,
                                repr(features))
@@ -111,36 +140,34 @@ def map_dataset(ds, function=None, with_indices=False, input_columns=None, batch
         path = os.path.join(cache.default_cache_dir(), f"map-{fingerprint}")
         if load_from_cache_file and (loaded := cache.load_table(path)) is not None:
             columns, loaded_features, num_rows = loaded
-            return Dataset(columns, loaded_features, num_rows, fingerprint=fingerprint,
-                           format=ds._format_for(columns), cache_files=[path])
+            return type(ds)(columns, loaded_features, num_rows, fingerprint=fingerprint,
+                            format=ds._format_for(columns), cache_files=cache.table_files(path))
 
     n = len(ds) - len(ds) % batch_size if batched and drop_last_batch else len(ds)
-    positions = np.arange(n, dtype=np.int64)
-    outputs = {}  # name -> list of per-row values (batched=False) or per-batch chunks (batched=True)
-    all_none = True  # a function run only for its side effects returns None: the data stay as they are
-    sizes = []  # (rows in, rows out) of each batch
-    bar = tqdm(total=n, desc=desc or "Map", unit=" examples", disable=not _progress_bars)
-    try:
-        for done, chunk in enumerate(_chunks(positions, batched, batch_size)):
-            result = _call(ds, function, chunk, batched, with_indices, input_columns, fn_kwargs)
-            if result is not None and not isinstance(result, Mapping):
-                raise TypeError(f"Provided `function` which is applied to all elements of table returns a variable "
-                                f"of type {type(result)}. Make sure provided `function` returns a variable of type "
-                                "`dict` to update the dataset or `None` if you are only interested in side effects.")
-            all_none = all_none and result is None
-            _collect(outputs, result or {}, batched, done)
-            if batched and result:
-                sizes.append((len(chunk), len(next(iter(result.values())))))
-            bar.update(len(chunk))
-    finally:
-        bar.close()
+    chunks = _chunks(np.arange(n, dtype=np.int64), batched, batch_size)
+    declared = Features(features or {})
+    def job(group, bar=None):
+        outputs, sizes, all_none = _run(ds, function, group, batched, with_indices, input_columns, fn_kwargs, bar)
+        return _output_columns(outputs, batched, declared), sizes, all_none
+
+    if num_proc is not None and num_proc > 1 and len(chunks) > 1:
+        new_columns, sizes, all_none = run_in_workers(job, chunks, num_proc, desc or "Map", _progress_bars, declared)
+    else:
+        bar = tqdm(total=n, desc=desc or "Map", unit=" examples", disable=not _progress_bars)
+        try:
+            new_columns, sizes, all_none = job(chunks, bar)
+        finally:
+            bar.close()
     if all_none:
         return ds.remove_columns(remove_columns) if remove_columns else ds
+    return _assemble(ds, new_columns, sizes, n, remove_columns, declared, fingerprint, path)
 
-    # Rows the function produced; kept input columns must line up with them.
+
+def _assemble(ds, outputs, sizes, n, remove_columns, declared, fingerprint, path):
+    """The function's output columns + the kept input columns -> the result Dataset (cached at `path`)."""
     num_rows = n
     if outputs:
-        lengths = {name: sum(map(len, chunks)) if batched else len(chunks) for name, chunks in outputs.items()}
+        lengths = {name: len(column) for name, column in outputs.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"The function returned columns of different lengths: {lengths}")
         num_rows = next(iter(lengths.values()))
@@ -154,18 +181,16 @@ def map_dataset(ds, function=None, with_indices=False, input_columns=None, batch
             "return them too, repeated to match the new rows).")
 
     columns, new_features = {}, Features()
-    stored = ds._storage_rows(positions)
-    declared = Features(features or {})
+    stored = ds._storage_rows(np.arange(n, dtype=np.int64))
     for name in ds.column_names:  # input order first: an overwritten column keeps its place
         if name in kept:
             columns[name] = ds._columns[name].take(stored)
             new_features[name] = ds._features[name]
         elif name in outputs:
             columns[name] = None
-    for name, chunks in outputs.items():
-        values = _concatenate(chunks) if batched else chunks
-        columns[name] = column_from_values(values, name, declared.get(name))
-        inferred = columns[name].feature()
+    for name, column in outputs.items():
+        columns[name] = column
+        inferred = column.feature()
         old = ds._features.get(name)
         new_features[name] = declared.get(name) or (old if old is not None and same_storage(old, inferred)
                                                      else inferred)
@@ -192,17 +217,39 @@ def _finish(ds, columns, features, num_rows, fingerprint, path):
     """The result Dataset: saved to `path` and memory-mapped back, or kept in memory when path is None."""
     if fingerprint is None:
         fingerprint = hash_value(os.urandom(16))
-    if path is None:
-        return Dataset(columns, features, num_rows, fingerprint=fingerprint, format=ds._format_for(columns))
-    # We computed although the folder may exist: it was not to be used, or it is damaged. Either way, replace it.
-    cache.save_table(path, columns, features, num_rows, overwrite=True)
-    loaded_columns, loaded_features, num_rows = cache.load_table(path)
-    return Dataset(loaded_columns, loaded_features, num_rows, fingerprint=fingerprint,
-                   format=ds._format_for(loaded_columns), cache_files=[path])
+    if path is not None:
+        # We computed although the folder may exist: it was not to be used, or it is damaged. Replace it.
+        try:
+            cache.save_table(path, columns, features, num_rows, overwrite=True)
+        except cache.NotCacheable as error:
+            warnings.warn(f"map: the result is kept in memory, not cached: {error}", stacklevel=4)
+        else:
+            loaded_columns, loaded_features, num_rows = cache.load_table(path)
+            return type(ds)(loaded_columns, loaded_features, num_rows, fingerprint=fingerprint,
+                            format=ds._format_for(loaded_columns), cache_files=cache.table_files(path))
+    return type(ds)(columns, features, num_rows, fingerprint=fingerprint, format=ds._format_for(columns))
+
+
+def _kept_positions(ds, function, chunks, batched, with_indices, input_columns, fn_kwargs, bar=None):
+    """The positions (int64 array) of the rows of `chunks` the filter function keeps."""
+    keep = []
+    for chunk in chunks:
+        mask = _call(ds, function, chunk, batched, with_indices, input_columns, fn_kwargs)
+        if batched:
+            mask = np.asarray(mask, dtype=bool).reshape(-1)
+            if len(mask) != len(chunk):
+                raise ValueError(f"filter(batched=True): the function returned {len(mask)} booleans for a batch "
+                                 f"of {len(chunk)} examples; return one per example.")
+            keep.append(chunk[mask])
+        elif mask:
+            keep.append(chunk)
+        if bar is not None:
+            bar.update(len(chunk))
+    return np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
 
 
 def filter_dataset(ds, function=None, with_indices=False, input_columns=None, batched=False, batch_size=1000,
-                   fn_kwargs=None, load_from_cache_file=None, desc=None):
+                   fn_kwargs=None, load_from_cache_file=None, desc=None, num_proc=None):
     """See `Dataset.filter`."""
     input_columns = _as_list(input_columns)
     _check_columns(ds, input_columns, "Input column")
@@ -218,29 +265,25 @@ def filter_dataset(ds, function=None, with_indices=False, input_columns=None, ba
     path = None
     if fingerprint is not None and cache.is_caching_enabled():
         path = os.path.join(cache.default_cache_dir(), f"filter-{fingerprint}")
-        if load_from_cache_file and (loaded := cache.load_table(path)) is not None:
+        if load_from_cache_file and (loaded := cache.load_table(path)) is not None and "indices" in loaded[0]:
             keep = np.asarray(loaded[0]["indices"].data)
             return ds.select(keep)._derive(fingerprint=fingerprint)
 
-    keep = []
-    bar = tqdm(total=len(ds), desc=desc or "Filter", unit=" examples", disable=not _progress_bars)
-    try:
-        for chunk in _chunks(np.arange(len(ds), dtype=np.int64), batched, batch_size):
-            mask = _call(ds, function, chunk, batched, with_indices, input_columns, fn_kwargs)
-            if batched:
-                mask = np.asarray(mask, dtype=bool).reshape(-1)
-                if len(mask) != len(chunk):
-                    raise ValueError(f"filter(batched=True): the function returned {len(mask)} booleans for a batch "
-                                     f"of {len(chunk)} examples; return one per example.")
-                keep.append(chunk[mask])
-            elif mask:
-                keep.append(chunk)
-            bar.update(len(chunk))
-    finally:
-        bar.close()
-    keep = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+    chunks = _chunks(np.arange(len(ds), dtype=np.int64), batched, batch_size)
+    if num_proc is not None and num_proc > 1 and len(chunks) > 1:
+        def job(group):
+            kept = _kept_positions(ds, function, group, batched, with_indices, input_columns, fn_kwargs)
+            return {"indices": column_from_values(kept, "indices")}, [], False
+
+        columns, _, _ = run_in_workers(job, chunks, num_proc, desc or "Filter", _progress_bars)
+        keep = np.asarray(columns["indices"].data, dtype=np.int64)
+    else:
+        bar = tqdm(total=len(ds), desc=desc or "Filter", unit=" examples", disable=not _progress_bars)
+        try:
+            keep = _kept_positions(ds, function, chunks, batched, with_indices, input_columns, fn_kwargs, bar)
+        finally:
+            bar.close()
     if path is not None:
         indices = column_from_values(keep, "indices")
-        cache.save_table(path, {"indices": indices}, {"indices": indices.feature()}, len(keep),
-                         overwrite=True)
+        cache.save_table(path, {"indices": indices}, {"indices": indices.feature()}, len(keep), overwrite=True)
     return ds.select(keep)._derive(fingerprint=fingerprint or hash_value(os.urandom(16)))
