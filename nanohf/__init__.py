@@ -12,7 +12,7 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "nanohf.accelerate": ["Accelerator"],
+    "nanohf.accelerate": ["Accelerator", "notebook_launcher"],
     "nanohf.autograd": ["Loss", "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled"],
     "nanohf.data": [
         "ClassLabel",
@@ -117,8 +117,8 @@ _EXPORTS = {
     "nanohf.trainer": ["EarlyStoppingCallback", "Trainer", "TrainerCallback", "TrainingArguments"],
 }
 _SUBPACKAGES = (
-    "accelerate autograd cli compare data distributed generation generation_beam kernels metrics models nn optim"
-    " pipelines plotting random tokenizers trainer"
+    "accelerate autograd cli compare data distributed evaluate generation generation_beam kernels metrics models nn"
+    " optim pipelines plotting random tokenizers trainer"
 ).split()
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

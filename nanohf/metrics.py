@@ -1,6 +1,7 @@
-"""Evaluation metrics in NumPy, with scikit-learn's and scipy's definitions, and 🤗 evaluate's `load`/`compute`.
+"""Evaluation metrics in NumPy, with scikit-learn's and scipy's definitions (the math of nanohf.evaluate).
 
-    metric = load_metric("glue", "mrpc")
+    import nanohf.evaluate as evaluate           # 🤗 evaluate's load / compute: see nanohf/evaluate/
+    metric = evaluate.load("glue", "mrpc")
     metric.compute(predictions=[1, 0, 1], references=[1, 1, 1])   # {"accuracy": 0.667, "f1": 0.8}
 
 Arguments come as (predictions, references), the order of 🤗 evaluate's compute() (scikit-learn's
@@ -19,8 +20,20 @@ import warnings
 
 import numpy as np
 
-GLUE_TASKS = ("sst2", "mnli", "mnli_mismatched", "mnli_matched", "cola", "stsb", "mrpc", "qqp", "qnli", "rte",
-              "wnli", "hans")
+GLUE_TASKS = (
+    "sst2",
+    "mnli",
+    "mnli_mismatched",
+    "mnli_matched",
+    "cola",
+    "stsb",
+    "mrpc",
+    "qqp",
+    "qnli",
+    "rte",
+    "wnli",
+    "hans",
+)
 
 
 class EvalPrediction:
@@ -56,8 +69,9 @@ def _pair(predictions, references):
     """Two 1-D arrays of the same length."""
     predictions, references = np.asarray(predictions).reshape(-1), np.asarray(references).reshape(-1)
     if len(predictions) != len(references):
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: [{len(references)}, "
-                         f"{len(predictions)}]")
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: [{len(references)}, {len(predictions)}]"
+        )
     if len(predictions) == 0:
         raise ValueError("Cannot compute a metric on empty predictions and references.")
     return predictions, references
@@ -86,8 +100,9 @@ def _divide(numerator, denominator, zero_division):
     return np.where(denominator == 0, zero_division, numerator / safe)
 
 
-def precision_recall_f1(predictions, references, average="binary", pos_label=1, labels=None, sample_weight=None,
-                        zero_division=0.0):
+def precision_recall_f1(
+    predictions, references, average="binary", pos_label=1, labels=None, sample_weight=None, zero_division=0.0
+):
     """(precision, recall, f1): floats, or arrays over `labels` when average=None.
 
     average: "binary", "micro", "macro", "weighted" or None. labels: the classes to report (default:
@@ -99,15 +114,20 @@ def precision_recall_f1(predictions, references, average="binary", pos_label=1, 
         raise ValueError("average has to be one of (None, 'micro', 'macro', 'weighted', 'binary')")
     if average == "binary":
         if len(present) > 2:
-            raise ValueError("Target is multiclass but average='binary'. Please choose another average setting, "
-                             "one of [None, 'micro', 'macro', 'weighted'].")
+            raise ValueError(
+                "Target is multiclass but average='binary'. Please choose another average setting, "
+                "one of [None, 'micro', 'macro', 'weighted']."
+            )
         if pos_label not in present and len(present) >= 2:
             raise ValueError(f"pos_label={pos_label} is not a valid label. It should be one of {present.tolist()}")
         labels = [pos_label]
     elif pos_label not in (None, 1):
-        warnings.warn(f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' (got "
-                      f"{average!r}). You may use labels=[pos_label] to specify a single positive class.",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' (got "
+            f"{average!r}). You may use labels=[pos_label] to specify a single positive class.",
+            UserWarning,
+            stacklevel=2,
+        )
     labels = present if labels is None else np.asarray(labels)
     tp, predicted, true = _class_counts(predictions, references, labels, sample_weight)
     if average == "micro":
@@ -123,20 +143,19 @@ def precision_recall_f1(predictions, references, average="binary", pos_label=1, 
     return tuple(float(np.average(x, weights=weights)) for x in (precision, recall, f1))
 
 
-def precision(predictions, references, average="binary", pos_label=1, labels=None, sample_weight=None,
-              zero_division=0.0):
+def precision(
+    predictions, references, average="binary", pos_label=1, labels=None, sample_weight=None, zero_division=0.0
+):
     """tp / (tp + fp), see `precision_recall_f1`."""
     return precision_recall_f1(predictions, references, average, pos_label, labels, sample_weight, zero_division)[0]
 
 
-def recall(predictions, references, average="binary", pos_label=1, labels=None, sample_weight=None,
-           zero_division=0.0):
+def recall(predictions, references, average="binary", pos_label=1, labels=None, sample_weight=None, zero_division=0.0):
     """tp / (tp + fn), see `precision_recall_f1`."""
     return precision_recall_f1(predictions, references, average, pos_label, labels, sample_weight, zero_division)[1]
 
 
-def f1(predictions, references, average="binary", pos_label=1, labels=None, sample_weight=None,
-       zero_division=0.0):
+def f1(predictions, references, average="binary", pos_label=1, labels=None, sample_weight=None, zero_division=0.0):
     """2 tp / (2 tp + fp + fn), the harmonic mean of precision and recall; see `precision_recall_f1`."""
     return precision_recall_f1(predictions, references, average, pos_label, labels, sample_weight, zero_division)[2]
 
@@ -167,8 +186,9 @@ def pearsonr(predictions, references):
     x, y = x - x.mean(), y - y.mean()
     norm_x, norm_y = np.linalg.norm(x), np.linalg.norm(y)
     if norm_x == 0 or norm_y == 0:
-        warnings.warn("An input array is constant; the correlation coefficient is not defined.", RuntimeWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "An input array is constant; the correlation coefficient is not defined.", RuntimeWarning, stacklevel=2
+        )
         return float("nan")
     return float(np.clip((x / norm_x) @ (y / norm_y), -1.0, 1.0))
 
@@ -197,8 +217,7 @@ def glue_metrics(task, predictions, references):
     """The metrics 🤗 evaluate's "glue" reports for a task: cola -> matthews_correlation; stsb -> pearson and
     spearmanr; mrpc/qqp -> accuracy and f1; the others -> accuracy."""
     if task not in GLUE_TASKS:
-        raise KeyError("You should supply a configuration name selected in "
-                       f"{list(GLUE_TASKS)}")
+        raise KeyError(f"You should supply a configuration name selected in {list(GLUE_TASKS)}")
     if task == "cola":
         return {"matthews_correlation": matthews_corrcoef(predictions, references)}
     if task == "stsb":
@@ -208,56 +227,63 @@ def glue_metrics(task, predictions, references):
     return {"accuracy": accuracy(predictions, references)}
 
 
-_METRICS = {
-    "accuracy": lambda p, r, **kw: {"accuracy": accuracy(p, r, **kw)},
-    "f1": lambda p, r, **kw: {"f1": f1(p, r, **kw)},
-    "precision": lambda p, r, **kw: {"precision": precision(p, r, **kw)},
-    "recall": lambda p, r, **kw: {"recall": recall(p, r, **kw)},
-    "matthews_correlation": lambda p, r, **kw: {"matthews_correlation": matthews_corrcoef(p, r, **kw)},
-    "pearsonr": lambda p, r: {"pearsonr": pearsonr(p, r)},
-    "spearmanr": lambda p, r: {"spearmanr": spearmanr(p, r)},
-}
+def _betainc(a: float, b: float, x: float) -> float:
+    """The regularised incomplete beta function I_x(a, b) = B(x; a, b) / B(a, b), for p-values.
+
+    Evaluated by its continued fraction (modified Lentz), which converges fast for x < (a + 1) / (a + b + 2);
+    beyond, the symmetry I_x(a, b) = 1 - I_{1-x}(b, a) brings x back into that range.
+    """
+    if x <= 0.0 or x >= 1.0:
+        return float(x >= 1.0)
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - _betainc(b, a, 1.0 - x)
+    log_front = a * np.log(x) + b * np.log1p(-x) - np.log(a) - _log_beta(a, b)
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    fraction = d
+    for m in range(1, 10_000):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):  # fmt: skip
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            fraction *= c * d
+        if abs(c * d - 1.0) < 1e-16:
+            break
+    return float(np.exp(log_front) * fraction)
 
 
-class Metric:
-    """An evaluate-style metric: `compute(predictions=, references=)`, or `add_batch` per batch and then
-    `compute()` (the course's evaluation loop). Make one with `load_metric`."""
+def _log_beta(a: float, b: float) -> float:
+    from math import lgamma
 
-    def __init__(self, name, config_name=None):
-        if name == "glue":
-            if config_name not in GLUE_TASKS:
-                raise KeyError(f"You should supply a configuration name selected in {list(GLUE_TASKS)}")
-            self._compute = lambda p, r, **kw: glue_metrics(config_name, p, r)
-        elif name in _METRICS:
-            self._compute = _METRICS[name]
-        else:
-            raise ValueError(f"Unknown metric {name!r}: nanohf has 'glue' and {sorted(_METRICS)}")
-        self.name, self.config_name = name, config_name
-        self._predictions, self._references = [], []
-
-    def add_batch(self, *, predictions, references):
-        """Store one batch; `compute()` will use every stored batch."""
-        self._predictions.append(np.asarray(predictions).reshape(-1))
-        self._references.append(np.asarray(references).reshape(-1))
-
-    def add(self, *, prediction, reference):
-        self.add_batch(predictions=[prediction], references=[reference])
-
-    def compute(self, *, predictions=None, references=None, **kwargs):
-        """Metric values as a dict of floats; then forgets the stored batches."""
-        if predictions is not None or references is not None:
-            self.add_batch(predictions=predictions, references=references)
-        if not self._predictions:
-            raise ValueError("Nothing to compute: pass predictions= and references=, or call add_batch first.")
-        predictions, references = np.concatenate(self._predictions), np.concatenate(self._references)
-        self._predictions, self._references = [], []
-        return self._compute(predictions, references, **kwargs)
-
-    def __repr__(self):
-        return f"Metric(name={self.name!r}, config_name={self.config_name!r})"
+    return lgamma(a) + lgamma(b) - lgamma(a + b)
 
 
-def load_metric(path, config_name=None):
-    """`evaluate.load`: "glue" with a task name ("sst2", "mrpc", ...), or "accuracy", "f1", "precision",
-    "recall", "matthews_correlation", "pearsonr", "spearmanr"."""
-    return Metric(path, config_name)
+def pearsonr_pvalue(r: float, n: int) -> float:
+    """Two-sided p-value of Pearson's r for n samples under independence (scipy's default): r follows a beta
+    distribution on [-1, 1] with a = b = n/2 - 1, so p = 2 I_{(1-|r|)/2}(n/2 - 1, n/2 - 1)."""
+    if n < 3 or np.isnan(r):
+        return float("nan")
+    half = n / 2.0 - 1.0
+    return float(min(1.0, 2.0 * _betainc(half, half, 0.5 * (1.0 - abs(r)))))
+
+
+def spearmanr_pvalue(rho: float, n: int) -> float:
+    """Two-sided p-value of Spearman's rho (scipy's t approximation): t = rho sqrt((n-2) / (1 - rho²)) with
+    n - 2 degrees of freedom, and P(|T| > t) = I_{df/(df + t²)}(df/2, 1/2)."""
+    if n < 3 or np.isnan(rho):
+        return float("nan")
+    df = n - 2.0
+    if abs(rho) >= 1.0:
+        return 0.0
+    t_squared = rho * rho * df / ((1.0 - rho) * (1.0 + rho))
+    return float(_betainc(df / 2.0, 0.5, df / (df + t_squared)))
+
+
+def load_metric(path: str, config_name: str | None = None, **kwargs):
+    """``nanohf.evaluate.load`` under its older name (see nanohf/evaluate/)."""
+    from nanohf.evaluate import load
+
+    return load(path, config_name, **kwargs)

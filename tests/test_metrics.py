@@ -1,11 +1,14 @@
-"""nanohf.metrics against scikit-learn and scipy (to 1e-12), and 🤗 evaluate's GLUE conventions."""
+"""nanohf.metrics and nanohf.evaluate against scikit-learn and scipy (to 1e-12), with 🤗 evaluate's names and
+GLUE conventions (the evaluate package itself is not installed)."""
 
 import importlib
+import inspect
 import warnings
 
 import numpy as np
 import pytest
 
+import nanohf.evaluate as evaluate
 from nanohf import metrics
 from nanohf.metrics import EvalPrediction, load_metric
 
@@ -127,8 +130,8 @@ def test_glue_metrics_like_evaluate():
         metrics.glue_metrics("imdb", predictions, references)
 
 
-def test_load_metric_compute_and_add_batch():
-    metric = load_metric("glue", "mrpc")
+def test_evaluate_load_compute_and_add_batch():
+    metric = evaluate.load("glue", "mrpc")
     predictions, references = np.array([1, 0, 1, 1, 0, 1, 0]), np.array([1, 1, 1, 0, 0, 1, 0])
     expected = {"accuracy": skm.accuracy_score(references, predictions), "f1": skm.f1_score(references, predictions)}
     result = metric.compute(predictions=predictions, references=references)
@@ -136,18 +139,100 @@ def test_load_metric_compute_and_add_batch():
     assert result == pytest.approx(expected, abs=TOL)
     for start in range(0, 7, 3):  # the course's evaluation loop: one add_batch per batch, then compute()
         metric.add_batch(predictions=predictions[start:start + 3], references=references[start:start + 3])
+    assert len(metric) == 7 and metric.compute() == pytest.approx(expected, abs=TOL)
+    for p, r in zip(predictions, references, strict=True):
+        metric.add(prediction=p, reference=r)
     assert metric.compute() == pytest.approx(expected, abs=TOL)
-    with pytest.raises(ValueError, match="Nothing to compute"):
+    with pytest.raises(ValueError, match="call `add` or `add_batch` at least once"):
         metric.compute()
-    assert load_metric("accuracy").compute(predictions=[0, 1], references=[1, 1]) == {"accuracy": 0.5}
-    assert load_metric("f1").compute(predictions=[0, 1, 2], references=[0, 1, 1], average="macro") == \
-        pytest.approx({"f1": skm.f1_score([0, 1, 1], [0, 1, 2], average="macro")}, abs=TOL)
-    assert set(load_metric("glue", "stsb").compute(predictions=[0.5, 1, 2], references=[1, 2, 2.5])) == \
-        {"pearson", "spearmanr"}
-    with pytest.raises(KeyError, match="configuration name"):
-        load_metric("glue", "imdb")
-    with pytest.raises(ValueError, match="Unknown metric"):
-        load_metric("bleu")
+    with pytest.raises(ValueError, match=r"Mismatch in the number of predictions \(2\) and references \(1\)"):
+        metric.add_batch(predictions=[0, 1], references=[1])
+    assert load_metric("glue", "mrpc").compute(predictions=predictions, references=references) == result
+
+
+@pytest.mark.parametrize("task", metrics.GLUE_TASKS)
+def test_every_glue_config(task):
+    rng = np.random.default_rng(len(task))
+    if task == "stsb":
+        predictions, references = rng.uniform(0, 5, 40), rng.uniform(0, 5, 40)
+        expected = {"pearson": stats.pearsonr(predictions, references).statistic,
+                    "spearmanr": stats.spearmanr(predictions, references).statistic}  # fmt: skip
+    else:
+        predictions, references = rng.integers(0, 2, 40), rng.integers(0, 2, 40)
+        if task == "cola":
+            expected = {"matthews_correlation": skm.matthews_corrcoef(references, predictions)}
+        elif task in ("mrpc", "qqp"):
+            expected = {"accuracy": skm.accuracy_score(references, predictions),
+                        "f1": skm.f1_score(references, predictions)}  # fmt: skip
+        else:
+            expected = {"accuracy": skm.accuracy_score(references, predictions)}
+    result = evaluate.load("glue", task).compute(predictions=predictions, references=references)
+    assert result == pytest.approx(expected, abs=TOL)
+
+
+@pytest.mark.parametrize("average", ["binary", "macro", "micro", "weighted", None])
+def test_classification_modules_match_scikit_learn(average):
+    rng = np.random.default_rng(4)
+    k = 2 if average == "binary" else 4
+    predictions, references = rng.integers(0, k, 60), rng.integers(0, k, 60)
+    weights = rng.random(60)
+    for name, reference in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
+        got = evaluate.load(name).compute(predictions=predictions, references=references, average=average,
+                                          sample_weight=weights)[name]  # fmt: skip
+        want = quiet(reference, references, predictions, average=average, sample_weight=weights)
+        np.testing.assert_allclose(got, want, rtol=0, atol=TOL, err_msg=name)
+        assert isinstance(got, float) == (average is not None)
+    got = evaluate.load("accuracy").compute(predictions=predictions, references=references, normalize=False)
+    assert got == {"accuracy": float(skm.accuracy_score(references, predictions, normalize=False))}
+    got = evaluate.load("matthews_correlation").compute(predictions=predictions, references=references)
+    assert got == pytest.approx({"matthews_correlation": skm.matthews_corrcoef(references, predictions)}, abs=TOL)
+
+
+@pytest.mark.parametrize("n", [4, 5, 10, 57, 500])
+def test_correlations_and_p_values_match_scipy(n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    y = 0.3 * x + rng.normal(size=n)
+    y[: n // 3] = np.round(y[: n // 3])  # some ties for the ranks
+    pearson, spearman = stats.pearsonr(x, y), stats.spearmanr(x, y)
+    got = evaluate.load("pearsonr").compute(predictions=x, references=y, return_pvalue=True)
+    assert got == pytest.approx({"pearsonr": pearson.statistic, "p-value": pearson.pvalue}, abs=1e-12)
+    got = evaluate.load("spearmanr").compute(predictions=x, references=y, return_pvalue=True)
+    assert got == pytest.approx({"spearmanr": spearman.statistic, "spearmanr_pvalue": spearman.pvalue}, abs=1e-12)
+    assert set(evaluate.load("spearmanr").compute(predictions=x, references=y)) == {"spearmanr"}
+
+
+def test_incomplete_beta_matches_scipy():
+    special = importlib.import_module("scipy.special")
+    for a, b, x in [(2, 3, 0.3), (10, 0.5, 0.9), (0.5, 0.5, 0.01), (50, 50, 0.49), (3.5, 3.5, 0.999), (1, 1, 0.2)]:
+        assert abs(metrics._betainc(a, b, x) - special.betainc(a, b, x)) < 1e-13, (a, b, x)
+
+
+def test_loader_registry_combine_and_errors():
+    assert evaluate.list_evaluation_modules() == ["accuracy", "f1", "glue", "matthews_correlation", "pearsonr",
+                                                  "precision", "recall", "spearmanr"]  # fmt: skip
+    assert evaluate.load("evaluate-metric/accuracy").name == "accuracy"
+    combined = evaluate.combine(["accuracy", "f1", "precision", "recall"])
+    predictions, references = [1, 0, 1, 1], [1, 1, 0, 1]
+    assert combined.compute(predictions=predictions, references=references) == pytest.approx(
+        {"accuracy": 0.5, "f1": skm.f1_score(references, predictions), "precision": 2 / 3, "recall": 2 / 3})
+    with pytest.raises(KeyError, match="You should supply a configuration name selected in"):
+        evaluate.load("glue", "imdb")
+    with pytest.raises(KeyError, match="unknown configuration 'multilabel'"):
+        evaluate.load("f1", "multilabel")
+    with pytest.raises(FileNotFoundError, match="Couldn't find a module script at bleu"):
+        evaluate.load("bleu")
+    with pytest.raises(ValueError, match="never runs code"):
+        evaluate.load("./my_metric.py")
+    with pytest.raises(NotImplementedError, match="gather"):
+        evaluate.load("accuracy", num_process=2, process_id=1)
+
+
+def test_load_signature_is_evaluates():
+    """evaluate is not installed (nor a dependency): its documented load() signature, written out."""
+    documented = ["path", "config_name", "module_type", "process_id", "num_process", "cache_dir", "experiment_id",
+                  "keep_in_memory", "download_config", "download_mode", "revision", "init_kwargs"]  # fmt: skip
+    assert list(inspect.signature(evaluate.load).parameters) == documented
 
 
 def test_eval_prediction_unpacks_like_transformers():
