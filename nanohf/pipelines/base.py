@@ -54,7 +54,7 @@ class Pipeline:
 
     transform = predict
 
-    def __call__(self, inputs, *args, batch_size: int | None = None, num_workers: int | None = None, **kwargs):
+    def __call__(self, inputs, *args, num_workers: int | None = None, batch_size: int | None = None, **kwargs):
         params = {**self.defaults, **kwargs}
         single = not isinstance(inputs, list)
         items = [inputs] if single else inputs

@@ -14,7 +14,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-CPU_NAMES = ("cpu", "-1")
+CPU_NAMES = ("cpu",)
 FLOAT_DTYPES = {"float32": np.float32, "float": np.float32}
 HALF_DTYPES = ("float16", "half", "bfloat16")
 
@@ -34,7 +34,7 @@ def device_name(device) -> str:
             # transformers reads an ordinal as "the first accelerator" and uses the CPU when there is none.
             logger.warning("device=%d: nanohf has no accelerator, so the pipeline runs on the CPU", device)
         return "cpu"
-    if device.strip().lower() in CPU_NAMES:
+    if device in CPU_NAMES:  # torch's spelling: lower case
         return "cpu"
     raise ValueError(
         f"device={device!r}: nanohf runs on the CPU only (NumPy); use device='cpu' or -1. "
@@ -53,7 +53,10 @@ def check_device_map(device_map) -> None:
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             # An ordinal in a device map places weights on that accelerator (transformers then fails to load).
             raise ValueError(f"device_map={device_map!r} puts weights on accelerator {value}; nanohf runs on the CPU")
-        device_name(value)
+        try:
+            device_name(value)
+        except ValueError as error:
+            raise ValueError(f"device_map={device_map!r}: {error}") from None
 
 
 def numpy_dtype(dtype):
