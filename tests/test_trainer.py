@@ -1,15 +1,13 @@
 """Trainer on tiny BERT / DistilBERT checkpoints, judged against transformers and torch.
 
-transformers' own Trainer needs `accelerate` (not a dependency here), so the training run is
-checked against a manual torch loop fed the very same batches, with transformers' recipe: AdamW
-without decay on biases and LayerNorm weights, linear schedule with warmup, clipping at 1.0,
-accumulation. TrainingArguments' defaults and the decay groups are compared with transformers'
-directly.
+The training run is checked against a manual torch loop fed the very same batches, with transformers'
+recipe: AdamW without decay on biases and LayerNorm weights, linear schedule with warmup, clipping at
+1.0, accumulation; the decay groups are compared with transformers' directly. TrainingArguments is
+tested in tests/test_training_args.py, the rest of the Trainer's API in tests/test_trainer_api.py.
 
 The toy task: sentences of words w5..w51 are labelled 0, sentences of words w52..w98 are labelled 1.
 """
 
-import dataclasses
 import json
 import math
 import re
@@ -100,70 +98,6 @@ def weights(model):
 
 def max_diff(a, b):
     return max(float(np.abs(a[name] - b[name]).max()) for name in a)
-
-
-# --- TrainingArguments ------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class _TorchArgs(transformers.TrainingArguments):
-    """transformers' TrainingArguments without the `accelerate` device setup its __post_init__ asks for."""
-
-    @property
-    def device(self):
-        return torch.device("cpu")
-
-
-# Fields whose meaning differs, on purpose or by necessity:
-SEMANTIC_DIFFERENCES = {
-    # transformers 5 dropped warmup_ratio (warmup_steps < 1 is the fraction); nanohf keeps the old spelling.
-    "warmup_ratio",
-    # transformers turns report_to="none" into [] (no integrations); nanohf has none and keeps the string.
-    "report_to",
-    # nanohf's catch-all for settings it does not use; not a transformers field.
-    "extra",
-    # transformers 4's length-grouped batching, dropped from transformers 5's arguments; nanohf keeps it.
-    "group_by_length",
-}
-
-
-def test_training_args_defaults_match_transformers():
-    theirs_fields = {f.name: f for f in dataclasses.fields(transformers.TrainingArguments)}
-    ours, theirs = TrainingArguments(), _TorchArgs()
-    compared = []
-    for field in dataclasses.fields(TrainingArguments):
-        if field.name in SEMANTIC_DIFFERENCES:
-            continue
-        assert field.name in theirs_fields, f"{field.name} is not a transformers.TrainingArguments field"
-        # After __post_init__ (output_dir None -> "trainer_output", disable_tqdm None -> False, ...).
-        assert getattr(ours, field.name) == getattr(theirs, field.name), field.name
-        compared.append(field.name)
-    assert len(compared) >= 30
-    assert "warmup_ratio" not in theirs_fields and theirs.report_to == [] and ours.report_to == "none"
-    # Values derived in __post_init__ agree too.
-    for kwargs in [dict(eval_strategy="steps", logging_steps=7),
-                   dict(eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True),
-                   dict(metric_for_best_model="accuracy"), dict(metric_for_best_model="eval_loss")]:  # fmt: skip
-        ours, theirs = TrainingArguments(**kwargs), _TorchArgs(**kwargs)
-        for name in ("eval_steps", "metric_for_best_model", "greater_is_better"):
-            assert getattr(ours, name) == getattr(theirs, name), (kwargs, name)
-
-
-@pytest.mark.parametrize("warmup", [0, 3, 0.25, 0.1])
-def test_warmup_steps_int_or_fraction_as_transformers(warmup):
-    for total in (20, 37):
-        assert TrainingArguments(warmup_steps=warmup).get_warmup_steps(total) == _TorchArgs(
-            warmup_steps=warmup
-        ).get_warmup_steps(total)
-    # warmup_ratio, the old spelling, means the same as a fractional warmup_steps.
-    assert TrainingArguments(warmup_ratio=0.25).get_warmup_steps(20) == 5
-
-
-def test_bad_training_args():
-    with pytest.raises(ValueError, match="eval_strategy"):
-        TrainingArguments(eval_strategy="sometimes")
-    with pytest.raises(ValueError, match="load_best_model_at_end needs an eval_strategy"):
-        TrainingArguments(load_best_model_at_end=True)
-    with pytest.raises(ValueError, match="gradient_accumulation_steps"):
-        TrainingArguments(gradient_accumulation_steps=0)
 
 
 # --- optimizer groups ---------------------------------------------------------------------------------------
@@ -572,7 +506,7 @@ def test_atomic_save_replaces_a_stale_temporary_folder(make_checkpoint, tmp_path
 def test_non_finite_gradient_norm_stops_before_the_update(make_checkpoint, tmp_path, data, tokenizer, monkeypatch):
     model, _ = load(make_checkpoint)
     before = weights(model)
-    monkeypatch.setattr("nanohf.trainer.trainer.clip_grad_norm_", lambda parameters, max_norm: float("inf"))
+    monkeypatch.setattr("nanohf.trainer.loop.clip_grad_norm_", lambda parameters, max_norm: float("inf"))
     trainer = Trainer(model, args(tmp_path, max_steps=3), train_dataset=data, processing_class=tokenizer)
     with pytest.raises(FloatingPointError, match=r"gradient norm became inf at step 1.*none saved"):
         trainer.train()

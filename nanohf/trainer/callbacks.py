@@ -1,7 +1,9 @@
 """The Trainer's state, the switches callbacks flip, and the callbacks themselves."""
 
 import json
-from dataclasses import asdict, dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -18,13 +20,33 @@ class TrainerState:
     best_metric: float | None = None
     best_model_checkpoint: str | None = None
     train_batch_size: int = 0
+    logging_steps: int = 500
+    eval_steps: int = 500
+    save_steps: int = 500
+    num_input_tokens_seen: int = 0
+    total_flos: float = 0
+    best_global_step: int | None = None
+    is_local_process_zero: bool = True
+    is_world_process_zero: bool = True
 
     def to_json_string(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> "TrainerState":
-        return cls(**json.loads(text))
+        """A state from ``trainer_state.json``; fields another version wrote and this one lacks are left out."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
+
+    def save_to_json(self, json_path) -> None:
+        path = Path(json_path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json_string())
+        tmp.replace(path)  # atomic: a crash never leaves half a file
+
+    @classmethod
+    def load_from_json(cls, json_path) -> "TrainerState":
+        return cls.from_json(Path(json_path).read_text())
 
 
 @dataclass
@@ -39,15 +61,65 @@ class TrainerControl:
 
 
 class TrainerCallback:
-    """Override any hook; each gets ``(args, state, control, **kwargs)`` and may flip ``control``."""
+    """Override any hook; each gets ``(args, state, control, **kwargs)`` and may flip ``control`` (or return a
+    TrainerControl, which then replaces it). kwargs: model, processing_class, optimizer, lr_scheduler,
+    train_dataloader, eval_dataloader, and metrics / logs where named."""
 
+    def on_init_end(self, args, state, control, **kwargs): ...
     def on_train_begin(self, args, state, control, **kwargs): ...
+    def on_train_end(self, args, state, control, **kwargs): ...
+    def on_epoch_begin(self, args, state, control, **kwargs): ...
     def on_epoch_end(self, args, state, control, **kwargs): ...
+    def on_step_begin(self, args, state, control, **kwargs): ...
+    def on_pre_optimizer_step(self, args, state, control, **kwargs): ...
+    def on_optimizer_step(self, args, state, control, **kwargs): ...
+    def on_substep_end(self, args, state, control, **kwargs): ...
     def on_step_end(self, args, state, control, **kwargs): ...
     def on_evaluate(self, args, state, control, metrics=None, **kwargs): ...
-    def on_log(self, args, state, control, logs=None, **kwargs): ...
+    def on_predict(self, args, state, control, metrics=None, **kwargs): ...
     def on_save(self, args, state, control, **kwargs): ...
-    def on_train_end(self, args, state, control, **kwargs): ...
+    def on_log(self, args, state, control, logs=None, **kwargs): ...
+    def on_prediction_step(self, args, state, control, **kwargs): ...
+
+
+class CallbackHandler:
+    """The Trainer's callbacks, in order: ``add_callback`` / ``pop_callback`` / ``remove_callback`` take a
+    callback instance or a class (a class is instantiated on add; on pop/remove, its first instance goes)."""
+
+    def __init__(self, callbacks=None):
+        self.callbacks: list[TrainerCallback] = []
+        for callback in callbacks or []:
+            self.add_callback(callback)
+
+    def add_callback(self, callback) -> None:
+        instance = callback() if isinstance(callback, type) else callback
+        cls = type(instance)
+        if any(type(c) is cls for c in self.callbacks):
+            message = (f"You are adding a {cls.__name__} to the callbacks of this Trainer, but there is already one. "
+                       f"The current list of callbacks is: {self.callback_list}")  # fmt: skip
+            warnings.warn(message, UserWarning, stacklevel=3)
+        self.callbacks.append(instance)
+
+    def pop_callback(self, callback) -> TrainerCallback | None:
+        for c in self.callbacks:
+            if (isinstance(callback, type) and isinstance(c, callback)) or c is callback:
+                self.callbacks.remove(c)
+                return c
+        return None
+
+    def remove_callback(self, callback) -> None:
+        self.pop_callback(callback)
+
+    @property
+    def callback_list(self) -> str:
+        return "\n".join(type(c).__name__ for c in self.callbacks)
+
+    def call_event(self, event: str, args, state, control, **kwargs) -> "TrainerControl":
+        for callback in self.callbacks:
+            result = getattr(callback, event)(args, state, control, **kwargs)
+            if result is not None:  # a callback may hand back a (new) control
+                control = result
+        return control
 
 
 class EarlyStoppingCallback(TrainerCallback):

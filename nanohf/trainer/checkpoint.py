@@ -7,6 +7,8 @@
     trainer_state.json                  step, epoch, log history, best metric
     training_args.json
 
+With ``save_only_model=True`` only the weights (and tokenizer), trainer_state.json and
+training_args.json are written: smaller, but training cannot resume from it (as in transformers).
 The folder is written under a temporary name and renamed when complete, so a crash mid-save
 never leaves a half checkpoint behind.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from nanohf import distributed as dist
 from nanohf import random as nanohf_random
 
 PREFIX = "checkpoint-"
@@ -45,7 +48,16 @@ def set_rng_state(state: dict) -> None:
     random.setstate((version, tuple(internal), gauss))
 
 
-def save_checkpoint(folder: Path, model, optimizer, scheduler, state, args, tokenizer=None) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it: never half a file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_checkpoint(folder: Path, model, optimizer, scheduler, state, args, tokenizer=None,
+                    only_model: bool = False) -> None:  # fmt: skip
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -53,6 +65,17 @@ def save_checkpoint(folder: Path, model, optimizer, scheduler, state, args, toke
     model.save_pretrained(tmp)
     if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
         tokenizer.save_pretrained(tmp)
+    (tmp / "trainer_state.json").write_text(state.to_json_string())
+    (tmp / "training_args.json").write_text(args.to_json_string())
+    if not only_model:
+        _save_training_state(tmp, optimizer, scheduler)
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+
+
+def _save_training_state(tmp: Path, optimizer, scheduler) -> None:
+    """The optimizer's moments, the schedule and the random generators: what an exact resume needs."""
     opt_state = optimizer.state_dict()
     tensors, per_param = {}, {}
     for index, values in opt_state["state"].items():
@@ -66,11 +89,6 @@ def save_checkpoint(folder: Path, model, optimizer, scheduler, state, args, toke
     _write_json(tmp / "optimizer.json", {"param_groups": opt_state["param_groups"], "state": per_param})
     _write_json(tmp / "scheduler.json", scheduler.state_dict())
     _write_json(tmp / "rng_state.json", rng_state())
-    (tmp / "trainer_state.json").write_text(state.to_json_string())
-    (tmp / "training_args.json").write_text(args.to_json_string())
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
 
 
 def load_optimizer_state(folder: Path) -> dict:
@@ -89,8 +107,8 @@ def sorted_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
     root = Path(output_dir)
     if not root.is_dir():
         return []
-    found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX):].isdigit()]
-    return sorted(found, key=lambda p: int(p.name[len(PREFIX):]))
+    found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX) :].isdigit()]
+    return sorted(found, key=lambda p: int(p.name[len(PREFIX) :]))
 
 
 def rotate_checkpoints(output_dir, limit: int | None, keep: str | None = None) -> None:
@@ -103,3 +121,57 @@ def rotate_checkpoints(output_dir, limit: int | None, keep: str | None = None) -
     excess = len(checkpoints) - limit
     for path in removable[: max(0, excess)]:
         shutil.rmtree(path)
+
+
+def save_trainer_checkpoint(trainer) -> None:
+    """``output_dir/checkpoint-{global_step}``: written by rank 0, after every rank's generator state is
+    gathered (each rank's dropout stream, for an exact resume); refused if a weight is NaN or inf."""
+    args, state, model = trainer.args, trainer.state, trainer.model
+    folder = Path(args.output_dir) / f"{PREFIX}{state.global_step}"
+    bad = next((name for name, p in model.named_parameters() if not np.isfinite(p.data).all()), None)
+    if bad is not None:  # never write (nor rotate in) a checkpoint that cannot be resumed from
+        last = sorted_checkpoints(args.output_dir)
+        raise FloatingPointError(
+            f"parameter {bad!r} holds NaN or inf at step {state.global_step}: {folder} not saved. "
+            f"Last good checkpoint: {last[-1] if last else 'none saved'}."
+        )
+    # Every rank keeps the same state (best checkpoint included); rank 0 alone writes the folder.
+    if args.metric_for_best_model is not None and state.best_global_step == state.global_step:
+        state.best_model_checkpoint = str(folder)
+    rng_states = dist.all_gather_object(rng_state())
+    if trainer.is_world_process_zero():
+        save_checkpoint(folder, model, trainer.optimizer, trainer.lr_scheduler, state, args, trainer.processing_class,
+                        only_model=args.save_only_model)  # fmt: skip
+        if not args.save_only_model:
+            for rank, rng in enumerate(rng_states[1:], start=1):
+                (folder / f"rng_state_{rank}.json").write_text(json.dumps(rng))
+        rotate_checkpoints(args.output_dir, args.save_total_limit, keep=state.best_model_checkpoint)
+    dist.barrier("barrier after rank 0 saved a checkpoint")  # before anyone reads it (load_best_model_at_end)
+
+
+def resume_trainer(trainer, resume_from_checkpoint) -> None:
+    """Load weights, optimizer, schedule, generators and state from a checkpoint (True: the newest one)."""
+    from nanohf.trainer.callbacks import TrainerState
+
+    output_dir = trainer.args.output_dir
+    if resume_from_checkpoint is True:
+        found = sorted_checkpoints(output_dir)
+        if not found:
+            raise FileNotFoundError(f"resume_from_checkpoint=True but {output_dir} holds no checkpoint-N")
+        folder = found[-1]
+    else:
+        folder = Path(resume_from_checkpoint)
+        if not (folder / "trainer_state.json").is_file():
+            raise FileNotFoundError(f"{folder} is not a checkpoint folder (no trainer_state.json)")
+    if not (folder / "optimizer.json").is_file():
+        raise ValueError(
+            f"{folder} holds the model only (saved with save_only_model=True): no optimizer, schedule or random "
+            "state to resume training from. Load the weights with from_pretrained and start a new run instead."
+        )
+    trainer._load_weights(folder)
+    trainer.optimizer.load_state_dict(load_optimizer_state(folder))
+    trainer.lr_scheduler.load_state_dict(json.loads((folder / "scheduler.json").read_text()))
+    # A rank without its own file (resuming with more ranks than saved) takes rank 0's generators.
+    own_rng = folder / f"rng_state_{trainer.world.rank}.json"
+    set_rng_state(json.loads((own_rng if own_rng.is_file() else folder / "rng_state.json").read_text()))
+    trainer.state = TrainerState.from_json((folder / "trainer_state.json").read_text())

@@ -1,377 +1,464 @@
-"""Trainer: the course's training loop, packaged — batching, AdamW, schedule, accumulation,
-clipping, logging, evaluation, checkpoints and exact resume.
+"""Trainer: the course's training loop, packaged — batching, optimizer, schedule, accumulation, clipping,
+logging, evaluation, checkpoints and exact resume, with transformers 5's methods to override.
 
     trainer = Trainer(model, TrainingArguments("out", eval_strategy="epoch"), train_dataset=...,
                       eval_dataset=..., processing_class=tokenizer, compute_metrics=compute_metrics)
     trainer.train()
+    predictions, label_ids, metrics = trainer.predict(test_dataset)
 
-One optimizer step = ``gradient_accumulation_steps`` forward/backward passes, each loss divided by
-that number so the summed gradient is the gradient of the mean; then the gradient norm is clipped
-to ``max_grad_norm``, AdamW steps, the schedule steps, and the gradients are zeroed.
+The methods a subclass overrides are the ones transformers' Trainer calls, in the same places:
+``train`` (nanohf/trainer/loop.py) calls ``training_step``, which calls ``compute_loss``; ``evaluate`` and
+``predict`` (nanohf/trainer/prediction.py) call ``prediction_step``, which calls ``compute_loss`` too — so
+a custom loss (chapter 7.6's weighted loss) changes both the training and the evaluation loss. A custom
+``compute_loss`` returns a ``nanohf.autograd.Loss``: a value and the way back into the model
+(``Loss(value, lambda d: model.backward(d_logits(d)))``), since nanohf has no autograd tape.
 
 Launched under MPI (``mpiexec -n W python train.py``, see nanohf.distributed), the same script trains
 data-parallel: each rank takes its shard of every epoch (batch ``per_device_train_batch_size`` each), the
 gradients are averaged over the ranks before clipping, logged losses are averaged over the ranks,
 evaluation predicts on shards and computes the metrics on everyone's gathered predictions, and only
-rank 0 shows progress bars and writes checkpoints. A checkpoint resumes with any number of ranks.
+rank 0 (``is_world_process_zero()``) shows progress bars and writes checkpoints. A checkpoint resumes with
+any number of ranks.
 """
 
 import inspect
-import json
-import math
-import time
-from dataclasses import dataclass
+import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from nanohf import distributed as dist
 from nanohf.autograd import no_grad
 from nanohf.data.collators import DataCollatorWithPadding, default_data_collator
 from nanohf.data.dataloader import DataLoader
-from nanohf.metrics import EvalPrediction
 from nanohf.models.modeling_utils import load_checkpoint
-from nanohf.optim import AdamW, clip_grad_norm_, get_scheduler
 from nanohf.random import set_seed
+from nanohf.trainer import args_support, loop, optimization, prediction, reporting
 from nanohf.trainer import checkpoint as ckpt
-from nanohf.trainer.callbacks import TrainerCallback, TrainerControl, TrainerState
+from nanohf.trainer.callbacks import CallbackHandler, TrainerCallback, TrainerControl, TrainerState
+from nanohf.trainer.label_smoothing import LabelSmoother
+from nanohf.trainer.loop import TrainOutput
+from nanohf.trainer.prediction import PredictionOutput
 from nanohf.trainer.training_args import TrainingArguments
 
-
-@dataclass
-class TrainOutput:
-    global_step: int
-    training_loss: float
-    metrics: dict
-
-
-@dataclass
-class PredictionOutput:
-    predictions: np.ndarray
-    label_ids: np.ndarray | None
-    metrics: dict
+__all__ = ["PredictionOutput", "TrainOutput", "Trainer"]
 
 
 class Trainer:
-    def __init__(self, model, args: TrainingArguments | None = None, data_collator=None, train_dataset=None,
-                 eval_dataset=None, processing_class=None, tokenizer=None, compute_metrics=None,
-                 callbacks: list[TrainerCallback] | None = None, optimizers=(None, None)):  # fmt: skip
+    def __init__(self, model=None, args: TrainingArguments | None = None, data_collator=None, train_dataset=None,
+                 eval_dataset=None, processing_class=None, model_init=None, compute_loss_func=None,
+                 compute_metrics=None, callbacks: list[TrainerCallback] | None = None, optimizers=(None, None),
+                 optimizer_cls_and_kwargs: tuple[type, dict] | None = None, preprocess_logits_for_metrics=None,
+                 *, tokenizer=None):  # fmt: skip
+        self.args = args if args is not None else TrainingArguments(output_dir="trainer_output")
+        args = self.args
+        set_seed(args.seed)  # full_determinism: nanohf's CPU kernels give the same numbers run to run anyway
+        if args.log_level != "passive" or not args.should_log:
+            logging.getLogger("nanohf").setLevel(args.get_process_log_level())
+        self.model_init = model_init
+        if model is None:
+            if model_init is None:
+                raise RuntimeError("`Trainer` requires either a `model` or `model_init` argument")
+            model = self.call_model_init()
+        elif model_init is not None:
+            raise ValueError("`Trainer` requires either a `model` or `model_init` argument, but not both.")
         self.model = model
-        self.args = args or TrainingArguments()
+        args_support.check_at_init(args)
+        self.world = dist.get_world()
+        # transformers 5 names it processing_class; tokenizer= (transformers 4) is still taken here.
         self.processing_class = processing_class if processing_class is not None else tokenizer
         if data_collator is None:
             has_pad = hasattr(self.processing_class, "pad")
             data_collator = DataCollatorWithPadding(self.processing_class) if has_pad else default_data_collator
         self.data_collator = data_collator
         self.train_dataset, self.eval_dataset = train_dataset, eval_dataset
+        self.compute_loss_func = compute_loss_func
         self.compute_metrics = compute_metrics
-        self.callbacks = list(callbacks or [])
+        self.preprocess_logits_for_metrics = preprocess_logits_for_metrics
         self.optimizer, self.lr_scheduler = optimizers
-        self.state = TrainerState()
+        self.optimizer_cls_and_kwargs = optimizer_cls_and_kwargs
+        self.label_names = find_labels(model) if args.label_names is None else list(args.label_names)
+        self.label_smoother = None
+        if args.label_smoothing_factor != 0:
+            if getattr(getattr(model, "config", None), "problem_type", None) == "multi_label_classification":
+                warnings.warn("Label smoothing is not compatible with multi-label classification. Disabling label "
+                              "smoothing for this training run.", UserWarning, stacklevel=2)  # fmt: skip
+            else:
+                self.label_smoother = LabelSmoother(epsilon=args.label_smoothing_factor)
+        self.callback_handler = CallbackHandler(callbacks)
         self.control = TrainerControl()
-        self.world = dist.get_world()
+        self.state = TrainerState(is_local_process_zero=self.is_local_process_zero(),
+                                  is_world_process_zero=self.is_world_process_zero())  # fmt: skip
+        self.is_in_train = False
+        self.current_gradient_accumulation_steps = 1
+        self._epoch_index, self._grad_norm, self._tr_loss, self._tr_updates = 0, None, 0.0, 0
+        if getattr(model, "config", None) is not None:
+            model.config.use_cache = args.use_cache  # as transformers (it matters to models with a KV cache)
+        self._event("on_init_end")
+
+    @property
+    def tokenizer(self):
+        return self.processing_class
+
+    @property
+    def callbacks(self) -> list[TrainerCallback]:
+        return self.callback_handler.callbacks
+
+    def call_model_init(self):
+        model = self.model_init()
+        if model is None:
+            raise RuntimeError("model_init should not return None.")
+        return model
 
     # --- data ---------------------------------------------------------------------------------------
     def _collate(self, examples: list[dict]) -> dict:
         """Drop columns the model's forward does not take (as transformers' remove_unused_columns)."""
         if self.args.remove_unused_columns:
             accepted = set(inspect.signature(self.model.forward).parameters)
-            accepted |= {"label", "label_ids", *(self.args.label_names or [])}
+            accepted |= {"label", "label_ids", *self.label_names}
             examples = [{k: v for k, v in example.items() if k in accepted} for example in examples]
         return self.data_collator(examples)
 
     def get_train_dataloader(self) -> DataLoader:
+        """Batches of ``per_device_train_batch_size``, in the order ``train_sampling_strategy`` says: "random"
+        (a new shuffle each epoch, seeded by ``data_seed`` or else ``seed``), "sequential", or
+        "group_by_length" (shuffled, then similar lengths together: the ``length_column_name`` column, or the
+        length of ``input_ids``)."""
         if self.train_dataset is None:
-            raise ValueError("Trainer: training requires a train_dataset")
-        args = self.args
+            raise ValueError("Trainer: training requires a train_dataset.")
+        args, dataset = self.args, self.train_dataset
         lengths = None
-        if args.group_by_length:
-            lengths = [len(ids) for ids in self.train_dataset["input_ids"]]
-        return DataLoader(self.train_dataset, args.per_device_train_batch_size, shuffle=True, seed=args.seed,
+        if args.train_sampling_strategy == "group_by_length":
+            columns = getattr(dataset, "column_names", None) or []
+            has_lengths = args.length_column_name in columns
+            lengths = list(dataset[args.length_column_name]) if has_lengths else [len(x) for x in dataset["input_ids"]]
+        seed = args.data_seed if args.data_seed is not None else args.seed
+        shuffle = args.train_sampling_strategy != "sequential"
+        return DataLoader(dataset, args.per_device_train_batch_size, shuffle=shuffle, seed=seed,
                           drop_last=args.dataloader_drop_last, collate_fn=self._collate, lengths=lengths,
                           num_shards=self.world.size, shard_index=self.world.rank)  # fmt: skip
 
-    def get_eval_dataloader(self, dataset) -> DataLoader:
+    def get_eval_dataloader(self, eval_dataset=None) -> DataLoader:
+        """``eval_dataset``: a data set, the name of one of ``self.eval_dataset``'s (a dict), or None (the
+        Trainer's)."""
+        if eval_dataset is None and self.eval_dataset is None:
+            raise ValueError("Trainer: evaluation requires an eval_dataset.")
+        if isinstance(eval_dataset, str):
+            eval_dataset = self.eval_dataset[eval_dataset]
+        return self._prediction_dataloader(eval_dataset if eval_dataset is not None else self.eval_dataset)
+
+    def get_test_dataloader(self, test_dataset) -> DataLoader:
+        return self._prediction_dataloader(test_dataset)
+
+    def _prediction_dataloader(self, dataset) -> DataLoader:
         return DataLoader(dataset, self.args.per_device_eval_batch_size, collate_fn=self._collate,
-                          num_shards=self.world.size, shard_index=self.world.rank)  # fmt: skip
+                          drop_last=self.args.dataloader_drop_last, num_shards=self.world.size,
+                          shard_index=self.world.rank)  # fmt: skip
+
+    def num_examples(self, dataloader: DataLoader) -> int:
+        """Examples in the dataloader's data set (or, without one, batches x batch size)."""
+        try:
+            return len(dataloader.dataset)
+        except (AttributeError, TypeError):
+            return len(dataloader) * self.args.per_device_train_batch_size
 
     # --- optimizer and schedule -------------------------------------------------------------------------
     def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
-        """AdamW with no weight decay on biases and LayerNorm weights (as transformers), and the schedule."""
+        self.create_optimizer()
+        self.create_scheduler(num_training_steps=num_training_steps)
+
+    def create_optimizer(self, model=None):
+        """``args.optim`` (AdamW by default) over two groups: ``weight_decay`` on the parameters
+        ``get_decay_parameter_names`` lists, 0 on the others (biases, LayerNorms). Kept if given."""
+        model = self.model if model is None else model
         if self.optimizer is None:
-            decay, no_decay = [], []
-            seen = set()
-            for name, param in self.model.named_parameters():
-                if not param.requires_grad or id(param) in seen:
-                    continue
-                seen.add(id(param))
-                lowered = name.lower()
-                is_norm = "layernorm" in lowered or "layer_norm" in lowered or ".ln_" in lowered or "ln_f" in lowered
-                (no_decay if "bias" in lowered or is_norm else decay).append(param)
-            args = self.args
-            self.optimizer = AdamW(
-                [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-                lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon,
-            )  # fmt: skip
+            decay = set(self.get_decay_parameter_names(model))
+            named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+            groups = [{"params": [p for n, p in named if n in decay], "weight_decay": self.args.weight_decay},
+                      {"params": [p for n, p in named if n not in decay], "weight_decay": 0.0}]  # fmt: skip
+            if self.optimizer_cls_and_kwargs is not None:
+                cls, kwargs = self.optimizer_cls_and_kwargs
+            else:
+                cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, model)
+            self.optimizer = cls(groups, **kwargs)
+        return self.optimizer
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """``args.lr_scheduler_type`` with ``warmup_steps`` and ``lr_scheduler_kwargs``. Kept if given."""
         if self.lr_scheduler is None:
-            self.lr_scheduler = get_scheduler(self.args.lr_scheduler_type, self.optimizer,
-                                              num_warmup_steps=self.args.get_warmup_steps(num_training_steps),
-                                              num_training_steps=num_training_steps)  # fmt: skip
+            optimizer = self.optimizer if optimizer is None else optimizer
+            self.lr_scheduler = optimization.make_scheduler(self.args, optimizer, num_training_steps)
+        return self.lr_scheduler
+
+    @staticmethod
+    def get_optimizer_cls_and_kwargs(args: TrainingArguments, model=None) -> tuple[type, dict]:
+        return optimization.get_optimizer_cls_and_kwargs(args, model)
+
+    def get_decay_parameter_names(self, model) -> list[str]:
+        """Names of the parameters that get weight decay (see nanohf/trainer/optimization.py for the rule)."""
+        return optimization.decay_parameter_names(model)
+
+    def _get_learning_rate(self) -> float:
+        return self.lr_scheduler.get_last_lr()[0]
 
     # --- training ---------------------------------------------------------------------------------------
-    def train(self, resume_from_checkpoint: str | bool | None = None) -> TrainOutput:
-        args = self.args
-        set_seed(args.seed)
-        dist.broadcast_parameters(self.model.parameters())  # every rank starts from rank 0's weights
-        loader = self.get_train_dataloader()
-        accumulation = args.gradient_accumulation_steps
-        # As transformers: a last group of fewer than `accumulation` batches still makes an update.
-        steps_per_epoch = max(math.ceil(len(loader) / accumulation), 1)
-        max_steps = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
-        num_epochs = math.ceil(max_steps / steps_per_epoch)
-        self.create_optimizer_and_scheduler(max_steps)
-        self.state = TrainerState(max_steps=max_steps, num_train_epochs=num_epochs,
-                                  train_batch_size=args.per_device_train_batch_size)  # fmt: skip
-        self.control = TrainerControl()
-        if resume_from_checkpoint:
-            self._resume(resume_from_checkpoint)
-        self.model.train()
-        self._event("on_train_begin")
-        start, done_steps = time.time(), self.state.global_step
-        logged_loss, logged_batches, total_loss, total_batches = 0.0, 0, 0.0, 0
-        bar = tqdm(total=max_steps, initial=done_steps, disable=args.disable_tqdm or not self.world.is_main_process,
-                   desc="train")  # fmt: skip
-        first_epoch = done_steps // steps_per_epoch
-        for epoch in range(first_epoch, num_epochs):
-            batches = loader.index_batches(epoch)  # the same order as an uninterrupted run would see
-            # On resume, skip the batches of this epoch that the checkpointed run already trained on.
-            skip = (done_steps - epoch * steps_per_epoch) * accumulation
-            for i in range(max(skip, 0), len(batches)):
-                group_start = i - i % accumulation
-                group_size = min(accumulation, len(batches) - group_start)  # batches in this update
-                loss = self.model(**loader.fetch(batches[i])).loss
-                if not np.isfinite(float(loss)):
-                    bar.close()
-                    self._raise_non_finite(f"loss became {float(loss)}", epoch)
-                (loss / group_size).backward()  # summed over the group: the gradient of the mean loss
-                logged_loss += float(loss)
-                logged_batches += 1
-                if i + 1 < group_start + group_size:
-                    continue
-                dist.all_reduce_gradients(self.model.parameters())  # once per update, not per accumulated batch
-                grad_norm = clip_grad_norm_(self.model.parameters(), args.max_grad_norm) if args.max_grad_norm else None
-                if grad_norm is not None and not np.isfinite(float(grad_norm)):
-                    bar.close()
-                    self._raise_non_finite(f"the gradient norm became {float(grad_norm)}", epoch)
-                self.optimizer.step()
-                self.lr_scheduler.step()
-                self.optimizer.zero_grad()
-                self.state.global_step += 1
-                self.state.epoch = epoch + (i + 1) / len(batches)
-                bar.update(1)
-                lr = self.lr_scheduler.get_last_lr()[0]
-                bar.set_postfix(loss=f"{logged_loss / logged_batches:.4f}", lr=f"{lr:.2e}")
-                # Reaching max_steps mid-epoch ends the epoch too (its epoch-strategy log/eval/save run).
-                epoch_end = (i + 1) == len(batches) or self.state.global_step >= max_steps
-                self._step_end(epoch_end=epoch_end, logs=(logged_loss, logged_batches, grad_norm))
-                if self.control.should_log:
-                    total_loss, total_batches = total_loss + logged_loss, total_batches + logged_batches
-                    logged_loss, logged_batches = 0.0, 0
-                if self.control.should_training_stop or self.state.global_step >= max_steps:
-                    break
-            if self.control.should_training_stop or self.state.global_step >= max_steps:
-                break
-        bar.close()
-        totals = dist.all_reduce([total_loss + logged_loss, total_batches + logged_batches])  # over all ranks
-        total_loss, total_batches = float(totals[0]), float(totals[1])
-        if args.load_best_model_at_end and self.state.best_model_checkpoint:
-            self._load_weights(self.state.best_model_checkpoint)
-        runtime = time.time() - start
-        steps_run = self.state.global_step - done_steps
-        metrics = {
-            "train_runtime": runtime,
-            "train_samples_per_second": steps_run * args.per_device_train_batch_size * args.gradient_accumulation_steps
-            * self.world.size / max(runtime, 1e-9),
-            "train_steps_per_second": steps_run / max(runtime, 1e-9),
-            "train_loss": total_loss / max(total_batches, 1),
-            "epoch": self.state.epoch,
-        }
-        self.state.log_history.append({**metrics, "step": self.state.global_step})
-        self._event("on_train_end")
-        return TrainOutput(self.state.global_step, metrics["train_loss"], metrics)
+    def train(self, resume_from_checkpoint: str | bool | None = None, trial=None,
+              ignore_keys_for_eval: list[str] | None = None) -> TrainOutput:  # fmt: skip
+        """Train for ``max_steps`` (or ``num_train_epochs``); ``resume_from_checkpoint``: a checkpoint folder,
+        or True for the newest in ``output_dir``. See nanohf/trainer/loop.py."""
+        if trial is not None:
+            raise NotImplementedError("train(trial=...): nanohf has no hyperparameter search; loop over settings")
+        return loop.run_training(self, resume_from_checkpoint or None, ignore_keys_for_eval)
 
-    def _step_end(self, epoch_end: bool, logs) -> None:
-        """Apply the logging / evaluation / saving strategies after an optimizer step."""
-        args, state, control = self.args, self.state, self.control
-        step, total = state.global_step, state.max_steps
+    def training_step(self, model, inputs: dict, num_items_in_batch: int | None = None) -> np.floating:
+        """One forward and backward on ``inputs``: ``compute_loss``, divided by the number of batches in the
+        update (unless ``compute_loss_func`` normalised it over the whole update), then ``backward()``.
+        Returns the (divided) loss value."""
+        model.train()
+        loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
+        if not hasattr(loss, "backward"):
+            raise TypeError(f"compute_loss returned {type(loss).__name__}; training needs a nanohf.autograd.Loss "
+                            "(a value and the way back into the model: Loss(value, backward_fn))")  # fmt: skip
+        if not np.isfinite(float(loss)):
+            self._raise_non_finite(f"loss became {float(loss)}")
+        if self.compute_loss_func is None:  # a per-batch mean: the update's gradient is the mean of its batches'
+            loss = loss / self.current_gradient_accumulation_steps
+        loss.backward()
+        return np.asarray(loss.detach())[()]
 
-        def due(strategy: str, every: float) -> bool:
-            if strategy == "epoch":
-                return epoch_end
-            return strategy == "steps" and step % args.steps_from(every, total) == 0
+    def compute_loss(self, model, inputs: dict, return_outputs: bool = False, num_items_in_batch: int | None = None):
+        """The loss of ``model`` on ``inputs``: ``compute_loss_func(outputs, labels)`` if given, else the
+        label-smoothed loss (``label_smoothing_factor`` > 0), else the model's own ``outputs.loss``."""
+        labels = None
+        if (self.label_smoother is not None or self.compute_loss_func is not None) and "labels" in inputs:
+            inputs = dict(inputs)
+            labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        if self.compute_loss_func is not None:
+            loss = self.compute_loss_func(outputs, labels, num_items_in_batch=num_items_in_batch)
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None and self.world.size > 1:
+                loss = loss * self.world.size  # normalised by all ranks' items, then averaged over the ranks
+        elif labels is not None:
+            loss = self.label_smoother(outputs, labels, shift_labels=is_causal_lm(model),
+                                       num_items_in_batch=num_items_in_batch, backward=model.backward)  # fmt: skip
+        else:
+            if hasattr(outputs, "keys") and "loss" not in outputs:
+                raise ValueError(
+                    "The model did not return a loss from the inputs, only the following keys: "
+                    f"{','.join(outputs.keys())}. For reference, the inputs it received are {','.join(inputs.keys())}."
+                )
+            loss = outputs["loss"] if hasattr(outputs, "keys") else outputs[0]
+        return (loss, outputs) if return_outputs else loss
 
-        final = step >= total  # as transformers: a step strategy also evaluates and saves at the last step
-        control.should_log = due(args.logging_strategy, args.logging_steps) or (args.logging_first_step and step == 1)
-        control.should_evaluate = due(args.eval_strategy, args.eval_steps) or (final and args.eval_strategy == "steps")
-        control.should_save = due(args.save_strategy, args.save_steps) or (final and args.save_strategy == "steps")
-        self._event("on_step_end")
-        if control.should_log:  # decided alike on every rank, so all of them take part in the reduction
-            loss_sum, batches, grad_norm = logs
-            loss_sum, batches = map(float, dist.all_reduce([loss_sum, batches]))
-            entry = {"loss": loss_sum / max(batches, 1), "learning_rate": self.lr_scheduler.get_last_lr()[0],
-                     "epoch": state.epoch, "step": step}  # fmt: skip
-            if grad_norm is not None:
-                entry["grad_norm"] = float(grad_norm)
-            state.log_history.append(entry)
-            self._event("on_log", logs=entry)
-        metrics = self.evaluate() if control.should_evaluate and self.eval_dataset is not None else None
-        if control.should_save:
-            self._save(metrics)
-        if epoch_end:
-            self._event("on_epoch_end")
+    def _num_items_in_batch(self, batches: list[dict]) -> int | None:
+        """Labels that count (not -100) in one update's batches — only for ``compute_loss_func``, which
+        normalises by them (nanohf's models take no ``num_items_in_batch``, as transformers checks)."""
+        if self.compute_loss_func is None or not batches or "labels" not in batches[0]:
+            return None
+        shift = is_causal_lm(self.model)
+        count = 0
+        for batch in batches:
+            labels = np.asarray(batch["labels"])
+            count += int(((labels[..., 1:] if shift else labels) != -100).sum())
+        if self.args.average_tokens_across_devices and self.world.size > 1:
+            count = int(dist.all_reduce([count])[0])
+        return count
 
-    def _raise_non_finite(self, what: str, epoch: int) -> None:
+    def _track_num_input_tokens(self, inputs: dict) -> None:
+        mode = self.args.include_num_input_tokens_seen
+        main = getattr(self.model, "main_input_name", "input_ids")
+        if mode == "no" or main not in inputs:
+            return
+        ids = np.asarray(inputs[main])
+        pad = getattr(self.processing_class, "pad_token_id", None)
+        if mode == "non_padding" and "attention_mask" in inputs:
+            tokens = int(np.asarray(inputs["attention_mask"]).sum())
+        elif mode == "non_padding" and pad is not None:
+            tokens = int((ids != pad).sum())
+        else:
+            tokens = int(ids.size)
+        if self.world.size > 1:
+            tokens = int(dist.all_reduce([tokens])[0])
+        self.state.num_input_tokens_seen += tokens
+
+    def _raise_non_finite(self, what: str) -> None:
         """Stop training: nothing non-finite reaches the weights or a checkpoint; name the last good one."""
         last = ckpt.sorted_checkpoints(self.args.output_dir)
         raise FloatingPointError(
-            f"{what} at step {self.state.global_step + 1} (epoch {epoch}); training stopped before the update. "
-            f"Last good checkpoint: {last[-1] if last else 'none saved'}. Try a lower learning_rate or "
+            f"{what} at step {self.state.global_step + 1} (epoch {self._epoch_index}); training stopped before the "
+            f"update. Last good checkpoint: {last[-1] if last else 'none saved'}. Try a lower learning_rate or "
             f"max_grad_norm, or look for bad inputs or labels."
         )
 
     # --- evaluation -------------------------------------------------------------------------------------
-    def evaluate(self, eval_dataset=None, metric_key_prefix: str = "eval") -> dict:
-        dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
-        output = self._prediction_loop(dataset, metric_key_prefix)
-        self.state.log_history.append({**output.metrics, "epoch": self.state.epoch, "step": self.state.global_step})
+    def evaluate(self, eval_dataset=None, ignore_keys: list[str] | None = None,
+                 metric_key_prefix: str = "eval") -> dict:  # fmt: skip
+        """The metrics on ``eval_dataset`` (default: the Trainer's): ``{prefix}_loss``, ``compute_metrics``'
+        results and the speed; a dict of data sets gives each one's metrics, prefixed with its name."""
+        override = eval_dataset is not None
+        dataset = eval_dataset if override else self.eval_dataset
+        if isinstance(dataset, dict):
+            metrics = {}
+            for name, part in dataset.items():
+                metrics.update(self.evaluate(part if override else name, ignore_keys, f"{metric_key_prefix}_{name}"))
+            return metrics
+        loader = self.get_eval_dataloader(eval_dataset)
+        start = prediction.time.time()
+        output = prediction.evaluation_loop(self, loader, "Evaluation",
+                                            prediction_loss_only=True if self.compute_metrics is None else None,
+                                            ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)  # fmt: skip
+        steps = -(-output.num_samples // max(self.args.eval_batch_size * self.world.size, 1))
+        output.metrics.update(prediction.speed_metrics(metric_key_prefix, start, output.num_samples, steps))
+        self.log(output.metrics)
         self._event("on_evaluate", metrics=output.metrics)
         return output.metrics
 
-    def predict(self, test_dataset, metric_key_prefix: str = "test") -> PredictionOutput:
-        return self._prediction_loop(test_dataset, metric_key_prefix)
+    def predict(self, test_dataset, ignore_keys: list[str] | None = None, metric_key_prefix: str = "test"):
+        """``PredictionOutput(predictions, label_ids, metrics)``, a named tuple; with several model outputs
+        (question answering) ``predictions`` is a tuple of arrays, as in transformers."""
+        loader = self.get_test_dataloader(test_dataset)
+        start = prediction.time.time()
+        output = prediction.evaluation_loop(self, loader, "Prediction", ignore_keys=ignore_keys,
+                                            metric_key_prefix=metric_key_prefix)  # fmt: skip
+        steps = -(-output.num_samples // max(self.args.eval_batch_size * self.world.size, 1))
+        output.metrics.update(prediction.speed_metrics(metric_key_prefix, start, output.num_samples, steps))
+        self._event("on_predict", metrics=output.metrics)
+        return PredictionOutput(output.predictions, output.label_ids, output.metrics)
 
-    def _prediction_loop(self, dataset, prefix: str) -> PredictionOutput:
-        """Run the model over ``dataset`` without gradients; gather logits, labels and the mean loss.
-
-        Under MPI each rank predicts its shard; the rows repeated to even out the shards are dropped, and
-        every rank gets all predictions back in dataset order, so each computes the same metrics (and
-        callbacks such as early stopping decide alike everywhere).
-        """
-        if dataset is None:
-            raise ValueError("Trainer: evaluation requires an eval_dataset")
-        loader = self.get_eval_dataloader(dataset)
-        was_training = self.model.training
-        self.model.eval()
-        start, loss_sum, loss_rows, all_logits, all_labels, positions = time.time(), 0.0, 0, [], [], []
+    def prediction_step(self, model, inputs: dict, prediction_loss_only: bool, ignore_keys: list[str] | None = None):
+        """``(loss, logits, labels)`` of one batch, without gradients. ``logits``: every output but the loss
+        (and ``ignore_keys``; default: the config's ``keys_to_ignore_at_inference``, else past_key_values), one
+        array if there is one; ``labels``: the ``label_names`` columns (a tuple if several)."""
+        has_labels = bool(self.label_names) and all(inputs.get(k) is not None for k in self.label_names)
+        if ignore_keys is None:
+            ignore_keys = list(getattr(getattr(self.model, "config", None), "keys_to_ignore_at_inference",
+                                       ["past_key_values"]))  # fmt: skip
+        labels = None
+        if has_labels:
+            labels = tuple(np.asarray(inputs[name]) for name in self.label_names)
+            labels = labels[0] if len(labels) == 1 else labels
         with no_grad():
-            for i, indices in enumerate(loader.index_batches()):
-                # Leave out the examples repeated to even out the shards: no collective runs per batch here,
-                # so ranks may do different numbers of batches, and the mean loss stays exact.
-                indices = indices[: loader.real_rows(i)]
-                if len(indices) == 0:
-                    continue
-                batch = loader.fetch(indices)
-                out = self.model(**batch)
-                labels = batch.get("labels")
-                logits = out.logits if "logits" in out else np.stack([out.start_logits, out.end_logits], -1)
-                all_logits.append(logits)
-                positions.append(indices)
-                if labels is not None:
-                    all_labels.append(np.asarray(labels))
-                if out.loss is not None:
-                    loss_sum, loss_rows = loss_sum + float(out.loss) * len(logits), loss_rows + len(logits)
-        self.model.train(was_training)
-        loss_sum, loss_rows = dist.all_reduce([loss_sum, loss_rows])
-        if self.world.size > 1:  # everyone's predictions, back in dataset order
-            gathered = dist.all_gather_object((positions, all_logits, all_labels))
-            positions, all_logits, all_labels = ([x for part in gathered for x in part[k]] for k in range(3))
-        order = np.argsort(np.concatenate(positions), kind="stable") if positions else slice(None)
-        predictions = _concat_padded(all_logits)[order]
-        label_ids = _concat_padded(all_labels)[order] if all_labels else None
-        runtime = time.time() - start
-        metrics = {}
-        if loss_rows > 0:
-            metrics[f"{prefix}_loss"] = float(loss_sum / loss_rows)
-        if self.compute_metrics is not None and label_ids is not None:
-            for key, value in self.compute_metrics(EvalPrediction(predictions, label_ids)).items():
-                metrics[key if key.startswith(f"{prefix}_") else f"{prefix}_{key}"] = value
-        metrics.update({f"{prefix}_runtime": runtime, f"{prefix}_samples_per_second": len(dataset) / max(runtime, 1e-9),
-                        f"{prefix}_steps_per_second": len(loader) / max(runtime, 1e-9)})  # fmt: skip
-        return PredictionOutput(predictions, label_ids, metrics)
+            if has_labels:
+                loss, outputs = self.compute_loss(model, inputs, return_outputs=True)
+                loss = np.float32(float(loss))
+                skip = [*ignore_keys, "loss"]
+            else:
+                loss, outputs, skip = None, model(**inputs), ignore_keys
+        if prediction_loss_only:
+            return loss, None, None
+        if hasattr(outputs, "items"):
+            logits = tuple(v for k, v in outputs.items() if k not in skip)
+        else:
+            logits = tuple(outputs[1:] if has_labels else outputs)
+        return loss, logits[0] if len(logits) == 1 else logits, labels
+
+    def _evaluate_during_training(self, ignore_keys=None) -> bool:
+        """Evaluate; with ``metric_for_best_model``, record a new best (returns whether it is one)."""
+        metrics = self.evaluate(ignore_keys=ignore_keys)
+        if self.args.metric_for_best_model is None:
+            return False
+        name = self.args.metric_for_best_model
+        key = name if name.startswith("eval_") else f"eval_{name}"
+        if key not in metrics:
+            raise KeyError(
+                f"The `metric_for_best_model` training argument is set to '{key}', which is not found in the "
+                f"evaluation metrics. The available evaluation metrics are: {list(metrics)}. Consider changing the "
+                "`metric_for_best_model` via the TrainingArguments."
+            )
+        better = np.greater if self.args.greater_is_better else np.less
+        if self.state.best_metric is None or better(metrics[key], self.state.best_metric):
+            self.state.best_metric, self.state.best_global_step = float(metrics[key]), self.state.global_step
+            return True
+        return False
+
+    # --- logs, metrics files ------------------------------------------------------------------------------
+    def log(self, logs: dict, start_time: float | None = None) -> None:
+        """Add ``logs`` (with the epoch and step) to ``state.log_history`` and tell the callbacks (on_log)."""
+        if self.state.epoch is not None:
+            logs["epoch"] = self.state.epoch
+        if self.args.include_num_input_tokens_seen != "no":
+            logs["num_input_tokens_seen"] = self.state.num_input_tokens_seen
+        self.state.log_history.append({**logs, "step": self.state.global_step})
+        self._event("on_log", logs=logs)
+
+    def log_metrics(self, split: str, metrics: dict) -> None:
+        reporting.log_metrics(self, split, metrics)
+
+    def save_metrics(self, split: str, metrics: dict, combined: bool = True) -> None:
+        reporting.save_metrics(self, split, metrics, combined)
+
+    def save_state(self) -> None:
+        """``output_dir/trainer_state.json`` (rank 0)."""
+        if self.is_world_process_zero():
+            Path(self.args.output_dir).mkdir(parents=True, exist_ok=True)
+            self.state.save_to_json(Path(self.args.output_dir) / "trainer_state.json")
 
     # --- checkpoints --------------------------------------------------------------------------------------
-    def _save(self, metrics: dict | None) -> None:
-        args, state = self.args, self.state
-        folder = Path(args.output_dir) / f"{ckpt.PREFIX}{state.global_step}"
-        bad = next((name for name, p in self.model.named_parameters() if not np.isfinite(p.data).all()), None)
-        if bad is not None:  # never write (nor rotate in) a checkpoint that cannot be resumed from
-            last = ckpt.sorted_checkpoints(args.output_dir)
-            raise FloatingPointError(
-                f"parameter {bad!r} holds NaN or inf at step {state.global_step}: {folder} not saved. "
-                f"Last good checkpoint: {last[-1] if last else 'none saved'}."
-            )
-        # Every rank keeps the same state (best checkpoint included); rank 0 alone writes the folder.
-        if metrics is not None and args.metric_for_best_model is not None:
-            name = args.metric_for_best_model
-            value = metrics.get(name if name.startswith("eval_") else f"eval_{name}")
-            if value is not None:
-                better = np.greater if args.greater_is_better else np.less
-                if state.best_metric is None or better(value, state.best_metric):
-                    state.best_metric, state.best_model_checkpoint = float(value), str(folder)
-        rng_states = dist.all_gather_object(ckpt.rng_state())  # each rank's dropout stream, for an exact resume
-        if self.world.is_main_process:
-            ckpt.save_checkpoint(folder, self.model, self.optimizer, self.lr_scheduler, state, args,
-                                 self.processing_class)  # fmt: skip
-            for rank, rng in enumerate(rng_states[1:], start=1):
-                (folder / f"rng_state_{rank}.json").write_text(json.dumps(rng))
-            ckpt.rotate_checkpoints(args.output_dir, args.save_total_limit, keep=state.best_model_checkpoint)
-        dist.barrier("barrier after rank 0 saved a checkpoint")  # before anyone reads it (load_best_model_at_end)
+    def _save_checkpoint(self) -> None:
+        ckpt.save_trainer_checkpoint(self)
         self._event("on_save")
 
     def _resume(self, resume_from_checkpoint: str | bool) -> None:
-        if resume_from_checkpoint is True:
-            found = ckpt.sorted_checkpoints(self.args.output_dir)
-            if not found:
-                raise FileNotFoundError(f"resume_from_checkpoint=True but {self.args.output_dir} holds no checkpoint-N")
-            folder = found[-1]
-        else:
-            folder = Path(resume_from_checkpoint)
-            if not (folder / "trainer_state.json").is_file():
-                raise FileNotFoundError(f"{folder} is not a checkpoint folder (no trainer_state.json)")
-        self._load_weights(folder)
-        self.optimizer.load_state_dict(ckpt.load_optimizer_state(folder))
-        self.lr_scheduler.load_state_dict(json.loads((folder / "scheduler.json").read_text()))
-        # A rank without its own file (resuming with more ranks than saved) takes rank 0's generators.
-        own_rng = folder / f"rng_state_{self.world.rank}.json"
-        ckpt.set_rng_state(json.loads((own_rng if own_rng.is_file() else folder / "rng_state.json").read_text()))
-        self.state = TrainerState.from_json((folder / "trainer_state.json").read_text())
+        ckpt.resume_trainer(self, resume_from_checkpoint)
 
     def _load_weights(self, folder) -> None:
         self.model.load_state_dict(load_checkpoint(Path(folder)), strict=False)
 
-    def save_model(self, output_dir: str | None = None) -> None:
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """The model (and ``processing_class``) with ``save_pretrained``, and training_args.json; rank 0 writes."""
         output_dir = output_dir or self.args.output_dir
-        if self.world.is_main_process:  # the weights are the same on every rank: one writer
+        if self.is_world_process_zero():  # the weights are the same on every rank: one writer
             self.model.save_pretrained(output_dir)
             if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
                 self.processing_class.save_pretrained(output_dir)
+            ckpt.write_text_atomic(Path(output_dir) / "training_args.json", self.args.to_json_string())
         dist.barrier("barrier after rank 0 saved the model")
 
+    def push_to_hub(self, commit_message: str | None = "End of training", blocking: bool = True,
+                    token: str | None = None, revision: str | None = None, private: bool | None = None,
+                    **kwargs):  # fmt: skip
+        raise ConnectionError(
+            "Trainer.push_to_hub: nanohf works offline and never uploads to the Hugging Face Hub. Save with "
+            "trainer.save_model(folder) and upload the folder with huggingface_hub yourself."
+        )
+
+    # --- processes and callbacks ------------------------------------------------------------------------
+    def is_local_process_zero(self) -> bool:
+        """True in one process; under MPI, for the first rank on each machine."""
+        return self.args.local_process_index == 0
+
+    def is_world_process_zero(self) -> bool:
+        """True in one process; under MPI, for rank 0 only (the one that saves)."""
+        return self.args.process_index == 0
+
+    def add_callback(self, callback) -> None:
+        self.callback_handler.add_callback(callback)
+
+    def pop_callback(self, callback) -> TrainerCallback | None:
+        return self.callback_handler.pop_callback(callback)
+
+    def remove_callback(self, callback) -> None:
+        self.callback_handler.remove_callback(callback)
+
+    def callback_kwargs(self) -> dict:
+        return {"model": self.model, "processing_class": self.processing_class, "optimizer": self.optimizer,
+                "lr_scheduler": self.lr_scheduler}  # fmt: skip
+
     def _event(self, name: str, **kwargs) -> None:
-        for callback in self.callbacks:
-            getattr(callback, name)(self.args, self.state, self.control, model=self.model, **kwargs)
+        self.control = self.callback_handler.call_event(name, self.args, self.state, self.control,
+                                                        **self.callback_kwargs(), **kwargs)  # fmt: skip
 
 
-def _concat_padded(arrays: list[np.ndarray], pad_value=-100) -> np.ndarray:
-    """Stack per-batch arrays along the batch axis, padding the sequence axis (token tasks) with -100."""
-    if not arrays:
-        return np.zeros((0,))
-    if all(a.shape[1:] == arrays[0].shape[1:] for a in arrays):
-        return np.concatenate(arrays, axis=0)
-    longest = max(a.shape[1] for a in arrays)
-    padded = []
-    for a in arrays:
-        widths = [(0, 0), (0, longest - a.shape[1])] + [(0, 0)] * (a.ndim - 2)
-        padded.append(np.pad(a, widths, constant_values=pad_value))
-    return np.concatenate(padded, axis=0)
+def find_labels(model) -> list[str]:
+    """The label arguments of ``model.forward``: those with "label" in their name, and question answering's
+    ``start_positions`` / ``end_positions`` (as transformers' find_labels reads the signature)."""
+    names = inspect.signature(model.forward).parameters
+    return [n for n in names if "label" in n or n in ("start_positions", "end_positions")]
+
+
+def is_causal_lm(model) -> bool:
+    """A model registered with AutoModelForCausalLM, whose loss predicts token t+1 from position t."""
+    from nanohf.models.auto import AutoModelForCausalLM
+
+    return type(model).__name__ in AutoModelForCausalLM._model_mapping.values()
