@@ -1,0 +1,226 @@
+"""Tokenizer training against the Rust `tokenizers` trainers on the shipped corpora.
+
+The word counts are made with the *reference* normalizers / pre-tokenizers here, so these tests compare the
+training algorithms alone; tests/test_tokenizer_trainers_pipeline.py trains through nanohf's own Tokenizer.
+
+  * BPE: vocabulary (ids included) and merges identical, in the same order.
+  * WordPiece: the Rust trainer numbers the "##c" tokens in hash-map order (different ids each run), so
+    the token set and the held-out tokenization are compared, and at 5k tokens the spread between runs of
+    the reference is measured too.
+  * Unigram: the same pieces; scores equal to float rounding except the required characters the Rust
+    trainer adds in hash-map order.
+  * WordLevel: identical.
+"""
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+from nanohf.tokenizers.training.bpe import train_bpe
+from nanohf.tokenizers.training.counting import byte_level_word_counts, count_words, iter_texts, word_splitter
+from nanohf.tokenizers.training.unigram import digamma, train_unigram
+from nanohf.tokenizers.training.wordlevel import train_wordlevel
+from nanohf.tokenizers.training.wordpiece import train_wordpiece
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path("/work/shared/data") if Path("/work/shared/data").is_dir() else ROOT / "data"
+BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def _sst2(n):
+    lines = (ROOT / "data" / "glue_sst2" / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    return [line.split("\t")[0] for line in lines[:n]]
+
+
+def _mrpc(n):
+    lines = (ROOT / "data" / "glue_mrpc" / "train.tsv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    return [s for line in lines[:n] for s in line.split("\t")[3:5]]
+
+
+def _wnut(n):
+    sentences, words = [], []
+    for line in (SHARED / "wnut17" / "wnut17train.conll").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            words.append(line.split("\t")[0])
+        elif words:
+            sentences.append(" ".join(words))
+            words = []
+    return sentences[:n]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    """~0.6 MB: Tiny Shakespeare's first 8,000 lines, 4,000 SST-2 sentences, 1,000 MRPC pairs, 1,000 WNUT
+    tweets (emoji, hashtags, accents)."""
+    shakespeare = (ROOT / "data" / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8").splitlines()
+    return shakespeare[:8000] + _sst2(4000) + _mrpc(1000) + _wnut(1000)
+
+
+@pytest.fixture(scope="module")
+def small_corpus(corpus):
+    """For Unigram, whose Rust trainer is slow on many rounds (a 2-best search per piece): ~0.15 MB."""
+    return corpus[:3000] + corpus[-600:]
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    shakespeare = (ROOT / "data" / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8").splitlines()
+    return shakespeare[30000:30500] + _sst2(20000)[-500:] + _wnut(2000)[-300:]
+
+
+def reference(model, trainer, corpus, normalizer=None, pre_tokenizer=None):
+    tok = Tokenizer(model)
+    if normalizer is not None:
+        tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizer
+    tok.train_from_iterator(corpus, trainer=trainer)
+    return tok
+
+
+def words_of(corpus, normalizer=None, pre_tokenizer=None):
+    return count_words(iter_texts(corpus), word_splitter(normalizer, pre_tokenizer))
+
+
+BPE_CASES = {
+    "byte-level": dict(pre=pre_tokenizers.ByteLevel(), vocab_size=1500),
+    "byte-level+alphabet": dict(pre=pre_tokenizers.ByteLevel(), vocab_size=800,
+                                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"]),
+    "whitespace min_frequency": dict(pre=pre_tokenizers.Whitespace(), vocab_size=2000, min_frequency=5),
+    "limit_alphabet": dict(pre=pre_tokenizers.Whitespace(), vocab_size=1200, limit_alphabet=40,
+                           initial_alphabet=["é", "zz"], special_tokens=["[UNK]", "a", "[UNK]"]),
+    "max_token_length": dict(pre=pre_tokenizers.Whitespace(), vocab_size=1500, max_token_length=4),
+    "end_of_word_suffix": dict(pre=pre_tokenizers.Whitespace(), vocab_size=1000, end_of_word_suffix="</w>"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BPE_CASES)
+def test_bpe_same_vocab_and_merges(corpus, case):
+    settings = dict(BPE_CASES[case])
+    pre = settings.pop("pre")
+    ref = reference(models.BPE(), trainers.BpeTrainer(show_progress=False, **settings), corpus, None, pre)
+    ref_model = json.loads(ref.to_str())["model"]
+    vocab, merges = train_bpe(words_of(corpus, None, pre), **settings)
+    ref_merges = [tuple(m) for m in ref_model["merges"]]
+    assert merges == ref_merges, next((i, a, b) for i, (a, b) in enumerate(zip(merges, ref_merges)) if a != b)
+    if "end_of_word_suffix" in settings:
+        # Rust numbers the one-character "c</w>" forms in hash-map order; nanohf by code point. Same set, and
+        # every other token (special, alphabet, merged) has the same id.
+        assert set(vocab) == set(ref_model["vocab"])
+        forms = {t for t in vocab if len(t) == 5 and t.endswith("</w>")}
+        assert {t: i for t, i in vocab.items() if t not in forms} == {
+            t: i for t, i in ref_model["vocab"].items() if t not in forms
+        }
+    else:
+        assert vocab == ref_model["vocab"]
+
+
+def test_byte_level_fast_count_is_the_generic_count(corpus):
+    from nanohf.tokenizers import pre_tokenizers as nano_pre
+
+    texts = corpus + ["", "  two  spaces ", "tab\there", "émoji 😀 naïve", "\n\n"]
+    generic = words_of(texts, None, pre_tokenizers.ByteLevel())
+    assert byte_level_word_counts(texts) == generic
+    assert words_of(texts, None, nano_pre.ByteLevel()) == generic
+    no_prefix = words_of(texts, None, pre_tokenizers.ByteLevel(add_prefix_space=False))
+    assert byte_level_word_counts(texts, add_prefix_space=False) == no_prefix
+
+
+def _encode_all(vocab, texts):
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return [e.tokens for e in tok.encode_batch(texts)]
+
+
+def _agreement(vocab_a, vocab_b, held_out):
+    """(share of a's tokens in b, share of held-out sentences tokenized identically)."""
+    overlap = len(set(vocab_a) & set(vocab_b)) / len(vocab_a)
+    same = sum(x == y for x, y in zip(_encode_all(vocab_a, held_out), _encode_all(vocab_b, held_out), strict=True))
+    return overlap, same / len(held_out)
+
+
+@pytest.mark.parametrize("vocab_size", [400, 1500])
+def test_wordpiece_small_vocab_same_tokens(corpus, held_out, vocab_size):
+    norm, pre = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=BERT_SPECIALS, show_progress=False)
+    ref_vocab = reference(models.WordPiece(unk_token="[UNK]"), trainer, corpus, norm, pre).get_vocab()
+    vocab = train_wordpiece(words_of(corpus, norm, pre), vocab_size=vocab_size, special_tokens=BERT_SPECIALS)
+    assert set(vocab) == set(ref_vocab), (set(vocab) ^ set(ref_vocab))
+    # special tokens and the alphabet are numbered alike; only the "##c" forms differ
+    assert all(vocab[t] == ref_vocab[t] for t in vocab if not t.startswith("##") and vocab[t] < 5 + 60)
+    assert _agreement(vocab, ref_vocab, held_out) == (1.0, 1.0)
+
+
+def test_wordpiece_5k_within_the_reference_spread(corpus, held_out):
+    """At 5,000 tokens, equal-count merges can tie-break differently from run to run of the reference
+    (its "##c" ids change); nanohf must agree with each reference run as well as they agree together."""
+    norm, pre = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=5000, special_tokens=BERT_SPECIALS, show_progress=False)
+    refs = [reference(models.WordPiece(unk_token="[UNK]"), trainer, corpus, norm, pre).get_vocab() for _ in range(3)]
+    vocab = train_wordpiece(words_of(corpus, norm, pre), vocab_size=5000, special_tokens=BERT_SPECIALS)
+    spread = [_agreement(a, b, held_out) for a, b in itertools.combinations(refs, 2)]
+    ours = [_agreement(vocab, r, held_out) for r in refs]
+    worst_ref = (min(s[0] for s in spread), min(s[1] for s in spread))
+    assert min(o[0] for o in ours) >= worst_ref[0] - 0.002, (ours, spread)
+    assert min(o[1] for o in ours) >= worst_ref[1] - 0.01, (ours, spread)
+
+
+def test_wordlevel_identical(corpus):
+    pre = pre_tokenizers.Whitespace()
+    for kw in (dict(vocab_size=3000), dict(vocab_size=50000, min_frequency=3, special_tokens=["<unk>", "the"])):
+        ref = reference(models.WordLevel(unk_token="<unk>"), trainers.WordLevelTrainer(show_progress=False, **kw),
+                        corpus, None, pre)  # fmt: skip
+        assert train_wordlevel(words_of(corpus, None, pre), **kw) == ref.get_vocab()
+
+
+def test_digamma_values():
+    # ψ(1) = -γ, ψ(1/2) = -γ - 2 ln 2, ψ(n+1) = ψ(n) + 1/n; the Rust trainer's series is good to ~5e-11
+    gamma = 0.5772156649015329
+    assert abs(digamma(1.0) + gamma) < 1e-10
+    assert abs(digamma(0.5) + gamma + 2 * 0.6931471805599453) < 1e-10
+    assert abs(digamma(11.0) - digamma(10.0) - 0.1) < 1e-10
+
+
+@pytest.mark.parametrize("vocab_size", [300, 1000])
+def test_unigram_lands_on_the_reference_vocabulary(small_corpus, vocab_size):
+    corpus = small_corpus
+    pre = pre_tokenizers.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, unk_token="<unk>", special_tokens=["<unk>", "<pad>"],
+                                      show_progress=False)  # fmt: skip
+    ref = json.loads(reference(models.Unigram(), trainer, corpus, None, pre).to_str())["model"]
+    vocab, unk_id = train_unigram(words_of(corpus, None, pre), vocab_size=vocab_size, unk_token="<unk>",
+                                  special_tokens=["<unk>", "<pad>"])  # fmt: skip
+    assert unk_id == ref["unk_id"] == 0
+    ref_scores = {p: s for p, s in ref["vocab"]}
+    overlap = len(set(ref_scores) & {p for p, _ in vocab}) / len(ref_scores)
+    assert len(vocab) == len(ref["vocab"]) and overlap >= 0.99, f"overlap {overlap:.4f}"
+    diffs = sorted(abs(ref_scores[p] - s) for p, s in vocab if p in ref_scores)
+    # all but the few characters the reference scores in hash-map order agree to float rounding
+    assert diffs[int(0.95 * len(diffs))] < 1e-9, f"95th percentile |Δscore| {diffs[int(0.95 * len(diffs))]:.3g}"
+
+
+def test_training_is_deterministic(small_corpus):
+    pre = pre_tokenizers.Whitespace()
+    words = words_of(small_corpus, None, pre)
+    again = words_of(list(reversed(small_corpus)), None, pre)
+    wp = [json.dumps(train_wordpiece(w, vocab_size=1500, special_tokens=BERT_SPECIALS)) for w in (words, again)]
+    assert wp[0] == wp[1]  # the word order of the corpus does not matter either
+    uni = [json.dumps(train_unigram(words, vocab_size=500, unk_token="<unk>")) for _ in range(2)]
+    assert uni[0] == uni[1]
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="item 1 is a int"):
+        list(iter_texts(["fine", 3]))
+    with pytest.raises(TypeError, match="item 0, element 1 is a bytes"):
+        list(iter_texts([["fine", b"bytes"]]))
+    words = {"abcdefgh": 3, "ijklmn": 1}
+    with pytest.raises(ValueError, match="vocab_size=5 is smaller than the initial vocabulary of 14 tokens"):
+        train_bpe(words, vocab_size=5)
+    with pytest.raises(ValueError, match="vocab_size=20 is smaller than the initial vocabulary of 27 tokens"):
+        train_wordpiece(words, vocab_size=20, special_tokens=["[UNK]"])
+    with pytest.raises(ValueError, match="smaller than the 14 characters"):
+        train_unigram(words, vocab_size=10)
