@@ -104,7 +104,8 @@ def test_bpe_same_vocab_and_merges(corpus, case):
     ref_model = json.loads(ref.to_str())["model"]
     vocab, merges = train_bpe(words_of(corpus, None, pre), **settings)
     ref_merges = [tuple(m) for m in ref_model["merges"]]
-    assert merges == ref_merges, next((i, a, b) for i, (a, b) in enumerate(zip(merges, ref_merges)) if a != b)
+    first_difference = next((i for i, (a, b) in enumerate(zip(merges, ref_merges, strict=False)) if a != b), None)
+    assert merges == ref_merges, f"{len(merges)} vs {len(ref_merges)} merges, first difference at {first_difference}"
     if "end_of_word_suffix" in settings:
         # Rust numbers the one-character "c</w>" forms in hash-map order; nanohf by code point. Same set, and
         # every other token (special, alphabet, merged) has the same id.
@@ -148,7 +149,7 @@ def test_wordpiece_small_vocab_same_tokens(corpus, held_out, vocab_size):
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=BERT_SPECIALS, show_progress=False)
     ref_vocab = reference(models.WordPiece(unk_token="[UNK]"), trainer, corpus, norm, pre).get_vocab()
     vocab = train_wordpiece(words_of(corpus, norm, pre), vocab_size=vocab_size, special_tokens=BERT_SPECIALS)
-    assert set(vocab) == set(ref_vocab), (set(vocab) ^ set(ref_vocab))
+    assert set(vocab) == set(ref_vocab), set(vocab) ^ set(ref_vocab)
     # special tokens and the alphabet are numbered alike; only the "##c" forms differ
     assert all(vocab[t] == ref_vocab[t] for t in vocab if not t.startswith("##") and vocab[t] < 5 + 60)
     assert _agreement(vocab, ref_vocab, held_out) == (1.0, 1.0)
