@@ -239,3 +239,31 @@ def test_tasks_transformers_5_removed_are_kept_from_transformers_4(task):
     with pytest.raises(KeyError, match="has been removed from transformers"):
         transformers.pipeline(task)  # refused before any model is looked for
     assert nanohf.pipelines.check_task(task)[0] in nanohf.pipelines.TASKS
+
+
+STREAMS = [
+    ("text-classification", [A, B, PAIR], {}),
+    ("fill-mask", [ONE_MASK, TWO_MASKS, ONE_MASK], {"top_k": 2}),
+    ("token-classification", [NER_A, NER_B, NER_A], {"aggregation_strategy": "simple"}),
+    ("zero-shot-classification", [A, B, A], {"candidate_labels": ["urgent", "phone"]}),
+    ("feature-extraction", [A, B, A], {}),
+    ("text-generation", ["Hello", "A", "Hello"], {"max_new_tokens": 2, "do_sample": False}),
+]
+
+
+@pytest.mark.parametrize("task, items, kwargs", STREAMS, ids=[stream[0] for stream in STREAMS])
+def test_a_generator_gives_an_iterator_of_answers(build, task, items, kwargs):
+    ours, theirs = build(task)
+    want = theirs((item for item in items), **kwargs)
+    got = ours((item for item in items), batch_size=2, **kwargs)
+    assert not isinstance(want, list) and not isinstance(got, list) and iter(got) is got
+    compare(list(got), list(want))
+
+
+def test_chat_messages_need_a_chat_template(build):
+    ours, theirs = build("text-generation")
+    chat = [{"role": "user", "content": "Hello!"}]
+    for inputs in (chat, [chat, chat]):
+        for pipe in (theirs, ours):
+            with pytest.raises(ValueError, match="chat_template is not set"):
+                pipe(inputs, max_new_tokens=2)

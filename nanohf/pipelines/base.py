@@ -9,11 +9,15 @@ All features of all inputs are run ``batch_size`` at a time; each batch is padde
 feature (dynamic padding), and each output row is handed back to the input it came from.
 """
 
+import logging
 import os
+import types
 
 import numpy as np
 
 from nanohf.autograd import no_grad
+
+logger = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -39,6 +43,11 @@ class Pipeline:
         """The model's parameter dtype (float32 unless it was loaded otherwise)."""
         return getattr(self.model, "dtype", None)
 
+    @property
+    def torch_dtype(self):
+        logger.warning("`torch_dtype` attribute is deprecated. Use `dtype` instead!")
+        return self.dtype
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(task={self.task!r}, model={type(self.model).__name__}, device={self.device!r})"
 
@@ -48,6 +57,14 @@ class Pipeline:
         self.model.save_pretrained(save_directory, **kwargs)
         self.tokenizer.save_pretrained(save_directory)
 
+    def push_to_hub(self, repo_id: str, *args, **kwargs):
+        """transformers uploads to huggingface.co here; nanohf works offline and never uploads."""
+        raise OSError(
+            f"pipeline.push_to_hub({repo_id!r}): nanohf works offline and never uploads to the Hugging Face Hub. "
+            "Save with pipe.save_pretrained(folder), then upload that folder with huggingface_hub "
+            "(`hf upload <repo_id> <folder>`) if you want it there."
+        )
+
     def predict(self, inputs):
         """scikit-learn's spelling of ``__call__`` (as transformers)."""
         return self(inputs)
@@ -55,6 +72,10 @@ class Pipeline:
     transform = predict
 
     def __call__(self, inputs, *args, num_workers: int | None = None, batch_size: int | None = None, **kwargs):
+        """One input -> its answer; a list -> a list of answers; a generator -> an iterator of answers, read
+        and run ``batch_size`` inputs at a time (as transformers streams a generator)."""
+        if isinstance(inputs, types.GeneratorType):
+            return self._stream(inputs, args, batch_size or self.batch_size, kwargs)
         params = {**self.defaults, **kwargs}
         single = not isinstance(inputs, list)
         items = [inputs] if single else inputs
@@ -67,6 +88,16 @@ class Pipeline:
             results.append(self.postprocess(pairs, **params))
             start += len(item_features)
         return results[0] if single else results
+
+    def _stream(self, inputs, args: tuple, batch_size: int, kwargs: dict):
+        chunk = []
+        for item in inputs:
+            chunk.append(item)
+            if len(chunk) == batch_size:
+                yield from Pipeline.__call__(self, chunk, *args, batch_size=batch_size, **kwargs)
+                chunk = []
+        if chunk:
+            yield from Pipeline.__call__(self, chunk, *args, batch_size=batch_size, **kwargs)
 
     def run_model(self, features: list[dict], batch_size: int) -> list[dict]:
         """Model outputs for each feature: a dict of arrays, one row of the padded batch per feature.

@@ -13,6 +13,7 @@ sets (differing from the library defaults), then the pipeline defaults ``max_new
 that name, and plain "translation" takes the checkpoint's first ``translation_*`` entry (with a warning).
 """
 
+import types
 import warnings
 from dataclasses import asdict, fields
 
@@ -67,6 +68,8 @@ class Text2TextGenerationPipeline(Pipeline):
         self._generate_kwargs = {k: v for k, v in params.items() if k not in self.options}
         try:
             results = super().__call__(inputs, *args, **kwargs)
+            if isinstance(inputs, types.GeneratorType):
+                return iter(list(results))  # run now, while this call's generation settings are in place
         finally:
             self._generate_kwargs = {}
         if isinstance(inputs, list) and all(len(answers) == 1 for answers in results):

@@ -10,6 +10,7 @@ its own way:
 Left padding lines the prompts up at their last token, so the new tokens of a batch land in the same columns.
 """
 
+import types
 from dataclasses import fields
 
 import numpy as np
@@ -38,6 +39,15 @@ class TextGenerationPipeline(Pipeline):
 
         A prompt gives a list of ``num_return_sequences`` dicts; a list of prompts, a list of such lists.
         """
+        if is_chat(text_inputs) or (isinstance(text_inputs, list) and text_inputs and all(map(is_chat, text_inputs))):
+            # transformers renders chat messages with the tokenizer's chat template; GPT-2 has none, and nanohf
+            # renders none (they are Jinja programs).
+            raise ValueError(
+                "Cannot use chat template functions because tokenizer.chat_template is not set and no template "
+                "argument was passed! (nanohf's text-generation takes prompts as strings; it has no chat templates.)"
+            )
+        if isinstance(text_inputs, types.GeneratorType):  # an iterator of answers, one prompt at a time
+            return (self(prompt, batch_size=batch_size, **kwargs) for prompt in text_inputs)
         params = {**self.defaults, **kwargs}
         prefix = params.pop("prefix", getattr(self.model.config, "prefix", None)) or ""
         output = self._output_settings(params)
@@ -158,3 +168,9 @@ class TextGenerationPipeline(Pipeline):
         if return_type == FULL_TEXT:
             texts = [feature["prompt_text"] + text for text in texts]
         return [{"generated_text": text} for text in texts]
+
+
+def is_chat(inputs) -> bool:
+    """A chat: a non-empty list of {"role": ..., "content": ...} messages."""
+    return (isinstance(inputs, list) and bool(inputs)
+            and all(isinstance(m, dict) and "role" in m and "content" in m for m in inputs))  # fmt: skip
