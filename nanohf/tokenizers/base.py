@@ -321,10 +321,12 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
 
     def _special_encoding(self, token, type_id):
         """The one-token Encoding of a template's special token (shared: merging only copies from it)."""
-        key = (token, type_id, self.convert_tokens_to_ids(token))
-        if key not in self._special_encodings:
-            self._special_encodings[key] = Encoding.special(token, key[2], type_id)
-        return self._special_encodings[key]
+        # (cleared when tokens are added, the only way a token's id can change)
+        encoding = self._special_encodings.get((token, type_id))
+        if encoding is None:
+            encoding = Encoding.special(token, self.convert_tokens_to_ids(token), type_id)
+            self._special_encodings[token, type_id] = encoding
+        return encoding
 
     def _encode(self, text, text_pair, add_special_tokens, truncation, max_length, stride, is_split_into_words):
         """One example (a text or a pair) -> the final Encoding, truncated, with special tokens."""
