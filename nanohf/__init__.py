@@ -114,7 +114,14 @@ _EXPORTS = {
         "RobertaTokenizer",
         "RobertaTokenizerFast",
     ],
-    "nanohf.trainer": ["EarlyStoppingCallback", "Trainer", "TrainerCallback", "TrainingArguments"],
+    "nanohf.trainer": [
+        "EarlyStoppingCallback",
+        "Trainer",
+        "TrainerCallback",
+        "TrainerControl",
+        "TrainerState",
+        "TrainingArguments",
+    ],
 }
 _SUBPACKAGES = (
     "accelerate autograd cli compare data distributed evaluate generation generation_beam kernels metrics models nn"
