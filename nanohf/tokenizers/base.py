@@ -162,6 +162,15 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
         """True: every call carries token-level information (offsets, word ids), as transformers' fast tokenizers."""
         return True
 
+    def train_new_from_iterator(self, text_iterator, vocab_size, length=None, new_special_tokens=None,
+                                special_tokens_map=None, **kwargs):
+        """A tokenizer of this class and settings with a vocabulary learnt from new text (see retrain.py)."""
+        from .retrain import train_new_from_iterator
+
+        return train_new_from_iterator(self, text_iterator, vocab_size, length=length,
+                                       new_special_tokens=new_special_tokens,
+                                       special_tokens_map=special_tokens_map, **kwargs)
+
     # ------------------------------------------------------------------ hooks for subclasses
     def _words(self, text):
         """Plain text (no special tokens in it) -> list of (entry, where), one per word, where entry is
