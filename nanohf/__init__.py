@@ -114,14 +114,7 @@ _EXPORTS = {
         "RobertaTokenizer",
         "RobertaTokenizerFast",
     ],
-    "nanohf.trainer": [
-        "EarlyStoppingCallback",
-        "Trainer",
-        "TrainerCallback",
-        "TrainerControl",
-        "TrainerState",
-        "TrainingArguments",
-    ],
+    "nanohf.trainer": ["EarlyStoppingCallback", "Trainer", "TrainerCallback", "TrainingArguments"],
 }
 _SUBPACKAGES = (
     "accelerate autograd cli compare data distributed evaluate generation generation_beam kernels metrics models nn"

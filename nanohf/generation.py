@@ -18,11 +18,13 @@ encoder keys/values it projected on the first step. ``num_beams > 1`` is beam se
 
 import json
 import os
+import typing
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from nanohf.autograd import no_grad
+from nanohf.models.config_validation import value_fits
 from nanohf.models.inputs import check_ids_in_range
 from nanohf.random import get_generator
 
@@ -85,6 +87,11 @@ class GenerationConfig:
         negative ``no_repeat_ngram_size`` it does not check (a ZeroDivisionError, or silently nothing):
         nanohf refuses them too.
         """
+        for field, annotation in typing.get_type_hints(GenerationConfig).items():
+            value = getattr(self, field)
+            if value_fits(annotation, value) is False:
+                raise ValueError(f"`{field}` must be {annotation}, but is {type(value).__name__} {value!r}")
+
         def positive_int(name: str, value) -> None:
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise ValueError(f"`{name}` has to be a strictly positive integer, but is {value!r}")

@@ -519,7 +519,7 @@ def test_bad_input_names_the_problem(lm):
         ours(np.array([[1, 2, 99]]))
     with pytest.raises(ValueError, match=r"input_ids holds id -1"):
         ours(np.array([[1, -1]]))
-    with pytest.raises(ValueError, match=r"65 tokens exceed GPT-2's n_positions=64"):
+    with pytest.raises(ValueError, match=r"sequence length 65 exceeds max_position_embeddings=64"):
         ours(rng.integers(1, 99, (1, 65)))
     with pytest.raises(ValueError, match=r"attention_mask has shape \(1, 4\), expected \(1, 5\)"):
         ours(rng.integers(1, 99, (1, 5)), attention_mask=np.ones((1, 4)))

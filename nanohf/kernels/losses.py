@@ -85,7 +85,7 @@ def _check_labels(labels: np.ndarray, rows: int, classes: int, ignore_index: int
     bad = (labels != ignore_index) & ((labels < 0) | (labels >= classes))
     if bad.any():
         raise ValueError(
-            f"label {int(labels[bad][0])} is outside [0, {classes}) and is not ignore_index={ignore_index}"
+            f"labels: label {int(labels[bad][0])} is outside [0, {classes}) and is not ignore_index={ignore_index}"
         )
     return labels
 

@@ -30,6 +30,7 @@ from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import TanhClassificationHead, finish, make_loss
+from nanohf.models.inputs import as_array
 from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
 from nanohf.models.modeling_utils import PreTrainedModel, run_layers
 from nanohf.models.outputs import BaseModelOutput, ModelOutput
@@ -437,30 +438,40 @@ class BartModel(BartPreTrainedModel):
         output_attentions = config.output_attentions if output_attentions is None else output_attentions
         output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
         use_cache = config.use_cache if use_cache is None else use_cache
+        run_encoder = encoder_outputs is None
+        if run_encoder or input_ids is not None:  # checked before they are shifted into decoder inputs
+            if input_ids is None:
+                raise ValueError("BART needs input_ids (or encoder_outputs) to encode")
+            input_ids, attention_mask = self.check_inputs(input_ids, attention_mask)
         if decoder_input_ids is None:
             if input_ids is None:
                 raise ValueError("BART needs decoder_input_ids, or input_ids to shift into them")
             decoder_input_ids = shift_tokens_right(input_ids, config.pad_token_id, config.decoder_start_token_id)
 
-        run_encoder = encoder_outputs is None
         if run_encoder:
-            input_ids, attention_mask = self.check_inputs(input_ids, attention_mask)
             encoder_outputs = self.encoder(input_ids, attention_mask, output_hidden_states, output_attentions)
         elif not isinstance(encoder_outputs, BaseModelOutput):
             encoder_outputs = BaseModelOutput(*encoder_outputs)
         encoder_hidden = encoder_outputs.last_hidden_state
         if attention_mask is None:
             attention_mask = np.ones(encoder_hidden.shape[:2], dtype=np.int64)
+        attention_mask = np.asarray(attention_mask)
+        if attention_mask.shape != encoder_hidden.shape[:2]:
+            raise ValueError(
+                f"attention_mask has shape {attention_mask.shape}, expected {encoder_hidden.shape[:2]} like the encoder"
+            )
 
         past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
-        decoder_input_ids = np.asarray(decoder_input_ids)
-        positions = np.arange(past_len, past_len + decoder_input_ids.shape[-1])[None, :]
-        decoder_input_ids, _ = self.check_inputs(decoder_input_ids, None, None, positions)
-        if decoder_attention_mask is None:
-            decoder_attention_mask = np.ones((decoder_input_ids.shape[0], past_len + decoder_input_ids.shape[1]))
-        decoder_attention_mask = np.asarray(decoder_attention_mask)
+        decoder_input_ids, decoder_attention_mask = self.check_inputs(
+            decoder_input_ids, decoder_attention_mask, past_length=past_len, prefix="decoder_"
+        )
+        if decoder_input_ids.shape[0] != encoder_hidden.shape[0]:
+            raise ValueError(
+                f"decoder_input_ids has {decoder_input_ids.shape[0]} rows, but the encoder states have "
+                f"{encoder_hidden.shape[0]}: one decoder row per input"
+            )
         hidden, presents, all_hidden, self_attns, cross_attns = self.decoder(
-            decoder_input_ids, decoder_attention_mask, encoder_hidden, np.asarray(attention_mask), past_key_values
+            decoder_input_ids, decoder_attention_mask, encoder_hidden, attention_mask, past_key_values
         )
         self._cache = run_encoder if is_grad_enabled() else None
         out = Seq2SeqModelOutput(
@@ -510,6 +521,12 @@ class BartForConditionalGeneration(GenerationMixin, BartPreTrainedModel):
                 output_hidden_states=None, return_dict=None):  # fmt: skip
         if labels is not None:
             use_cache = False
+            labels = as_array("labels", labels, integer=True)
+            if labels.ndim != 2 or labels.shape[1] == 0:
+                raise ValueError(f"labels must be (batch, target length >= 1) token ids; got shape {labels.shape}")
+            rows = None if input_ids is None else np.shape(input_ids)[0]
+            if rows is not None and labels.shape[0] != rows:
+                raise ValueError(f"labels has shape {labels.shape}, but input_ids has {rows} rows (one target each)")
             if decoder_input_ids is None:
                 decoder_input_ids = shift_tokens_right(
                     labels, self.config.pad_token_id, self.config.decoder_start_token_id

@@ -26,6 +26,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 TOKEN_ID_FIELDS = (
     "pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id",
     "forced_bos_token_id", "forced_eos_token_id", "sep_token_id",
@@ -36,6 +38,7 @@ TOKEN_ID_FIELDS = (
 class ConfigRules:
     """The ranges of a config class's fields (types come from its ``__init__`` annotations).
 
+    ``required`` names fields that may not be None (RoBERTa counts positions from its pad id).
     ``divides`` pairs ``(width, heads)``: ``heads`` must divide ``width``. ``unsupported`` names bool
     flags nanohf has not implemented for the family: they must be False. ``layers`` and ``width``
     give the weight-size estimate (``12·width²`` floats per layer, a transformer block's share).
@@ -49,6 +52,7 @@ class ConfigRules:
     unsupported: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
     width: str = ""
+    required: tuple[str, ...] = ()
 
 
 class ConfigError(ValueError):
@@ -76,13 +80,13 @@ def _annotations(config_class: type) -> dict[str, Any]:
     return hints
 
 
-def _accepts(annotation: Any, value: Any) -> bool | None:
+def value_fits(annotation: Any, value: Any) -> bool | None:
     """Does ``value`` fit ``annotation``? None when the annotation is not one this module checks."""
     if annotation is Any:
         return None
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        verdicts = [_accepts(arg, value) for arg in typing.get_args(annotation)]
+        verdicts = [value_fits(arg, value) for arg in typing.get_args(annotation)]
         if any(v is None for v in verdicts):
             return None
         return any(verdicts)
@@ -91,16 +95,16 @@ def _accepts(annotation: Any, value: Any) -> bool | None:
     if annotation is bool:
         return isinstance(value, bool)
     if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int | np.integer) and not isinstance(value, bool)
     if annotation is float:  # an int is a number too (JSON may write 0 for 0.0)
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
     if annotation is str:
         return isinstance(value, str)
     if origin is list or annotation is list:
         if not isinstance(value, list | tuple):
             return False
         (item,) = typing.get_args(annotation) or (Any,)
-        verdicts = [_accepts(item, v) for v in value]
+        verdicts = [value_fits(item, v) for v in value]
         return None if any(v is None for v in verdicts) else all(verdicts)
     if origin is dict or annotation is dict:
         return isinstance(value, dict)
@@ -122,10 +126,13 @@ def validate_config(config) -> None:
         if field in ("kwargs", "self") or not hasattr(config, field):
             continue
         value = getattr(config, field)
-        if _accepts(annotation, value) is False:
+        if value_fits(annotation, value) is False:
             fail(field, f"must be {_type_name(annotation)}, got {type(value).__name__} {value!r}")
 
     rules: ConfigRules = getattr(type(config), "rules", ConfigRules())
+    for field in rules.required:
+        if getattr(config, field) is None:
+            fail(field, f"must be set: nanohf's {type(config).__name__[: -len('Config')]} needs it")
     for field in rules.positive:
         value = getattr(config, field)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -140,8 +147,8 @@ def validate_config(config) -> None:
             fail(field, f"is a probability and must lie in [0, 1], got {value!r}")
     for field in rules.epsilons:
         value = getattr(config, field)
-        if not value > 0:  # NaN fails too
-            fail(field, f"must be > 0 (it keeps a division away from zero), got {value!r}")
+        if not 0 < value <= 1:  # NaN fails too
+            fail(field, f"must be a small number > 0 (it keeps a division away from zero), got {value!r}")
     if rules.activations:
         from nanohf.kernels.activations import ACTIVATIONS
 
@@ -179,20 +186,42 @@ def validate_config(config) -> None:
 
 
 def _check_size(config, rules: ConfigRules, source: str) -> None:
-    """Refuse a config whose weights alone would not fit in memory, before anything is allocated."""
+    """Refuse a config whose weights alone would not fit in memory, before anything is allocated.
+
+    Two estimates, each a lower bound on what the model allocates: the layer stack (``12·width²``
+    floats per layer) and every single table or matrix of ``size × width`` floats (a size field such as
+    ``vocab_size`` or ``type_vocab_size`` set to 10¹² asks for one 116 TiB array).
+    """
     if not rules.width:
         return
-    width = getattr(config, rules.width)
-    layers = sum(getattr(config, name) for name in rules.layers)
-    vocab = getattr(config, "vocab_size", 0) or 0
-    n_bytes = 4 * (12 * layers * width * width + vocab * width)
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not a POSIX system: nothing to compare with
         return
-    if n_bytes > memory:
-        raise ConfigError(
-            f"{source}: {', '.join(f'{n}={getattr(config, n)}' for n in rules.layers)} and "
-            f"{rules.width}={width} ask for about {n_bytes / 2**30:.0f} GiB of float32 weights, more than this "
-            f"machine's {memory / 2**30:.0f} GiB of memory"
-        )
+    width = getattr(config, rules.width)
+    layers = sum(getattr(config, name) for name in rules.layers)
+    asks = [(f"{', '.join(f'{n}={getattr(config, n)}' for n in rules.layers)} and {rules.width}={width}",
+             4 * 12 * layers * width * width)]  # fmt: skip
+    for field in rules.positive:
+        value = getattr(config, field)
+        if value is not None and field != rules.width:
+            asks.append((f"{field}={value} and {rules.width}={width}", 4 * value * width))
+    for what, n_bytes in asks:
+        if n_bytes > memory:
+            raise ConfigError(
+                f"{source}: {what} ask for about {n_bytes / 2**30:.0f} GiB of float32 weights, more than this "
+                f"machine's {memory / 2**30:.0f} GiB of memory"
+            )
+
+
+def id2label_from_json(id2label) -> dict[int, str]:
+    """``{"0": "NEGATIVE", ...}`` as config.json stores it -> ``{0: "NEGATIVE", ...}``; junk is refused."""
+    if not isinstance(id2label, dict):
+        raise ConfigError(f"id2label must map class ids to label names, got {type(id2label).__name__} {id2label!r}")
+    labels = {}
+    for key, name in id2label.items():
+        try:
+            labels[int(key)] = name
+        except (TypeError, ValueError):
+            raise ConfigError(f"id2label has the key {key!r}, which is not a class id (an integer)") from None
+    return labels

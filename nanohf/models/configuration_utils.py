@@ -11,6 +11,7 @@ import logging
 import os
 from typing import Any
 
+from nanohf.models.config_validation import id2label_from_json
 from nanohf.models.hub import resolve_file, write_atomically
 
 logger = logging.getLogger("nanohf")
@@ -61,7 +62,7 @@ class PretrainedConfig:
         if id2label is None:
             self.num_labels = num_labels if num_labels is not None else 2
         else:
-            self.id2label = {int(k): v for k, v in id2label.items()}  # JSON keys are strings
+            self.id2label = id2label_from_json(id2label)  # JSON keys are strings
             self.label2id = label2id
             if num_labels is not None and num_labels != len(self.id2label):
                 logger.warning(f"num_labels={num_labels} disagrees with id2label of length {len(self.id2label)}")

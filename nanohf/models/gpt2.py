@@ -20,6 +20,7 @@ from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import finish, make_loss
+from nanohf.models.inputs import check_labels
 from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
 from nanohf.models.modeling_utils import PreTrainedModel
 from nanohf.models.outputs import (
@@ -196,25 +197,11 @@ class GPT2Model(GPT2PreTrainedModel):
         tokens and ``attention_mask`` covers past and new tokens: ``(batch, past_len + seq)``.
         """
         config = self.config
-        input_ids = np.asarray(input_ids)
         past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
-        seq = input_ids.shape[-1] if input_ids.ndim == 2 else 0
-        if past_len + seq > config.n_positions and position_ids is None:
-            raise ValueError(
-                f"{past_len + seq} tokens exceed GPT-2's n_positions={config.n_positions}; shorten the prompt"
-            )
+        input_ids, attention_mask = self.check_inputs(input_ids, attention_mask, None, position_ids,
+                                                      past_length=past_len)  # fmt: skip
         if position_ids is None:
-            position_ids = np.arange(past_len, past_len + seq)[None, :]
-        input_ids, _ = self.check_inputs(input_ids, None, None, position_ids)
-        batch = input_ids.shape[0]
-        if attention_mask is None:
-            attention_mask = np.ones((batch, past_len + seq), dtype=np.int64)
-        attention_mask = np.asarray(attention_mask)
-        if attention_mask.shape != (batch, past_len + seq):
-            raise ValueError(
-                f"attention_mask has shape {attention_mask.shape}, expected {(batch, past_len + seq)} "
-                f"(past tokens and new tokens)"
-            )
+            position_ids = np.arange(past_len, past_len + input_ids.shape[1])[None, :]
         use_cache = config.use_cache if use_cache is None else use_cache
         output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
         output_attentions = config.output_attentions if output_attentions is None else output_attentions
@@ -273,9 +260,7 @@ class GPT2LMHeadModel(GenerationMixin, GPT2PreTrainedModel):
         logits = self.lm_head(base.last_hidden_state)
         loss = None
         if labels is not None:
-            labels = np.asarray(labels)
-            if labels.shape != logits.shape[:2]:
-                raise ValueError(f"labels has shape {labels.shape}, expected {logits.shape[:2]} like input_ids")
+            labels = check_labels(labels, logits.shape[:2], self.config.vocab_size)
             # Shift: position t predicts token t + 1; the last position has nothing to predict.
             shifted = np.concatenate([labels[:, 1:], np.full((labels.shape[0], 1), -100)], axis=1)
             loss = make_loss(cross_entropy_loss(logits, shifted), self.backward)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from nanohf.kernels.losses import cross_entropy_backward, cross_entropy_forward
+from nanohf.models.inputs import as_array
 
 GradFn = Callable[[float], np.ndarray]
 
@@ -45,7 +46,7 @@ def cross_entropy_loss(
     ``labels`` holds one class index per logit row (any shape with that many values, as
     transformers' ``labels.view(-1)``); a different count is an error naming ``name``.
     """
-    labels = np.asarray(labels)
+    labels = as_array(name, labels, integer=False)
     rows = logits.reshape(-1, logits.shape[-1])
     if labels.size != rows.shape[0]:
         raise ValueError(
@@ -64,7 +65,7 @@ def sequence_classification_loss(logits: np.ndarray, labels, config) -> tuple[np
     num_labels == 1 -> regression (MSE); integer labels -> single-label (cross-entropy);
     otherwise multi-label (BCE with logits). The inferred type is stored on the config.
     """
-    labels = np.asarray(labels)
+    labels = as_array("labels", labels, integer=False)
     num_labels = logits.shape[-1]
     if config.problem_type is None:
         if num_labels == 1:
@@ -93,7 +94,7 @@ def question_answering_loss(
     """
     seq = start_logits.shape[1]
     for name, positions in (("start_positions", start_positions), ("end_positions", end_positions)):
-        if not np.issubdtype(np.asarray(positions).dtype, np.integer):
+        if as_array(name, positions, integer=False).dtype.kind not in "iu":
             raise ValueError(f"{name} must be integer token positions; got dtype {np.asarray(positions).dtype}")
     start = np.clip(np.asarray(start_positions).reshape(-1), 0, seq)
     end = np.clip(np.asarray(end_positions).reshape(-1), 0, seq)

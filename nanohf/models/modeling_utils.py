@@ -24,7 +24,7 @@ import numpy as np
 from nanohf.models.config_validation import validate_config
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.hub import resolve_checkpoint_dir
-from nanohf.models.inputs import check_ids_in_range
+from nanohf.models.inputs import check_model_inputs
 from nanohf.models.safetensors_io import load_safetensors, save_safetensors
 from nanohf.nn.layers import Embedding, LayerNorm, Linear
 from nanohf.nn.module import Module, ModuleList, Parameter
@@ -121,47 +121,11 @@ class PreTrainedModel(Module):
         attention_mask: np.ndarray | None = None,
         token_type_ids: np.ndarray | None = None,
         position_ids: np.ndarray | None = None,
+        **kwargs: Any,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Validate the model inputs; returns ``(input_ids, attention_mask)`` as arrays.
-
-        Every problem is a ValueError naming the tensor, the shape or the id at fault.
-        """
-        config = self.config
-        input_ids = np.asarray(input_ids)
-        if input_ids.ndim != 2 or not np.issubdtype(input_ids.dtype, np.integer):
-            raise ValueError(
-                f"input_ids must be an integer array of shape (batch, seq); got {input_ids.dtype} {input_ids.shape}"
-            )
-        check_ids_in_range("input_ids", input_ids, config.vocab_size, "vocab_size")
-        seq = input_ids.shape[1]
-        if seq > config.max_position_embeddings and position_ids is None:
-            raise ValueError(
-                f"sequence length {seq} exceeds max_position_embeddings={config.max_position_embeddings}; "
-                f"truncate the input (tokenizer(..., truncation=True))"
-            )
-        if attention_mask is None:
-            attention_mask = np.ones_like(input_ids)
-        attention_mask = np.asarray(attention_mask)
-        if attention_mask.shape != input_ids.shape:
-            raise ValueError(
-                f"attention_mask has shape {attention_mask.shape}, expected {input_ids.shape} like input_ids"
-            )
-        if token_type_ids is not None:
-            token_type_ids = np.asarray(token_type_ids)
-            if token_type_ids.shape != input_ids.shape:
-                raise ValueError(
-                    f"token_type_ids has shape {token_type_ids.shape}, expected {input_ids.shape} like input_ids"
-                )
-            if hasattr(config, "type_vocab_size"):
-                check_ids_in_range("token_type_ids", token_type_ids, config.type_vocab_size, "type_vocab_size")
-        if position_ids is not None:
-            position_ids = np.asarray(position_ids)
-            if position_ids.shape[-1] != seq:
-                raise ValueError(f"position_ids has shape {position_ids.shape}, expected (batch, {seq})")
-            check_ids_in_range(
-                "position_ids", position_ids, config.max_position_embeddings, "max_position_embeddings"
-            )
-        return input_ids, attention_mask
+        """Validate the model inputs; returns ``(input_ids, attention_mask)`` as arrays (models/inputs.py;
+        ``past_length=`` for a decoder with a cache, ``prefix="decoder_"`` for an encoder-decoder's decoder)."""
+        return check_model_inputs(self.config, input_ids, attention_mask, token_type_ids, position_ids, **kwargs)
 
     # --- loading --------------------------------------------------------------------------
     @classmethod

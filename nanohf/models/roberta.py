@@ -9,6 +9,8 @@ The token-classification and question-answering heads are BERT's, over a Roberta
 (the attribute path is the checkpoint name: ``roberta.encoder.layer.0...``, ``lm_head.dense.weight``).
 """
 
+import dataclasses
+
 import numpy as np
 
 from nanohf.autograd import is_grad_enabled
@@ -31,6 +33,7 @@ class RobertaConfig(BertConfig):
     </s> = 2. Checkpoints set max_position_embeddings to 514: two rows sit below the first position."""
 
     model_type = "roberta"
+    rules = dataclasses.replace(BertConfig.rules, required=("pad_token_id",))  # positions count from it
 
     def __init__(self, vocab_size: int = 50265, pad_token_id: int | None = 1, bos_token_id: int | None = 0,
                  eos_token_id: int | None = 2, **kwargs):

@@ -162,15 +162,6 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
         """True: every call carries token-level information (offsets, word ids), as transformers' fast tokenizers."""
         return True
 
-    def train_new_from_iterator(self, text_iterator, vocab_size, length=None, new_special_tokens=None,
-                                special_tokens_map=None, **kwargs):
-        """A tokenizer of this class and settings with a vocabulary learnt from new text (see retrain.py)."""
-        from .retrain import train_new_from_iterator
-
-        return train_new_from_iterator(self, text_iterator, vocab_size, length=length,
-                                       new_special_tokens=new_special_tokens,
-                                       special_tokens_map=special_tokens_map, **kwargs)
-
     # ------------------------------------------------------------------ hooks for subclasses
     def _words(self, text):
         """Plain text (no special tokens in it) -> list of (entry, where), one per word, where entry is
@@ -330,12 +321,10 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
 
     def _special_encoding(self, token, type_id):
         """The one-token Encoding of a template's special token (shared: merging only copies from it)."""
-        # (cleared when tokens are added, the only way a token's id can change)
-        encoding = self._special_encodings.get((token, type_id))
-        if encoding is None:
-            encoding = Encoding.special(token, self.convert_tokens_to_ids(token), type_id)
-            self._special_encodings[token, type_id] = encoding
-        return encoding
+        key = (token, type_id, self.convert_tokens_to_ids(token))
+        if key not in self._special_encodings:
+            self._special_encodings[key] = Encoding.special(token, key[2], type_id)
+        return self._special_encodings[key]
 
     def _encode(self, text, text_pair, add_special_tokens, truncation, max_length, stride, is_split_into_words):
         """One example (a text or a pair) -> the final Encoding, truncated, with special tokens."""

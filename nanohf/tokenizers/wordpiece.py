@@ -331,9 +331,7 @@ class BertTokenizer(PreTrainedTokenizerBase):
     def _wordpiece(self, word):
         """A word -> (ids, tokens, spans) of its WordPiece tokens."""
         tokens, spans = self.wordpiece_tokenizer.tokenize_with_spans(word)
-        vocab = self.vocab  # every piece is in it (an added token of the same text has the same id) but [UNK] may not
-        ids = tuple(vocab[t] if t in vocab else self.convert_tokens_to_ids(t) for t in tokens)
-        return ids, tuple(tokens), tuple(spans)
+        return tuple(self.convert_tokens_to_ids(tokens)), tuple(tokens), tuple(spans)
 
     def _words(self, text):
         """Plain text -> [((ids, tokens, spans), where)] per word (see the base class)."""

@@ -50,22 +50,6 @@ def word_splitter(normalizer=None, pre_tokenizer=None) -> Callable[[str], list[s
     return split
 
 
-def added_token_splitter(added_vocabulary, normalizer=None, pre_tokenizer=None) -> Callable[[str], list[str]]:
-    """text -> its words when the tokenizer already has added tokens: as the Rust Tokenizer.train does, an
-    added token found in the text is cut out first and counted as one word of its own (neither normalised
-    nor pre-tokenised: "[MASK]" stays "[MASK]"), the rest is normalised and pre-tokenised as usual.
-
-    `added_vocabulary` is the tokenizer's (nanohf.tokenizers.added_tokens.AddedVocabulary)."""
-
-    def split(text: str) -> list[str]:
-        pretok = added_vocabulary.extract_and_normalize(normalizer, text)
-        if pre_tokenizer is not None:
-            pre_tokenizer.pre_tokenize(pretok)
-        return [word for word, _ in pretok.get_splits() if word]
-
-    return split
-
-
 def count_words(texts: Iterable[str], split: Callable[[str], list[str]], progress=None) -> dict[str, int]:
     """{word: number of occurrences} over all texts, in order of first appearance (deterministic).
 
