@@ -182,8 +182,9 @@ def infer_feature(values):
             return Value("int64")
         if isinstance(value, (float, np.floating)):
             return Value("float64")
-        if isinstance(value, (list, tuple, np.ndarray)):
-            inner = infer_feature(value)
+        if isinstance(value, (list, tuple, np.ndarray)):  # the elements of every row decide (the first may be [])
+            lists = (v for v in values if isinstance(v, (list, tuple, np.ndarray)))
+            inner = infer_feature(list(itertools.chain.from_iterable(lists)))
             return None if inner is None else List(inner)
         if isinstance(value, dict):  # a struct, e.g. SQuAD's answers {"text": [...], "answer_start": [...]}
             rows = [v for v in values if isinstance(v, dict)]

@@ -30,7 +30,7 @@ from .combine import concatenate_datasets
 from .dataset import Dataset
 from .dataset_dict import DatasetDict
 from .fingerprint import hash_value
-from .readers import OPTIONS, file_stamp, read_csv, read_json, read_parquet, read_text
+from .readers import OPTIONS, csv_features, file_stamp, read_csv, read_json, read_parquet, read_text
 from .streaming import IterableDatasetDict, stream_files
 
 _READERS = {"csv": read_csv, "json": read_json, "text": read_text, "parquet": read_parquet}
@@ -135,7 +135,7 @@ def select_split(dataset_dict, split):
 # ---------------------------------------------------------------------- reading through the cache
 def _rows(data, features):
     """A file's {column: values} -> its typed example dicts (for streaming)."""
-    return iter(Dataset.from_dict(data, features=features))
+    return iter(Dataset.from_dict(data, features=csv_features(data, features)))
 
 
 def _read_split(kind, paths, options, features):
@@ -143,7 +143,8 @@ def _read_split(kind, paths, options, features):
     if kind == "parquet":
         data, stored = _READERS[kind](paths, **options)
         return data, features or stored
-    return _READERS[kind](paths, **options), features
+    data = _READERS[kind](paths, **options)
+    return data, csv_features(data, features) if kind == "csv" else features
 
 
 def _cached_split(kind, folder, paths, options, features, fingerprint, refresh):

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -55,8 +56,11 @@ def run_in_workers(job, chunks, num_proc, desc="Map", progress=True, declared=No
                unit=" examples", disable=not progress)
     try:
         results = [None] * num_proc
-        with multiprocessing.get_context(method).Pool(num_proc) as pool:
-            for index, rows, sizes, all_none in pool.imap_unordered(_work, range(num_proc)):
+        # concurrent.futures, not multiprocessing.Pool: a worker that dies (killed, out of memory) raises
+        # BrokenProcessPool here instead of leaving the parent waiting forever.
+        with ProcessPoolExecutor(num_proc, mp_context=multiprocessing.get_context(method)) as pool:
+            for future in as_completed([pool.submit(_work, i) for i in range(num_proc)]):
+                index, rows, sizes, all_none = future.result()
                 results[index] = (rows, sizes, all_none)
                 bar.update(rows)
         tables = [cache.load_table(os.path.join(folder, str(i))) for i in range(num_proc)]

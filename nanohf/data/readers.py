@@ -27,6 +27,8 @@ import os
 import re
 import zipfile
 
+from .features import Features, Value
+
 # pandas' default missing-value markers (read_csv's na_values).
 NA_VALUES = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                        "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
@@ -176,6 +178,12 @@ def read_csv(paths, sep=",", delimiter=None, header="infer", names=None, column_
             raise ValueError(f"Usecols do not match columns, columns expected but not found: {unknown}")
         data = {name: data[name] for name in columns if name in chosen}
     return data
+
+
+def csv_features(data, declared=None):
+    """Features pandas gives that the values alone do not show: a column with no value at all is float64 (NaN)."""
+    hints = {name: Value("float64") for name, values in data.items() if values and all(v is None for v in values)}
+    return Features({**hints, **(declared or {})}) if hints else declared
 
 
 # ---------------------------------------------------------------------- json, text

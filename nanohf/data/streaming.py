@@ -31,11 +31,21 @@ from .readers import read_csv, read_json, read_parquet, read_text, read_texts
 
 
 # ---------------------------------------------------------------------- sources
-class Shards:
-    """The base source: `generate(shard)` yields the examples of one shard; shards are visited in order."""
+class ShufflingDisallowed(Exception):
+    """take/skip fix the shard order: a shuffle above them leaves the shards alone (as 🤗 datasets)."""
 
-    def __init__(self, generate, shards):
-        self.generate, self.shards = generate, list(shards)
+
+class Shards:
+    """The base source: `generate(shard)` yields the examples of one shard; shards are visited in order.
+
+    arrow: the rows come from a table (files, a Dataset), which 🤗 datasets reads in Arrow batches; its buffer
+    shuffle then takes rows in groups (see BufferShuffled), and so do we, to give the same order.
+    """
+
+    arrow = True
+
+    def __init__(self, generate, shards, arrow=True):
+        self.generate, self.shards, self.arrow = generate, list(shards), arrow
 
     @property
     def num_shards(self):
@@ -48,7 +58,7 @@ class Shards:
     def shuffle_sources(self, generator):
         order = list(range(len(self.shards)))
         copy.deepcopy(generator).shuffle(order)
-        return Shards(self.generate, [self.shards[i] for i in order])
+        return Shards(self.generate, [self.shards[i] for i in order], self.arrow)
 
     def shifted(self, epoch):
         return self
@@ -58,9 +68,14 @@ class _Wrapper:
     """A source transforming one parent source; shard shuffles and epoch shifts pass through to it."""
 
     blocks_shuffle = False  # take/skip: the shard order stays fixed
+    keeps_arrow = False  # take/skip/shuffle pass Arrow batches on; a Python function (map, filter) does not
 
     def __init__(self, parent, **params):
         self.parent, self.params = parent, params
+
+    @property
+    def arrow(self):
+        return self.keeps_arrow and self.parent.arrow
 
     @property
     def num_shards(self):
@@ -70,7 +85,9 @@ class _Wrapper:
         return type(self)(parent, **{**self.params, **changes})
 
     def shuffle_sources(self, generator):
-        return self if self.blocks_shuffle else self._copy(self.parent.shuffle_sources(generator))
+        if self.blocks_shuffle:
+            raise ShufflingDisallowed
+        return self._copy(self.parent.shuffle_sources(generator))
 
     def shifted(self, epoch):
         return self._copy(self.parent.shifted(epoch))
@@ -105,12 +122,12 @@ class Mapped(_Wrapper):
                 yield {name: values[i] for name, values in merged.items()}
 
 
-def _apply(function, inputs, index, p):
+def _apply(function, inputs, index, p, check=True):
     args = [inputs] if p["input_columns"] is None else [inputs[c] for c in p["input_columns"]]
     if p["with_indices"]:
         args.append(index)
     output = function(*args, **p["fn_kwargs"])
-    if output is not None and not isinstance(output, dict):
+    if check and output is not None and not isinstance(output, dict):
         raise TypeError(f"Provided `function` which is applied to all elements of table returns a variable of type "
                         f"{type(output)}. Make sure provided `function` returns a variable of type `dict` (or None).")
     return output
@@ -128,23 +145,29 @@ class Filtered(_Wrapper):
         p = self.params
         if not p["batched"]:
             for index, example in enumerate(self.parent.iterate()):
-                if _apply(p["function"], example, index, p):
+                if _apply(p["function"], example, index, p, check=False):
                     yield example
             return
         examples, index = self.parent.iterate(), 0
         while rows := list(itertools.islice(examples, p["batch_size"])):
             batch = {name: [row.get(name) for row in rows] for name in dict.fromkeys(k for r in rows for k in r)}
-            mask = _apply(p["function"], batch, list(range(index, index + len(rows))), p)
+            mask = _apply(p["function"], batch, list(range(index, index + len(rows))), p, check=False)
             index += len(rows)
             yield from (row for row, keep in zip(rows, mask, strict=True) if keep)
 
 
 class BufferShuffled(_Wrapper):
+    """rows arrive `group` at a time (🤗 datasets' Arrow batches of max(1, buffer_size // input shards)), and the
+    buffer is only checked after a whole group, as its Arrow path does; group is 1 for Python examples."""
+
+    keeps_arrow = True
+
     def iterate(self):
-        size, rng = self.params["buffer_size"], copy.deepcopy(self.params["generator"])
+        size, rng, group = self.params["buffer_size"], copy.deepcopy(self.params["generator"]), self.params["group"]
         buffer = []
-        for example in self.parent.iterate():
-            buffer.append(example)
+        examples = self.parent.iterate()
+        while rows := list(itertools.islice(examples, group)):
+            buffer.extend(rows)
             if len(buffer) >= size:
                 order = rng.permutation(len(buffer))
                 keep = size // 2
@@ -162,14 +185,14 @@ class BufferShuffled(_Wrapper):
 
 
 class Taken(_Wrapper):
-    blocks_shuffle = True
+    blocks_shuffle = keeps_arrow = True
 
     def iterate(self):
         return itertools.islice(self.parent.iterate(), self.params["n"])
 
 
 class Skipped(_Wrapper):
-    blocks_shuffle = True
+    blocks_shuffle = keeps_arrow = True
 
     def iterate(self):
         return itertools.islice(self.parent.iterate(), self.params["n"], None)
@@ -177,6 +200,8 @@ class Skipped(_Wrapper):
 
 class _Multi:
     """A source over several sources (concatenation, zip, interleave)."""
+
+    arrow = False
 
     def __init__(self, parents, **params):
         self.parents, self.params = list(parents), params
@@ -284,7 +309,7 @@ class IterableDataset:
     def from_generator(cls, generator, features=None, gen_kwargs=None):
         """A stream of what `generator(**gen_kwargs)` yields (called again for each pass)."""
         kwargs = gen_kwargs or {}
-        return cls(Shards(lambda _: generator(**kwargs), [None]), features)
+        return cls(Shards(lambda _: generator(**kwargs), [None], arrow=False), features)
 
     # ------------------------------------------------------------------ description
     @property
@@ -317,7 +342,11 @@ class IterableDataset:
     def _source_for_epoch(self):
         source = self._ex_iterable
         if self._epoch:
-            source = source.shuffle_sources(np.random.default_rng(self._epoch)).shifted(self._epoch)
+            try:
+                source = source.shuffle_sources(np.random.default_rng(self._epoch))
+            except ShufflingDisallowed:
+                pass
+            source = source.shifted(self._epoch)
         return source
 
     def __iter__(self):
@@ -371,8 +400,13 @@ class IterableDataset:
     def shuffle(self, seed=None, generator=None, buffer_size=1000):
         """Buffer shuffle (see the module docstring): the same seed gives 🤗 datasets' order for one shard."""
         generator = np.random.default_rng(seed) if generator is None else copy.deepcopy(generator)
-        source = self._ex_iterable.shuffle_sources(generator)
-        return self._derive(BufferShuffled(source, generator=generator, buffer_size=int(buffer_size)))
+        input_shards = 10  # 🤗 datasets' max_buffer_input_shards
+        try:
+            source = self._ex_iterable.shuffle_sources(generator)
+        except ShufflingDisallowed:
+            source, input_shards = self._ex_iterable, 1
+        group = max(1, int(buffer_size) // input_shards) if source.arrow else 1
+        return self._derive(BufferShuffled(source, generator=generator, buffer_size=int(buffer_size), group=group))
 
     def take(self, n):
         """The first n examples."""
