@@ -401,8 +401,13 @@ class Accelerator:
     def on_local_main_process(self, function: Callable | None = None):
         return operations.only_if(function, lambda: self.is_local_main_process)
 
-    def on_last_process(self, function: Callable | None = None):
+    def on_last_process(self, function: Callable):
         return operations.only_if(function, lambda: self.is_last_process)
+
+    def on_local_process(self, function: Callable | None = None, local_process_index: int | None = None):
+        if local_process_index is None:
+            raise ValueError("on_local_process needs a local_process_index")
+        return operations.only_if(function, lambda: self.local_process_index == local_process_index)
 
     def on_process(self, function: Callable | None = None, process_index: int | None = None):
         if process_index is None:
