@@ -95,3 +95,16 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def hub_upload_error(what: str) -> OSError:
+    """The error every ``push_to_hub`` gives (``what``: "model", "config", "tokenizer", "trainer", ...).
+
+    transformers would contact huggingface.co here (and, offline, fail in huggingface_hub). nanohf never uploads:
+    it saves locally, and the saved folder is what huggingface_hub can upload.
+    """
+    return OSError(
+        f"{what}.push_to_hub(...): nanohf works offline and never uploads to the Hugging Face Hub. Save with "
+        f"{what}.save_pretrained(folder) (or trainer.save_model(folder)), then upload that folder with huggingface_hub "
+        f"if you want it on the Hub: `hf upload <repo_id> <folder>` or HfApi().upload_folder(...)."
+    )
