@@ -23,11 +23,13 @@ import numpy as np
 
 from nanohf.models.config_validation import validate_config
 from nanohf.models.configuration_utils import PretrainedConfig
-from nanohf.models.hub import resolve_checkpoint_dir
+from nanohf.models.embedding_access import EmbeddingAccessMixin
+from nanohf.models.hub import hub_upload_error, resolve_checkpoint_dir
 from nanohf.models.inputs import check_model_inputs
-from nanohf.models.safetensors_io import load_safetensors, save_safetensors
+from nanohf.models.safetensors_io import load_safetensors
+from nanohf.models.saving import without_aliases, write_weights
 from nanohf.nn.layers import Embedding, LayerNorm, Linear
-from nanohf.nn.module import Module, ModuleList, Parameter
+from nanohf.nn.module import Module, ModuleList, Parameter, check_cpu_device, is_device
 from nanohf.random import get_generator
 
 logger = logging.getLogger("nanohf")
@@ -37,7 +39,7 @@ WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
 PICKLE_NAMES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
-class PreTrainedModel(Module):
+class PreTrainedModel(EmbeddingAccessMixin, Module):
     config_class: type[PretrainedConfig] = PretrainedConfig
     base_model_prefix: str = ""
     # Patterns of checkpoint keys that are buffers, not weights, in transformers' files: skipped silently.
@@ -94,25 +96,43 @@ class PreTrainedModel(Module):
                 if isinstance(value, Parameter):
                     value.data[...] = 0.0
 
-    def get_submodule(self, name: str) -> Module:
-        module: Module = self
-        for part in name.split(".") if name else []:
-            module = getattr(module, part)
-        return module
-
-    def get_parameter(self, name: str) -> Parameter:
-        owner, attr = name.rsplit(".", 1) if "." in name else ("", name)
-        return getattr(self.get_submodule(owner), attr)
-
-    def to(self, dtype) -> "PreTrainedModel":
-        """Cast every parameter to ``dtype`` (float32 by default; float64 for gradient checks)."""
-        for param in self.parameters():
-            param.data = param.data.astype(dtype)
-        return self
-
+    # to(), float(), double(), half(), cpu(), cuda(): nanohf/nn/module.py (a model is always on the CPU).
     @property
     def dtype(self) -> np.dtype:
         return next(iter(self.parameters())).data.dtype
+
+    @property
+    def device(self) -> str:
+        """Always ``"cpu"``: nanohf has no other device (``model.to(model.device)`` and ``.to("cpu")`` work)."""
+        return "cpu"
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """Number of parameters, each tied weight counted once (as transformers), buffers not at all.
+
+        ``exclude_embeddings`` leaves out the weights of every Embedding (token, position and type tables);
+        ``only_trainable`` counts only ``requires_grad`` parameters.
+        """
+        embedding_names = set()
+        if exclude_embeddings:
+            embedding_names = {f"{name}.weight" if name else "weight" for name, module in self.named_modules()
+                               if isinstance(module, Embedding)}  # fmt: skip
+        total = 0
+        for name, param in self.named_parameters():
+            if param.is_buffer or name in embedding_names or (only_trainable and not param.requires_grad):
+                continue
+            total += param.numel()
+        return total
+
+    @classmethod
+    def can_generate(cls) -> bool:
+        """Whether ``generate()`` works: the class inherits ``GenerationMixin`` (GPT-2's LM head, BART's
+        conditional generation), as transformers decides it."""
+        from nanohf.generation import GenerationMixin  # generation.py is imported only when asked about
+
+        return issubclass(cls, GenerationMixin)
+
+    def push_to_hub(self, repo_id: str | None = None, *args: Any, **kwargs: Any):
+        raise hub_upload_error("model")
 
     # --- inputs -----------------------------------------------------------------------------------
     def check_inputs(
@@ -142,9 +162,15 @@ class PreTrainedModel(Module):
         """Build the model from ``config.json`` (plus ``config_overrides`` such as ``num_labels=3``)
         and load ``model.safetensors``; returns the model in eval mode."""
         folder = resolve_checkpoint_dir(pretrained_model_name_or_path)
+        if dtype is None:
+            dtype = config_overrides.pop("torch_dtype", None)  # the name before transformers 5
+        check_loading_kwargs(cls, config_overrides)
         if config is None:
-            config = cls.config_class.from_pretrained(folder, **config_overrides)
+            config, unused = cls.config_class.from_pretrained(folder, return_unused_kwargs=True, **config_overrides)
             config._name_or_path = str(pretrained_model_name_or_path)
+            unused = {k: v for k, v in unused.items() if k not in MODEL_LOADING_KWARGS}
+            if unused:  # transformers hands these to the model's __init__, which refuses them
+                raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument {next(iter(unused))!r}")
         state_dict = load_checkpoint(folder)
 
         global _skip_init
@@ -159,7 +185,7 @@ class PreTrainedModel(Module):
                                      assign=True)  # fmt: skip
         _report_loading(model, pretrained_model_name_or_path, info)
         if dtype not in (None, "auto"):
-            model.to(np.dtype(dtype))
+            model.to(dtype=dtype)
         model.eval()
         return (model, info) if output_loading_info else model
 
@@ -267,14 +293,44 @@ class PreTrainedModel(Module):
         return any(re.search(pattern, key) for pattern in self._keys_to_ignore_on_load)
 
     # --- saving ---------------------------------------------------------------------------
-    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        """Write ``config.json`` and ``model.safetensors`` (tied copies omitted, as transformers does)."""
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike,
+        is_main_process: bool = True,
+        state_dict: dict[str, np.ndarray] | None = None,
+        push_to_hub: bool = False,
+        max_shard_size: int | str = "50GB",
+        variant: str | None = None,
+        token: str | bool | None = None,
+        save_peft_format: bool = True,
+        save_original_format: bool = True,
+        distributed_checkpoint: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Write ``config.json`` and the weights: ``model.safetensors``, or shards of at most ``max_shard_size``
+        with ``model.safetensors.index.json`` (nanohf/models/saving.py); tied copies are written once.
+
+        As in transformers 5: ``is_main_process=False`` writes nothing (the other ranks of a distributed run);
+        ``state_dict`` is saved instead of the model's own; ``variant`` names ``model.<variant>.safetensors``.
+        transformers 5 always writes safetensors and takes ``save_function`` and ``safe_serialization`` only
+        for compatibility (its ``**kwargs``), never calling ``save_function``: the same here. ``push_to_hub``
+        is an error (nanohf never uploads). The peft and distributed options have nothing to act on here.
+        """
+        if push_to_hub:
+            raise hub_upload_error("model")
+        if os.path.isfile(save_directory):
+            logger.error(f"Provided path ({save_directory}) should be a directory, not a file")
+            return
         os.makedirs(save_directory, exist_ok=True)
+        if not is_main_process:
+            return
         self.config.architectures = [type(self).__name__]
         self.config.dtype = str(self.dtype)  # what is written, whatever the loaded file held
         self.config.save_pretrained(save_directory)
-        tensors = {name: param.data for name, param in self.named_parameters()}
-        save_safetensors(tensors, Path(save_directory) / WEIGHTS_NAME)
+        if state_dict is None:
+            state_dict = self.state_dict()
+        tensors = {name: np.asarray(array) for name, array in state_dict.items()}
+        write_weights(self, save_directory, without_aliases(self, tensors), max_shard_size, variant)
 
 
 _skip_init = False
@@ -315,6 +371,33 @@ def run_layers(layers, hidden_states, mask, output_hidden_states=False, output_a
         None if all_hidden is None else tuple(all_hidden),
         None if all_attentions is None else tuple(all_attentions),
     )
+
+
+# transformers' from_pretrained options that have nothing to act on here (the hub, devices, torch): accepted.
+MODEL_LOADING_KWARGS = frozenset({
+    "cache_dir", "force_download", "local_files_only", "token", "revision", "use_safetensors", "weights_only",
+    "proxies", "trust_remote_code", "device_map", "max_memory", "offload_folder", "offload_state_dict",
+    "offload_buffers", "low_cpu_mem_usage", "variant", "subfolder", "attn_implementation", "_from_auto",
+    "_from_pipeline", "_commit_hash", "key_mapping", "tp_plan", "tp_size", "device_mesh", "adapter_kwargs",
+    "adapter_name", "use_auth_token",
+})  # fmt: skip
+QUANTIZATION_KWARGS = ("load_in_8bit", "load_in_4bit", "quantization_config", "gguf_file")
+
+
+def check_loading_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
+    """A ``device_map`` must keep everything on the CPU; quantized loading is refused with the reason."""
+    for key in QUANTIZATION_KWARGS:
+        if kwargs.get(key):
+            raise TypeError(
+                f"{cls.__name__}.from_pretrained({key}=...): quantized weights (bitsandbytes, GPTQ, GGUF, ...) need "
+                f"their torch kernels; nanohf computes in float32 (float64 for checks) and loads float checkpoints only"
+            )
+    device_map = kwargs.get("device_map")
+    devices = list(device_map.values()) if isinstance(device_map, dict) else [device_map]
+    for device in devices:
+        if device is not None and device not in ("auto", "balanced", "balanced_low_0", "sequential", "disk"):
+            if is_device(device):
+                check_cpu_device(device)
 
 
 def load_checkpoint(folder: Path) -> dict[str, np.ndarray]:
