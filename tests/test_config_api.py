@@ -141,8 +141,9 @@ def test_autoconfig_overrides_and_unused_kwargs(make_checkpoint):
     assert not hasattr(plain, "foo") and plain.num_labels == 3  # unused keys are dropped, as transformers
     assert not hasattr(transformers.AutoConfig.from_pretrained(folder, foo=1), "foo")
     # A config.json's path works too; so does BertConfig.from_pretrained with the same options.
-    from_file = nanohf.BertConfig.from_pretrained(folder / "config.json", return_unused_kwargs=True, bar=2)
-    assert from_file[1] == {"bar": 2} and from_file[0].hidden_size == TINY_BERT["hidden_size"]
+    for loader in (nanohf.BertConfig, nanohf.AutoConfig):
+        config, unused = loader.from_pretrained(folder / "config.json", return_unused_kwargs=True, bar=2)
+        assert unused == {"bar": 2} and config.hidden_size == TINY_BERT["hidden_size"]
     assert nanohf.AutoConfig.from_pretrained(folder, dtype="auto").dtype == theirs_dtype_auto(folder)
 
 

@@ -27,7 +27,7 @@ def _import_class(model_type: str, class_name: str) -> type:
 
 
 def _config_class(name_or_path: str | os.PathLike) -> tuple[type[PretrainedConfig], dict[str, Any]]:
-    path = resolve_file(name_or_path, CONFIG_NAME)
+    path = name_or_path if os.path.isfile(name_or_path) else resolve_file(name_or_path, CONFIG_NAME)
     config_dict = read_config_dict(path)
     model_type = config_dict.get("model_type")
     if model_type not in CONFIG_MAPPING:
@@ -43,9 +43,14 @@ class AutoConfig:
         return _import_class(model_type, CONFIG_MAPPING[model_type])(**kwargs)
 
     @staticmethod
-    def from_pretrained(name_or_path: str | os.PathLike, **overrides: Any) -> PretrainedConfig:
+    def from_pretrained(name_or_path: str | os.PathLike, **kwargs: Any):
+        """The config class ``config.json``'s ``model_type`` names, read from a folder (or a cached hub name, or the
+        JSON file's path), ``kwargs`` applied as transformers does: a field the config has is set (``num_labels=5``,
+        ``hidden_dropout_prob=0.3``), any other is unused — dropped, or returned as ``(config, unused)`` with
+        ``return_unused_kwargs=True``; the hub options (``cache_dir``, ``revision``, ``trust_remote_code``, ...) are
+        accepted and have nothing to do offline."""
         config_class, _ = _config_class(name_or_path)
-        return config_class.from_pretrained(name_or_path, **overrides)
+        return config_class.from_pretrained(name_or_path, **kwargs)
 
 
 class _AutoModel:
