@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from tqdm.auto import tqdm
 
 from .training.bpe import train_bpe
-from .training.counting import byte_level_word_counts, count_words, iter_texts, word_splitter
+from .training.counting import added_token_splitter, byte_level_word_counts, count_words, iter_texts, word_splitter
 from .training.unigram import train_unigram
 from .training.wordlevel import train_wordlevel
 from .training.wordpiece import train_wordpiece
@@ -73,10 +73,14 @@ class Trainer:
         """{word: count} of the corpus, seen through the tokenizer's normalizer and pre-tokenizer."""
         normalizer, pre_tokenizer = getattr(tokenizer, "normalizer", None), getattr(tokenizer, "pre_tokenizer", None)
         with self._bar(length, "Pre-processing sequences") as bar:
-            if normalizer is None and type(pre_tokenizer) is _pre_tokenizers().ByteLevel and pre_tokenizer.use_regex:
-                words = byte_level_word_counts(iter_texts(iterator), pre_tokenizer.add_prefix_space, progress=bar)
+            added = getattr(tokenizer, "_added", None)  # nanohf's Tokenizer: its added tokens (AddedVocabulary)
+            if added is not None and tokenizer.get_added_tokens_decoder():
+                split = added_token_splitter(added, normalizer, pre_tokenizer)
+                words = count_words(iter_texts(iterator, bar), split)
+            elif normalizer is None and type(pre_tokenizer) is _pre_tokenizers().ByteLevel and pre_tokenizer.use_regex:
+                words = byte_level_word_counts(iter_texts(iterator, bar), pre_tokenizer.add_prefix_space)
             else:
-                words = count_words(iter_texts(iterator), word_splitter(normalizer, pre_tokenizer), progress=bar)
+                words = count_words(iter_texts(iterator, bar), word_splitter(normalizer, pre_tokenizer))
         if not words:
             raise ValueError(
                 f"{type(self).__name__}: the training corpus is empty (no words after normalization and "

@@ -15,10 +15,13 @@ from collections.abc import Callable, Iterable, Iterator
 from ..bpe import BYTE_TO_CHAR, GPT2_PATTERN
 
 
-def iter_texts(iterator: Iterable) -> Iterator[str]:
+def iter_texts(iterator: Iterable, progress=None) -> Iterator[str]:
     """The texts of `iterator`, which yields strings or batches (list/tuple) of strings, as
-    `Tokenizer.train_from_iterator` accepts. A non-string raises TypeError naming its position."""
+    `Tokenizer.train_from_iterator` accepts. A non-string raises TypeError naming its position.
+    `progress` (a tqdm bar) advances by one per item of `iterator`, as `length` counts them."""
     for i, item in enumerate(iterator):
+        if progress is not None:
+            progress.update(1)
         if isinstance(item, str):
             yield item
         elif isinstance(item, (list, tuple)):
@@ -50,7 +53,23 @@ def word_splitter(normalizer=None, pre_tokenizer=None) -> Callable[[str], list[s
     return split
 
 
-def count_words(texts: Iterable[str], split: Callable[[str], list[str]], progress=None) -> dict[str, int]:
+def added_token_splitter(added_vocabulary, normalizer=None, pre_tokenizer=None) -> Callable[[str], list[str]]:
+    """text -> its words when the tokenizer already has added tokens: as the Rust Tokenizer.train does, an
+    added token found in the text is cut out first and counted as one word of its own (neither normalised
+    nor pre-tokenised: "[MASK]" stays "[MASK]"), the rest is normalised and pre-tokenised as usual.
+
+    `added_vocabulary` is the tokenizer's (nanohf.tokenizers.added_tokens.AddedVocabulary)."""
+
+    def split(text: str) -> list[str]:
+        pretok = added_vocabulary.extract_and_normalize(normalizer, text)
+        if pre_tokenizer is not None:
+            pre_tokenizer.pre_tokenize(pretok)
+        return [word for word, _ in pretok.get_splits() if word]
+
+    return split
+
+
+def count_words(texts: Iterable[str], split: Callable[[str], list[str]]) -> dict[str, int]:
     """{word: number of occurrences} over all texts, in order of first appearance (deterministic).
 
     Each distinct text is split once: corpora repeat lines (empty lines, headers, repeated sentences),
@@ -61,12 +80,10 @@ def count_words(texts: Iterable[str], split: Callable[[str], list[str]], progres
     for text, n in lines.items():
         for word in split(text):
             words[word] = words.get(word, 0) + n
-        if progress is not None:
-            progress.update(n)
     return words
 
 
-def byte_level_word_counts(texts: Iterable[str], add_prefix_space: bool = True, progress=None) -> dict[str, int]:
+def byte_level_word_counts(texts: Iterable[str], add_prefix_space: bool = True) -> dict[str, int]:
     """count_words for the ByteLevel pre-tokenizer (with its regex) and no normalizer, the GPT-2 case, fast.
 
     The byte-level words are the GPT-2 regex's matches written byte by byte in GPT-2's alphabet; the
@@ -86,8 +103,6 @@ def byte_level_word_counts(texts: Iterable[str], add_prefix_space: bool = True, 
         else:
             for word in findall(text):
                 raw[word] += n
-        if progress is not None:
-            progress.update(n)
     words: dict[str, int] = {}
     for word, n in raw.items():
         byte_word = "".join([BYTE_TO_CHAR[b] for b in word.encode("utf-8")])
