@@ -76,6 +76,14 @@ def test_loaded_objects_and_construction_defaults(qa_dirs, model_type):
                             GOLDEN["bert"]["top_k_3"], "top_k=3 at construction")  # fmt: skip
 
 
+def test_a_generator_gives_an_iterator_of_answers(qa_dirs):
+    qa = nanohf.pipeline("question-answering", model=str(qa_dirs["bert"]))
+    [examples] = CASES["bert"]["list_of_dicts"]["args"]
+    answers = qa(example for example in examples)
+    assert not isinstance(answers, list) and iter(answers) is answers
+    assert_same_answers(list(answers), GOLDEN["bert"]["list_of_dicts"], "generator")
+
+
 @pytest.mark.parametrize("model_type", list(CASES))
 def test_logits_equal_transformers5(qa_dirs, model_type):
     """The windows of a long context, padded into one batch: transformers 5's start/end logits equal ours."""

@@ -16,6 +16,8 @@
 transformers 5 dropped this pipeline; tests/data/qa_golden.json holds what 4.57.1 returns.
 """
 
+import types
+
 import numpy as np
 
 from nanohf.models.auto import AutoModelForQuestionAnswering
@@ -36,6 +38,8 @@ class QuestionAnsweringPipeline(Pipeline):
         """``qa(question=..., context=...)`` (each a str or a list), ``qa({"question", "context"})``,
         ``qa([{...}, {...}])`` or ``qa(question, context)``. One answer per example; a single example (even
         in a one-element list) gets its answer alone, as in transformers 4."""
+        if len(args) == 1 and isinstance(args[0], types.GeneratorType):  # an iterator of answers, as 4.x streams
+            return (self(example, batch_size=batch_size, **params) for example in args[0])
         examples = [check_example(example) for example in gather_examples(args, question, context)]
         params = without_none(params)
         check_params(**{**self.defaults, **params})
