@@ -621,3 +621,14 @@ def test_log_level_sets_the_nanohf_logger(make_checkpoint, tmp_path):
         assert logger.level == logging.WARNING
     finally:
         logger.setLevel(previous)
+
+
+def test_early_stopping_needs_evaluations(make_checkpoint, tmp_path, data, tokenizer):
+    model = nanohf.BertForSequenceClassification.from_pretrained(
+        make_checkpoint("BertForSequenceClassification", TINY_BERT)
+    )
+    args = run_args(tmp_path, max_steps=1, save_strategy="no", load_best_model_at_end=True)  # valid: both "no"
+    trainer = Trainer(model, args, train_dataset=data, processing_class=tokenizer,
+                      callbacks=[nanohf.EarlyStoppingCallback()])  # fmt: skip
+    with pytest.raises(ValueError, match="needs an eval_strategy"):
+        trainer.train()

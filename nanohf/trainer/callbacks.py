@@ -134,6 +134,8 @@ class EarlyStoppingCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if not args.load_best_model_at_end or args.metric_for_best_model is None:
             raise ValueError("EarlyStoppingCallback needs load_best_model_at_end=True and metric_for_best_model")
+        if args.eval_strategy == "no":
+            raise ValueError("EarlyStoppingCallback needs an eval_strategy of steps or epoch: it reacts to evaluations")
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         name = args.metric_for_best_model
