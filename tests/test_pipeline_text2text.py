@@ -23,10 +23,16 @@ ARTICLE = ("The tower is 324 metres tall, about the same height as an 81-storey 
 CASES = {
     "summary_beams": ("summarization", ARTICLE, dict(max_new_tokens=8)),
     "summary_list_greedy": ("summarization", [ARTICLE, "Short text."], dict(max_new_tokens=6, num_beams=1)),
-    "translate_n2": ("translation", ["How old are you?", "I am fine, thanks."],
-                     dict(max_new_tokens=6, num_beams=3, num_return_sequences=2)),
-    "t2t_penalties": ("text2text-generation", ["question: what is 42?", "a b c"],
-                      dict(max_new_tokens=9, no_repeat_ngram_size=2, length_penalty=0.5, min_length=5)),
+    "translate_n2": (
+        "translation",
+        ["How old are you?", "I am fine, thanks."],
+        dict(max_new_tokens=6, num_beams=3, num_return_sequences=2),
+    ),
+    "t2t_penalties": (
+        "text2text-generation",
+        ["question: what is 42?", "a b c"],
+        dict(max_new_tokens=9, no_repeat_ngram_size=2, length_penalty=0.5, min_length=5),
+    ),
     "t2t_tensors": ("text2text-generation", "Hello world", dict(max_new_tokens=5, return_tensors=True)),
 }
 
