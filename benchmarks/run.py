@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import inference  # noqa: E402
 import tokenization  # noqa: E402
+import tokenizer_training  # noqa: E402
 import training  # noqa: E402
 from common import (  # noqa: E402
     Workload,
@@ -53,7 +54,12 @@ COLD_START = "cold-start"
 
 
 def all_workloads(tiny: bool) -> list[Workload]:
-    return inference.workloads(tiny) + training.workloads(tiny) + tokenization.workloads(tiny)
+    return (
+        inference.workloads(tiny)
+        + training.workloads(tiny)
+        + tokenization.workloads(tiny)
+        + tokenizer_training.workloads(tiny)
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

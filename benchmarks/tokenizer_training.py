@@ -116,7 +116,7 @@ def workloads(tiny: bool) -> list[Workload]:
     size = f"{megabytes:g} MB" if not tiny else "50 kB"
     return [
         Workload(f"train-{kind}", f"Train {TITLES[kind]} on {size}", "tokenizer-training",
-                 setup=partial(training, kind=kind, megabytes=megabytes), unit="s")
+                 setup=partial(training, kind=kind, megabytes=megabytes), folder=DATA, unit="s")
         for kind in TITLES
     ]  # fmt: skip
 

@@ -12,7 +12,7 @@ from pathlib import Path
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 LIBRARIES = ("nanohf", "transformers")
 TIMED = ["bert-1x16", "bert-8x128", "distilbert-8x128", "minilm-8x128", "gpt2-generate", "train-distilbert-8x128",
-         "train-small-bert-32x128", "wordpiece"]  # fmt: skip
+         "train-small-bert-32x128", "wordpiece", "train-bpe", "train-wordpiece", "train-unigram"]  # fmt: skip
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
