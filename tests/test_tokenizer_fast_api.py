@@ -418,3 +418,52 @@ def test_random_text_with_added_tokens(with_added, pieces, kind):
     text = "".join(pieces)
     assert_same(ours, theirs, text, **ALL_OUTPUTS)
     assert_same(ours, theirs, [text, text[::-1]], [text[1:], text], **ALL_OUTPUTS)
+
+
+# ---------------------------------------------------------------------- backend_tokenizer
+CHAPTER_6 = ["Héllò hôw are ü?", "Hello, how are  you?", "Let's test this tokenizer.", "Let's test my pre-tokenizer.",
+             "My name is Sylvain and I work at Hugging Face in Brooklyn.", "This is the Hugging Face Course.",
+             "81s", "Hello world!", "我爱北京 naïve café", "Paris is the <mask> of France. [MASK]"]
+
+
+@pytest.mark.parametrize("kind", KINDS + ["gpt2_prefix", "added"])
+def test_backend_tokenizer(folders, kind):
+    """tok.backend_tokenizer is the `tokenizers` Tokenizer transformers' has: the same tokenizer.json, and the
+    same normalize_str / pre_tokenize_str / encode / decode on the course's chapter 6 examples and TRICKY."""
+    folder = folders["uncased" if kind == "added" else kind.removesuffix("_prefix")]
+    ours, theirs = load_both(folder, **({"add_prefix_space": True} if kind == "gpt2_prefix" else {}))
+    if kind == "added":
+        for tok, token_class in ((ours, AddedToken), (theirs, RustAddedToken)):
+            tok.add_tokens(["NewCased", token_class("bar", lstrip=True, rstrip=True)])
+            tok.add_special_tokens({"extra_special_tokens": ["<ent>"]})
+    mine, reference = ours.backend_tokenizer, theirs.backend_tokenizer
+    assert ours.backend_tokenizer is mine  # built once
+    assert json.loads(mine.to_str()) == json.loads(reference.to_str())
+    assert mine.get_vocab_size() == reference.get_vocab_size() == len(theirs)
+    texts = CHAPTER_6 + TRICKY + ["NEWCASED a  bar  b<ent>"]
+    for text in texts:
+        if reference.normalizer is not None:
+            assert mine.normalizer.normalize_str(text) == reference.normalizer.normalize_str(text), text
+        else:
+            assert mine.normalizer is None
+        assert mine.pre_tokenizer.pre_tokenize_str(text) == reference.pre_tokenizer.pre_tokenize_str(text), text
+        for pair in (None, "and a second text"):
+            got, expected = mine.encode(text, pair), reference.encode(text, pair)
+            for field in ("ids", "tokens", "offsets", "word_ids", "type_ids", "attention_mask", "special_tokens_mask"):
+                assert getattr(got, field) == getattr(expected, field), (text, pair, field)
+            # A call sets the backend's truncation/padding to its own (here: off) in both libraries.
+            assert ours(text, pair)["input_ids"] == theirs(text, pair)["input_ids"]
+            assert mine.padding == reference.padding and mine.truncation == reference.truncation
+        ids = theirs(text)["input_ids"]
+        for skip in (False, True):
+            assert mine.decode(ids, skip_special_tokens=skip) == reference.decode(ids, skip_special_tokens=skip)
+    padding = dict(padding="max_length", pad_to_multiple_of=8) if ours.pad_token is not None else {}
+    for tok in (ours, theirs):  # the backend follows the last call's settings
+        tok(texts[:3], texts[3:6], truncation="only_second", max_length=24, stride=2, **padding)
+    assert mine.padding == reference.padding and mine.truncation == reference.truncation
+    assert [e.ids for e in mine.encode_batch(texts[:4])] == [e.ids for e in reference.encode_batch(texts[:4])]
+    # A change of vocabulary shows in a freshly built backend.
+    ours.add_tokens(["zzqq"])
+    theirs.add_tokens(["zzqq"])
+    assert ours.backend_tokenizer is not mine
+    assert ours.backend_tokenizer.encode("a zzqq").ids == theirs.backend_tokenizer.encode("a zzqq").ids

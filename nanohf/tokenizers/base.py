@@ -21,6 +21,7 @@ import numpy as np
 from nanohf.models.hub import resolve_checkpoint_dir, write_atomically
 
 from .added_vocabulary import AddedToken, AddedVocabulary, as_added_token
+from .backend import follow_call
 from .batch import BatchEncoding
 from .encoding import Encoding, pad_batch, truncate_pair
 from .padding import VERY_LARGE_INTEGER, check_text_input, pad, resolve_strategies
@@ -161,6 +162,15 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
     def is_fast(self) -> bool:
         """True: every call carries token-level information (offsets, word ids), as transformers' fast tokenizers."""
         return True
+
+    def train_new_from_iterator(self, text_iterator, vocab_size, length=None, new_special_tokens=None,
+                                special_tokens_map=None, **kwargs):
+        """A tokenizer of this class and settings with a vocabulary learnt from new text (see retrain.py)."""
+        from .retrain import train_new_from_iterator
+
+        return train_new_from_iterator(self, text_iterator, vocab_size, length=length,
+                                       new_special_tokens=new_special_tokens,
+                                       special_tokens_map=special_tokens_map, **kwargs)
 
     # ------------------------------------------------------------------ hooks for subclasses
     def _words(self, text):
@@ -321,10 +331,12 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
 
     def _special_encoding(self, token, type_id):
         """The one-token Encoding of a template's special token (shared: merging only copies from it)."""
-        key = (token, type_id, self.convert_tokens_to_ids(token))
-        if key not in self._special_encodings:
-            self._special_encodings[key] = Encoding.special(token, key[2], type_id)
-        return self._special_encodings[key]
+        # (cleared when tokens are added, the only way a token's id can change)
+        encoding = self._special_encodings.get((token, type_id))
+        if encoding is None:
+            encoding = Encoding.special(token, self.convert_tokens_to_ids(token), type_id)
+            self._special_encodings[token, type_id] = encoding
+        return encoding
 
     def _encode(self, text, text_pair, add_special_tokens, truncation, max_length, stride, is_split_into_words):
         """One example (a text or a pair) -> the final Encoding, truncated, with special tokens."""
@@ -409,6 +421,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
         side = padding_side if padding_side is not None else self.padding_side
         if padding is not None and side not in ("left", "right"):
             raise ValueError(f"padding_side should be 'right' or 'left', not {side!r}")
+        if self._backend_state is not None or self._backend_cache is not None:
+            follow_call(self, padding, truncation, max_length, stride, pad_to_multiple_of, side)
 
         if is_split_into_words:
             is_batched = isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))

@@ -180,7 +180,9 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
             if key in config:
                 settings[key] = config[key]
         settings.update(cls._common_settings(config, folder))
-        return cls(**{**settings, **kwargs})
+        tokenizer = cls(**{**settings, **kwargs})
+        tokenizer._backend_state = {key: fast.get(key) for key in ("truncation", "padding")}
+        return tokenizer
 
     # ------------------------------------------------------------------ encoding
     def bpe(self, word):
@@ -253,6 +255,25 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
         # transformers never applies its clean-up to BPE output (it would delete real spaces before
         # punctuation), whatever clean_up_tokenization_spaces says.
         return self.convert_tokens_to_string(tokens)
+
+    # ------------------------------------------------------------------ the `tokenizers` view
+    def _backend_post_processor(self):
+        return {"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A", "type_id": 0}}],
+                "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                "special_tokens": {}}
+
+    def _backend_components(self):
+        """normalizer, pre_tokenizer, post_processor, decoder and model as tokenizer.json describes GPT-2's."""
+        byte_level = {"type": "ByteLevel", "add_prefix_space": self.add_prefix_space, "trim_offsets": True,
+                      "use_regex": True}
+        return {
+            "normalizer": None, "pre_tokenizer": byte_level, "post_processor": self._backend_post_processor(),
+            "decoder": {**byte_level, "add_prefix_space": True},
+            "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+                      "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                      "vocab": dict(sorted(self.vocab.items(), key=lambda item: item[1])),
+                      "merges": [list(pair) for pair in sorted(self.bpe_ranks, key=self.bpe_ranks.get)]},
+        }
 
     # ------------------------------------------------------------------ saving
     def save_vocabulary(self, folder):

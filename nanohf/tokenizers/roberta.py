@@ -88,6 +88,11 @@ class RobertaTokenizer(GPT2Tokenizer):
                     trim_offsets(encoding, self.add_prefix_space)
         return super()._post_process(first, second, add_special_tokens)
 
+    def _backend_post_processor(self):
+        return {"type": "RobertaProcessing", "sep": [self.sep_token, self.sep_token_id],
+                "cls": [self.cls_token, self.cls_token_id], "trim_offsets": self.trim_offsets,
+                "add_prefix_space": self.add_prefix_space}
+
     # ------------------------------------------------------------------ saving
     def tokenizer_config(self):
         return {**super().tokenizer_config(), "trim_offsets": self.trim_offsets}

@@ -13,6 +13,7 @@ special, while convert_ids_to_tokens(..., skip_special_tokens=True) skips `all_s
 import numpy as np
 
 from .added_vocabulary import AddedToken, as_added_token
+from .backend import backend_tokenizer
 
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 
@@ -150,7 +151,13 @@ class SpecialTokensMixin:
     # ------------------------------------------------------------------ adding tokens
     def _vocabulary_changed(self):
         self._ids_to_tokens_cache = None
+        self._backend_cache = None
         self._special_encodings = {}
+
+    _backend_cache = None
+    _backend_state = None  # tokenizer.json's truncation and padding, until the backend is built (see backend.py)
+    backend_tokenizer = property(backend_tokenizer, doc="The tokenizer as the `tokenizers` library's Tokenizer "
+                                 "(normalizer, pre_tokenizer, model, ...): see backend.py.")
 
     def add_tokens(self, new_tokens, special_tokens: bool = False) -> int:
         """Add tokens (str or AddedToken) that the text is split on; returns how many were added.

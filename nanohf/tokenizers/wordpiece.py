@@ -314,7 +314,10 @@ class BertTokenizer(PreTrainedTokenizerBase):
             if key in config:
                 settings[key] = config[key]
         settings.update(cls._common_settings(config, folder))
-        return cls(**{**settings, **kwargs})
+        tokenizer = cls(**{**settings, **kwargs})
+        # What backend_tokenizer shows right after loading, as transformers' does (calls ignore it).
+        tokenizer._backend_state = {key: fast.get(key) for key in ("truncation", "padding")}
+        return tokenizer
 
     has_normalizer = True
 
@@ -331,7 +334,9 @@ class BertTokenizer(PreTrainedTokenizerBase):
     def _wordpiece(self, word):
         """A word -> (ids, tokens, spans) of its WordPiece tokens."""
         tokens, spans = self.wordpiece_tokenizer.tokenize_with_spans(word)
-        return tuple(self.convert_tokens_to_ids(tokens)), tuple(tokens), tuple(spans)
+        vocab = self.vocab  # every piece is in it (an added token of the same text has the same id) but [UNK] may not
+        ids = tuple(vocab[t] if t in vocab else self.convert_tokens_to_ids(t) for t in tokens)
+        return ids, tuple(tokens), tuple(spans)
 
     def _words(self, text):
         """Plain text -> [((ids, tokens, spans), where)] per word (see the base class)."""
@@ -367,6 +372,28 @@ class BertTokenizer(PreTrainedTokenizerBase):
                 token = token.replace(before, after)
             pieces.append(token)
         return "".join(pieces)
+
+    def _backend_components(self):
+        """normalizer, pre_tokenizer, post_processor, decoder and model as tokenizer.json describes BERT's."""
+        basic = self.basic_tokenizer
+        cls, sep = self.cls_token, self.sep_token
+        template = [{"SpecialToken": {"id": cls, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                    {"SpecialToken": {"id": sep, "type_id": 0}}]
+        pair = template + [{"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": sep, "type_id": 1}}]
+        special = {t: {"id": t, "ids": [self.convert_tokens_to_ids(t)], "tokens": [t]} for t in (cls, sep)}
+        return {
+            "normalizer": {"type": "BertNormalizer", "clean_text": True,
+                           "handle_chinese_chars": basic.tokenize_chinese_chars, "strip_accents": basic.strip_accents,
+                           "lowercase": basic.do_lower_case},
+            "pre_tokenizer": {"type": "BertPreTokenizer"},
+            "post_processor": {"type": "TemplateProcessing", "single": template, "pair": pair,
+                               "special_tokens": special},
+            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+            "model": {"type": "WordPiece", "unk_token": self.wordpiece_tokenizer.unk_token,
+                      "continuing_subword_prefix": "##",
+                      "max_input_chars_per_word": self.wordpiece_tokenizer.max_input_chars_per_word,
+                      "vocab": dict(sorted(self.vocab.items(), key=lambda item: item[1]))},
+        }
 
     def save_vocabulary(self, folder):
         """Write vocab.txt, one token per line in id order."""
