@@ -59,4 +59,5 @@ def test_fuzz(kind, architecture, make_checkpoint):
     counts, bad = run_worker(kind, folder, seed=sum(map(ord, architecture + kind)))
     print(f"{architecture} {kind}: {dict(counts)}")
     assert not bad, f"{len(bad)} of {CASES} cases neither a clear error nor a correct result: {bad[:4]}"
-    assert counts["clear error"] and (counts["correct load"] or counts["correct result"]), counts
+    if CASES >= 100:  # both verdicts exercised (a short run may draw only junk that must be refused)
+        assert counts["clear error"] and (counts["correct load"] or counts["correct result"]), counts
