@@ -3,6 +3,7 @@ compute_loss in training and evaluation, predict()'s named tuple and multi-outpu
 optimizer names, callbacks, logs and metrics files, and what Trainer(...) refuses or warns about."""
 
 import json
+import logging
 import math
 import re
 
@@ -606,8 +607,6 @@ def test_tokenizer_and_processing_class(make_checkpoint, tmp_path, tokenizer):
 
 
 def test_log_level_sets_the_nanohf_logger(make_checkpoint, tmp_path):
-    import logging
-
     model = nanohf.BertForSequenceClassification.from_pretrained(
         make_checkpoint("BertForSequenceClassification", TINY_BERT)
     )
@@ -632,3 +631,30 @@ def test_early_stopping_needs_evaluations(make_checkpoint, tmp_path, data, token
                       callbacks=[nanohf.EarlyStoppingCallback()])  # fmt: skip
     with pytest.raises(ValueError, match="needs an eval_strategy"):
         trainer.train()
+
+
+def test_only_rank_zero_writes(make_checkpoint, tmp_path, tokenizer, monkeypatch, capsys, request):
+    """A rank other than 0 (faked: a world of one whose rank is 1, so no collective runs) is neither world nor,
+    with the launcher's local rank 1, local process zero, and writes nothing; local rank 0 on a second machine
+    is local zero but not world zero."""
+    from nanohf import distributed
+
+    world = distributed.World()
+    world.rank = 1
+    monkeypatch.setattr(distributed, "_world", world)
+    nanohf_logger = logging.getLogger("nanohf")
+    request.addfinalizer(lambda level=nanohf_logger.level: nanohf_logger.setLevel(level))  # a replica sets its level
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "1")
+    model = nanohf.BertForSequenceClassification.from_pretrained(
+        make_checkpoint("BertForSequenceClassification", TINY_BERT)
+    )
+    trainer = Trainer(model, run_args(tmp_path / "out"), processing_class=tokenizer)
+    assert not trainer.is_world_process_zero() and not trainer.is_local_process_zero()
+    assert not trainer.args.should_save and not trainer.args.should_log
+    trainer.save_model()
+    trainer.save_metrics("eval", {"eval_loss": 1.0})
+    trainer.save_state()
+    trainer.log_metrics("eval", {"eval_loss": 1.0})
+    assert not (tmp_path / "out").exists() and capsys.readouterr().out == ""
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "0")
+    assert trainer.is_local_process_zero() and not trainer.is_world_process_zero()
