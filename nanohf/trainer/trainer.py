@@ -23,6 +23,7 @@ any number of ranks.
 
 import inspect
 import logging
+import time
 import warnings
 from pathlib import Path
 
@@ -304,7 +305,7 @@ class Trainer:
                 metrics.update(self.evaluate(part if override else name, ignore_keys, f"{metric_key_prefix}_{name}"))
             return metrics
         loader = self.get_eval_dataloader(eval_dataset)
-        start = prediction.time.time()
+        start = time.time()
         output = prediction.evaluation_loop(self, loader, "Evaluation",
                                             prediction_loss_only=True if self.compute_metrics is None else None,
                                             ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)  # fmt: skip
@@ -318,7 +319,7 @@ class Trainer:
         """``PredictionOutput(predictions, label_ids, metrics)``, a named tuple; with several model outputs
         (question answering) ``predictions`` is a tuple of arrays, as in transformers."""
         loader = self.get_test_dataloader(test_dataset)
-        start = prediction.time.time()
+        start = time.time()
         output = prediction.evaluation_loop(self, loader, "Prediction", ignore_keys=ignore_keys,
                                             metric_key_prefix=metric_key_prefix)  # fmt: skip
         steps = -(-output.num_samples // max(self.args.eval_batch_size * self.world.size, 1))
