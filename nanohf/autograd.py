@@ -65,7 +65,21 @@ class Loss:
         self._scale = scale
         self._no_way_back = no_way_back
 
-    def backward(self) -> None:
+    @property
+    def requires_grad(self) -> bool:
+        """Whether ``backward()`` has a way back (as a torch loss that is part of a graph)."""
+        return self._backward_fn is not None
+
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:  # fmt: skip
+        """Run the model's backward once. ``gradient`` (torch's argument: d objective / d loss) scales what flows
+        back; ``retain_graph``/``create_graph``/``inputs`` have no meaning without a tape and are refused."""
+        if retain_graph or create_graph or inputs is not None:
+            raise RuntimeError(
+                "loss.backward(retain_graph/create_graph/inputs): nanohf has no autograd tape — each layer keeps "
+                "exactly what its own backward needs and frees it there, so a backward runs once, through every "
+                "parameter, and has no graph to keep or differentiate again"
+            )
         if self._backward_fn is None:
             raise RuntimeError(
                 self._no_way_back
@@ -73,7 +87,7 @@ class Loss:
                 "caches are freed by the first backward), or its forward ran under nanohf.no_grad()"
             )
         backward_fn, self._backward_fn = self._backward_fn, None
-        backward_fn(self._scale)
+        backward_fn(self._scale * (1.0 if gradient is None else float(np.asarray(gradient))))
 
     # --- a 0-d array ------------------------------------------------------------------------------------
     shape: tuple = ()

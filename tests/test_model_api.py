@@ -445,10 +445,22 @@ def test_loss_behaves_like_a_0d_tensor(make_checkpoint):
     for make, factor in ((lambda x: x / 4, 0.25), (lambda x: np.float32(0.5) * x, 0.5), (lambda x: x + 3, 1.0),
                          (lambda x: 3 - x, -1.0), (lambda x: (x * 2) / 8, 0.25)):  # fmt: skip
         np.testing.assert_allclose(grad_after(make), factor * plain, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(grad_after(lambda x: x.backward(np.float32(2.0)) or _Done()), 2 * plain, rtol=1e-5)
+    fresh = ours(ids, labels=labels).loss
+    assert fresh.requires_grad and not fresh.detach().requires_grad
+    with pytest.raises(RuntimeError, match="no autograd tape"):
+        fresh.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="does not differentiate"):
         (ours(ids, labels=labels).loss ** 2).backward()
     with pytest.raises(RuntimeError, match="detached"):
         ours(ids, labels=labels).loss.detach().backward()
+
+
+class _Done:
+    """What a grad_after step returns when it ran backward itself."""
+
+    def backward(self):
+        pass
 
 
 def test_from_pretrained_unknown_keyword_is_an_error_as_transformers(make_checkpoint):
