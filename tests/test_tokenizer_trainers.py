@@ -1,7 +1,8 @@
 """Tokenizer training against the Rust `tokenizers` trainers on the shipped corpora.
 
-The word counts are made with the *reference* normalizers / pre-tokenizers here, so these tests compare the
-training algorithms alone; tests/test_tokenizer_trainers_pipeline.py trains through nanohf's own Tokenizer.
+The first tests count words with the *reference* normalizers / pre-tokenizers, so they compare the training
+algorithms alone; the later ones train through nanohf's own Tokenizer and `train_new_from_iterator`, and
+compare the tokenizer.json files and the encodings.
 
   * BPE: vocabulary (ids included) and merges identical, in the same order.
   * WordPiece: the Rust trainer numbers the "##c" tokens in hash-map order (different ids each run), so
@@ -129,6 +130,23 @@ def test_byte_level_fast_count_is_the_generic_count(corpus):
     assert byte_level_word_counts(texts, add_prefix_space=False) == no_prefix
 
 
+def test_bert_fast_count_is_the_generic_count(corpus):
+    from nanohf.tokenizers import normalizers as nano_norm
+    from nanohf.tokenizers import pre_tokenizers as nano_pre
+    from nanohf.tokenizers.training.counting import bert_word_splitter
+
+    texts = corpus + ["Héllò\u00a0wörld\u3000日本語テキスト", "ΟΔΟΣ İstanbul ﬁne", "Ǆ ǅ ǆ ß ẞ",
+                      "tab\tnew\nline\x1c\x1fsep\x00\ufffd", "a\u0301\u0308 ✓ «quoted» — dash… 1,000.5$"]  # fmt: skip
+    for kwargs in (dict(lowercase=True), dict(lowercase=False), dict(lowercase=True, strip_accents=False),
+                   dict(lowercase=False, strip_accents=True, handle_chinese_chars=False)):  # fmt: skip
+        reference_words = words_of(texts, normalizers.BertNormalizer(**kwargs), pre_tokenizers.BertPreTokenizer())
+        ours = words_of(texts, nano_norm.BertNormalizer(**kwargs), nano_pre.BertPreTokenizer())
+        assert ours == reference_words, kwargs
+        split = bert_word_splitter(kwargs["lowercase"], kwargs.get("handle_chinese_chars", True),
+                                   kwargs.get("strip_accents"))  # fmt: skip
+        assert count_words(texts, split) == reference_words, kwargs
+
+
 def _encode_all(vocab, texts):
     tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
@@ -225,3 +243,211 @@ def test_bad_input():
         train_wordpiece(words, vocab_size=20, special_tokens=["[UNK]"])
     with pytest.raises(ValueError, match="smaller than the 14 characters"):
         train_unigram(words, vocab_size=10)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Through nanohf's Tokenizer: trainers.*.train_tokenizer, tokenizer.json, train_new_from_iterator
+
+
+def _pair(model_name, normalizer=None, pre_tokenizer=None):
+    """The same empty pipeline in `tokenizers` and in nanohf, from the same JSON description."""
+    from nanohf.tokenizers.tokenizer import Tokenizer as NanoTokenizer
+
+    ref = Tokenizer(getattr(models, model_name)())
+    if normalizer is not None:
+        ref.normalizer = normalizer
+    if pre_tokenizer is not None:
+        ref.pre_tokenizer = pre_tokenizer
+    return ref, NanoTokenizer.from_str(ref.to_str())
+
+
+def _trainer_pair(name, **kwargs):
+    from nanohf.tokenizers import trainers as nano_trainers
+
+    return getattr(trainers, name)(show_progress=False, **kwargs), getattr(nano_trainers, name)(
+        show_progress=False, **kwargs
+    )
+
+
+def test_pipeline_bpe_writes_the_reference_file(corpus, tmp_path):
+    ref, ours = _pair("BPE", None, pre_tokenizers.ByteLevel(add_prefix_space=False))
+    ref_trainer, our_trainer = _trainer_pair("BpeTrainer", vocab_size=1200, special_tokens=["<|endoftext|>"],
+                                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    ref.train_from_iterator(corpus, trainer=ref_trainer)
+    ours.train_from_iterator(iter([corpus[i : i + 100] for i in range(0, len(corpus), 100)]), trainer=our_trainer)
+    assert ours.to_str() == ref.to_str()
+    texts = corpus[-50:] + ["<|endoftext|> émoji 😀"]
+    assert [e.ids for e in ours.encode_batch(texts)] == [e.ids for e in ref.encode_batch(texts)]
+
+
+def test_pipeline_files_and_added_tokens(corpus, tmp_path):
+    """train(files): lines with their line ends, as Rust reads them; special tokens already added to the
+    tokenizer are cut out of the text before counting, as Rust's added vocabulary does."""
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(corpus[:3000]) + "\n[MASK] hello [MASK]\n", encoding="utf-8")
+    ref, ours = _pair("WordPiece", normalizers.BertNormalizer(), pre_tokenizers.BertPreTokenizer())
+    for tok in (ref, ours):
+        tok.add_special_tokens(["[MASK]"])
+    ref_trainer, our_trainer = _trainer_pair("WordPieceTrainer", vocab_size=600, special_tokens=BERT_SPECIALS)
+    ref.train([str(path)], trainer=ref_trainer)
+    ours.train([str(path)], trainer=our_trainer)
+    ours_set, ref_set = set(ours.get_vocab()), set(ref.get_vocab())
+    assert {"##A", "##S", "##K", "##]"} <= ours_set & ref_set  # "[MASK]" was counted as a word, uncased
+    # the last merges of this corpus tie (##f ##f / ##i ##f at equal counts): at most one token swapped
+    assert len(ours_set ^ ref_set) <= 2, ours_set ^ ref_set
+    pairs = zip(ours.encode_batch(corpus[-300:]), ref.encode_batch(corpus[-300:]), strict=True)
+    same = [a.tokens == b.tokens for a, b in pairs]
+    # (measured: 288 of 300 — "##ff" is in every "off")
+    assert sum(same) >= 0.95 * len(same), f"{sum(same)} of {len(same)} held-out lines tokenized alike"
+
+
+def test_pipeline_unigram_and_wordlevel(small_corpus):
+    ref, ours = _pair("Unigram", None, pre_tokenizers.Metaspace())
+    ref_trainer, our_trainer = _trainer_pair("UnigramTrainer", vocab_size=400, unk_token="<unk>",
+                                             special_tokens=["<pad>", "<unk>"])  # fmt: skip
+    ref.train_from_iterator(small_corpus, trainer=ref_trainer)
+    ours.train_from_iterator(small_corpus, trainer=our_trainer)
+    ref_model, our_model = json.loads(ref.to_str())["model"], json.loads(ours.to_str())["model"]
+    assert our_model["unk_id"] == ref_model["unk_id"] == 1
+    assert {p for p, _ in our_model["vocab"]} == {p for p, _ in ref_model["vocab"]}
+    ref_len = sum(len(e.ids) for e in ref.encode_batch(small_corpus[-300:]))
+    our_len = sum(len(e.ids) for e in ours.encode_batch(small_corpus[-300:]))
+    assert abs(our_len - ref_len) <= 0.002 * ref_len, (our_len, ref_len)
+
+    ref, ours = _pair("WordLevel", normalizers.Lowercase(), pre_tokenizers.Whitespace())
+    ref_trainer, our_trainer = _trainer_pair("WordLevelTrainer", vocab_size=2000, special_tokens=["[UNK]"])
+    ref.train_from_iterator(small_corpus, trainer=ref_trainer)
+    ours.train_from_iterator(small_corpus, trainer=our_trainer)
+    assert ours.get_vocab() == ref.get_vocab()
+
+
+def test_pipeline_same_file_bytes_twice(small_corpus, tmp_path):
+    from nanohf.tokenizers import trainers as nano_trainers
+
+    paths = []
+    for i in range(2):
+        _, ours = _pair("WordPiece", normalizers.BertNormalizer(), pre_tokenizers.BertPreTokenizer())
+        ours.train_from_iterator(small_corpus, trainer=nano_trainers.WordPieceTrainer(
+            vocab_size=800, special_tokens=BERT_SPECIALS, show_progress=False))  # fmt: skip
+        paths.append(tmp_path / f"wordpiece{i}.json")
+        ours.save(str(paths[-1]))
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_pipeline_bad_input():
+    from nanohf.tokenizers import trainers as nano_trainers
+
+    _, ours = _pair("BPE", None, pre_tokenizers.Whitespace())
+    with pytest.raises(TypeError, match="item 2 is a int"):
+        ours.train_from_iterator(["a b", "c", 7], trainer=nano_trainers.BpeTrainer(show_progress=False))
+    with pytest.raises(ValueError, match="the training corpus is empty"):
+        ours.train_from_iterator(["", "   "], trainer=nano_trainers.BpeTrainer(show_progress=False))
+    with pytest.raises(ValueError, match="vocab_size=3 is smaller than the initial vocabulary"):
+        ours.train_from_iterator(["abc def"], trainer=nano_trainers.BpeTrainer(vocab_size=3, show_progress=False))
+    with pytest.raises(TypeError, match="WordPieceTrainer can only train a WordPiece, not a BPE"):
+        ours.train_from_iterator(["abc"], trainer=nano_trainers.WordPieceTrainer(show_progress=False))
+    _, ours = _pair("WordLevel", None, pre_tokenizers.Whitespace())
+    with pytest.raises(ValueError, match="smaller than the 2 special tokens"):
+        trainer = nano_trainers.WordLevelTrainer(vocab_size=1, special_tokens=["a", "b"], show_progress=False)
+        ours.train_from_iterator(["abc"], trainer=trainer)
+
+
+def _batches(texts, size=200):
+    return (texts[i : i + size] for i in range(0, len(texts), size))
+
+
+@pytest.fixture(scope="module")
+def gpt2_pair():
+    import warnings
+
+    import transformers
+
+    from nanohf.tokenizers import GPT2Tokenizer
+
+    files = ROOT / "data" / "tokenizers" / "gpt2"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = transformers.GPT2Tokenizer(
+            vocab_file=str(files / "encoder.json"), merges_file=str(files / "vocab.bpe")
+        )
+    return GPT2Tokenizer(files / "encoder.json", files / "vocab.bpe"), theirs
+
+
+PROBES = ["To be, or not to be: that is the question.", "émoji 😀 naïve café", "  two  spaces\tand a tab", ""]
+
+
+def test_train_new_from_iterator_gpt2_is_transformers(corpus, gpt2_pair, tmp_path):
+    ours, theirs = gpt2_pair
+    new_ours = ours.train_new_from_iterator(_batches(corpus), 1000, show_progress=False)
+    new_theirs = theirs.train_new_from_iterator(_batches(corpus), 1000)
+    assert type(new_ours) is type(ours) and len(new_ours) == len(new_theirs) == 1000
+    assert new_ours.get_vocab() == new_theirs.get_vocab()
+    their_merges = json.loads(new_theirs.backend_tokenizer.to_str())["model"]["merges"]
+    new_ours.save_pretrained(tmp_path)
+    merges = (tmp_path / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]
+    assert merges == [" ".join(m) for m in their_merges]
+    assert new_ours.special_tokens_map == new_theirs.special_tokens_map
+    texts = corpus[-100:] + PROBES
+    assert new_ours(texts)["input_ids"] == new_theirs(texts)["input_ids"]
+    # the saved folder loads in transformers and encodes alike
+    import transformers
+
+    reloaded = transformers.AutoTokenizer.from_pretrained(tmp_path)
+    assert reloaded(texts)["input_ids"] == new_theirs(texts)["input_ids"]
+
+
+def test_train_new_from_iterator_special_tokens(corpus, gpt2_pair):
+    ours, theirs = gpt2_pair
+    kwargs = dict(new_special_tokens=["<|pad|>"], special_tokens_map={"<|endoftext|>": "<|end|>"})
+    new_ours = ours.train_new_from_iterator(_batches(corpus[:3000]), 500, show_progress=False, **kwargs)
+    new_theirs = theirs.train_new_from_iterator(_batches(corpus[:3000]), 500, **kwargs)
+    assert new_ours.get_vocab() == new_theirs.get_vocab()
+    assert new_ours.convert_tokens_to_ids(["<|end|>", "<|pad|>"]) == [0, 1]
+    assert new_ours.eos_token == new_theirs.eos_token == "<|end|>"
+    texts = ["a <|end|> b <|pad|>"] + PROBES
+    assert new_ours(texts)["input_ids"] == new_theirs(texts)["input_ids"]
+
+
+def test_train_new_from_iterator_roberta(corpus, roberta_tokenizer_files):
+    import warnings
+
+    import transformers
+
+    from nanohf.tokenizers import RobertaTokenizer
+
+    ours = RobertaTokenizer.from_pretrained(roberta_tokenizer_files)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = transformers.AutoTokenizer.from_pretrained(roberta_tokenizer_files)
+    new_ours = ours.train_new_from_iterator(_batches(corpus[:4000]), 700, show_progress=False)
+    new_theirs = theirs.train_new_from_iterator(_batches(corpus[:4000]), 700)
+    assert type(new_ours) is RobertaTokenizer and new_ours.get_vocab() == new_theirs.get_vocab()
+    texts = corpus[-50:] + PROBES + ["<mask> is <s>"]
+    assert new_ours(texts)["input_ids"] == new_theirs(texts)["input_ids"]
+    assert new_ours(texts[0], texts[1])["input_ids"] == new_theirs(texts[0], texts[1])["input_ids"]
+
+
+def test_train_new_from_iterator_bert(corpus, held_out):
+    """WordPiece: same special-token ids and template; token set and held-out ids as close as two runs of
+    transformers' own train_new_from_iterator are to each other (they differ: the Rust ## ids)."""
+    import transformers
+
+    from nanohf.tokenizers import BertTokenizer
+
+    vocab = ROOT / "data" / "tokenizers" / "bert-base-uncased" / "vocab.txt"
+    ours, theirs = BertTokenizer(vocab), transformers.BertTokenizer(str(vocab))
+    new_ours = ours.train_new_from_iterator(_batches(corpus), 800, show_progress=False)
+    runs = [theirs.train_new_from_iterator(_batches(corpus), 800) for _ in range(2)]
+    assert type(new_ours) is BertTokenizer and len(new_ours) == 800
+    assert (
+        new_ours.convert_tokens_to_ids(BERT_SPECIALS) == runs[0].convert_tokens_to_ids(BERT_SPECIALS) == [0, 1, 2, 3, 4]
+    )
+    assert new_ours.special_tokens_map == runs[0].special_tokens_map
+    ref_sets = [set(r.get_vocab()) for r in runs]
+    ours_set = set(new_ours.get_vocab())
+    assert len(ours_set ^ ref_sets[0]) <= max(2, len(ref_sets[0] ^ ref_sets[1])), ours_set ^ ref_sets[0]
+    # ids differ by construction (## numbering); compare the tokens
+    ours_tokens = [new_ours.convert_ids_to_tokens(ids) for ids in new_ours(held_out)["input_ids"]]
+    their_tokens = [runs[0].convert_ids_to_tokens(ids) for ids in runs[0](held_out)["input_ids"]]
+    same = sum(a == b for a, b in zip(ours_tokens, their_tokens, strict=True)) / len(held_out)
+    assert same >= 0.97, f"{same:.3f} of held-out lines tokenized alike"

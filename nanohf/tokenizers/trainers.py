@@ -25,7 +25,14 @@ from collections.abc import Iterable
 from tqdm.auto import tqdm
 
 from .training.bpe import train_bpe
-from .training.counting import added_token_splitter, byte_level_word_counts, count_words, iter_texts, word_splitter
+from .training.counting import (
+    added_token_splitter,
+    bert_word_splitter,
+    byte_level_word_counts,
+    count_words,
+    iter_texts,
+    word_splitter,
+)
 from .training.unigram import train_unigram
 from .training.wordlevel import train_wordlevel
 from .training.wordpiece import train_wordpiece
@@ -48,6 +55,13 @@ def _models():
 
 def _pre_tokenizers():
     return importlib.import_module("nanohf.tokenizers.pre_tokenizers")
+
+
+def _is_bert_pipeline(normalizer, pre_tokenizer) -> bool:
+    """BERT's BertNormalizer(clean_text=True) + BertPreTokenizer, which has a fast word splitter."""
+    normalizer_class = importlib.import_module("nanohf.tokenizers.normalizers").BertNormalizer
+    return (type(normalizer) is normalizer_class and normalizer.clean_text
+            and type(pre_tokenizer) is _pre_tokenizers().BertPreTokenizer)  # fmt: skip
 
 
 class Trainer:
@@ -79,6 +93,11 @@ class Trainer:
                 words = count_words(iter_texts(iterator, bar), split)
             elif normalizer is None and type(pre_tokenizer) is _pre_tokenizers().ByteLevel and pre_tokenizer.use_regex:
                 words = byte_level_word_counts(iter_texts(iterator, bar), pre_tokenizer.add_prefix_space)
+            elif _is_bert_pipeline(normalizer, pre_tokenizer):
+                split = bert_word_splitter(
+                    normalizer.lowercase, normalizer.handle_chinese_chars, normalizer.strip_accents
+                )
+                words = count_words(iter_texts(iterator, bar), split)
             else:
                 words = count_words(iter_texts(iterator, bar), word_splitter(normalizer, pre_tokenizer))
         if not words:

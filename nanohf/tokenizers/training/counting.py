@@ -53,6 +53,18 @@ def word_splitter(normalizer=None, pre_tokenizer=None) -> Callable[[str], list[s
     return split
 
 
+def bert_word_splitter(
+    lowercase: bool = True, handle_chinese_chars: bool = True, strip_accents: bool | None = None
+) -> Callable[[str], list[str]]:
+    """word_splitter(BertNormalizer(clean_text=True, ...), BertPreTokenizer()) without the offsets: the
+    words of BertTokenizer's own BasicTokenizer, which follows the same rules with an ASCII fast path
+    (same words: tests/test_tokenizer_trainers.py)."""
+    from ..wordpiece import BasicTokenizer
+
+    basic = BasicTokenizer(lowercase, None, handle_chinese_chars, strip_accents)
+    return lambda text: [word for word, _, _ in basic.split(text)]
+
+
 def added_token_splitter(added_vocabulary, normalizer=None, pre_tokenizer=None) -> Callable[[str], list[str]]:
     """text -> its words when the tokenizer already has added tokens: as the Rust Tokenizer.train does, an
     added token found in the text is cut out first and counted as one word of its own (neither normalised
