@@ -375,8 +375,16 @@ def test_optim_names_map_to_nanohf_optimizers(make_checkpoint, tmp_path, data, t
                       processing_class=tokenizer)  # fmt: skip
     with pytest.raises(ValueError, match=r"optim='adamw_8bit': nanohf has no such optimizer.*adamw_torch"):
         trainer.train()
-    custom = Trainer(model, run_args(tmp_path), optimizer_cls_and_kwargs=(nanohf.SGD, {"lr": 0.5})).create_optimizer()
-    assert isinstance(custom, nanohf.SGD) and custom.param_groups[0]["lr"] == 0.5
+    trainer = Trainer(model, run_args(tmp_path), optimizer_cls_and_kwargs=(nanohf.SGD, {"lr": 0.5}))
+    custom = trainer.create_optimizer()
+    assert isinstance(custom, nanohf.SGD) and trainer.get_learning_rates() == [0.5, 0.5]
+    bias = model.classifier.bias
+    assert trainer.get_optimizer_group(bias)["weight_decay"] == 0.0 and len(trainer.get_optimizer_group()) == 2
+    assert trainer.get_num_trainable_parameters() == sum(p.data.size for p in model.parameters() if p.requires_grad)
+    ref = transformers.BertForSequenceClassification.from_pretrained(
+        make_checkpoint("BertForSequenceClassification", TINY_BERT)
+    )
+    assert trainer.get_num_trainable_parameters() == sum(p.numel() for p in ref.parameters() if p.requires_grad)
 
 
 def test_lr_scheduler_kwargs_as_transformers(make_checkpoint, tmp_path, data, tokenizer):

@@ -203,6 +203,25 @@ class Trainer:
     def _get_learning_rate(self) -> float:
         return self.lr_scheduler.get_last_lr()[0]
 
+    def get_learning_rates(self) -> list[float]:
+        """The current learning rate of each parameter group."""
+        if self.optimizer is None:
+            raise ValueError("Trainer optimizer is None, please make sure you have setup the optimizer before.")
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_optimizer_group(self, param=None):
+        """The parameter group that holds ``param``, or (without one) every group's parameters."""
+        if self.optimizer is None:
+            raise ValueError("Trainer optimizer is None, please make sure you have setup the optimizer before.")
+        if param is not None:
+            for group in self.optimizer.param_groups:
+                if any(p is param for p in group["params"]):
+                    return group
+        return [group["params"] for group in self.optimizer.param_groups]
+
+    def get_num_trainable_parameters(self) -> int:
+        return sum(p.data.size for p in self.model.parameters() if p.requires_grad)
+
     # --- training ---------------------------------------------------------------------------------------
     def train(self, resume_from_checkpoint: str | bool | None = None, trial=None,
               ignore_keys_for_eval: list[str] | None = None) -> TrainOutput:  # fmt: skip
@@ -211,6 +230,12 @@ class Trainer:
         if trial is not None:
             raise NotImplementedError("train(trial=...): nanohf has no hyperparameter search; loop over settings")
         return loop.run_training(self, resume_from_checkpoint or None, ignore_keys_for_eval)
+
+    def hyperparameter_search(self, *args, **kwargs):
+        raise NotImplementedError(
+            "Trainer.hyperparameter_search needs optuna / Ray Tune / wandb sweeps, which nanohf does not integrate; "
+            "loop over TrainingArguments settings and compare trainer.evaluate() instead."
+        )
 
     def training_step(self, model, inputs: dict, num_items_in_batch: int | None = None) -> np.floating:
         """One forward and backward on ``inputs``: ``compute_loss``, divided by the number of batches in the
