@@ -477,3 +477,19 @@ def test_from_pretrained_unknown_keyword_is_an_error_as_transformers(make_checkp
         nanohf.BertModel.from_pretrained(folder, device_map="cuda")
     with pytest.raises(TypeError, match="quantized"):
         nanohf.BertModel.from_pretrained(folder, load_in_8bit=True)
+
+
+def test_real_checkpoint_counts_and_config(minilm_dir, tmp_path):
+    """all-MiniLM-L6-v2: the counts transformers gives, and the config.json it writes."""
+    ours, theirs = nanohf.AutoModel.from_pretrained(minilm_dir), transformers.AutoModel.from_pretrained(minilm_dir)
+    for exclude_embeddings in (False, True):
+        assert ours.num_parameters(exclude_embeddings=exclude_embeddings) == theirs.num_parameters(
+            exclude_embeddings=exclude_embeddings
+        )
+    ours.save_pretrained(tmp_path / "ours")
+    theirs.save_pretrained(tmp_path / "theirs")
+    written = [json.loads((tmp_path / side / "config.json").read_text()) for side in ("ours", "theirs")]
+    ours_json, theirs_json = written
+    differ = {k: (ours_json.get(k), theirs_json.get(k)) for k in set(ours_json) | set(theirs_json)
+              if ours_json.get(k) != theirs_json.get(k)}  # fmt: skip
+    assert not differ, f"config.json differs (ours, transformers): {differ}"
