@@ -16,7 +16,6 @@ encoder keys/values it projected on the first step. ``num_beams > 1`` is beam se
 (nanohf/generation_beam.py).
 """
 
-import json
 import os
 import typing
 from dataclasses import asdict, dataclass, fields
@@ -24,6 +23,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from nanohf.autograd import no_grad
+from nanohf.jsonfile import read_json
 from nanohf.models.config_validation import value_fits
 from nanohf.models.inputs import check_ids_in_range
 from nanohf.random import get_generator
@@ -126,8 +126,7 @@ class GenerationConfig:
         path = os.path.join(folder, GENERATION_CONFIG_NAME)
         if not os.path.isfile(path):
             return base
-        with open(path, encoding="utf-8") as f:
-            saved = json.load(f)
+        saved = read_json(path)
         known = {f.name for f in fields(cls)}
         return base.update(**{k: v for k, v in saved.items() if k in known})
 

@@ -1,0 +1,34 @@
+"""Reading the JSON files a checkpoint, tokenizer, dataset cache or Trainer state is made of.
+
+Every one of them is data a user may have edited, truncated or corrupted, so every reader goes
+through :func:`read_json`: the error names the file, and says what is wrong with it (not UTF-8,
+not JSON and where, nested too deeply, not the JSON type expected) instead of a bare
+``UnicodeDecodeError``, ``JSONDecodeError`` or ``RecursionError`` from deep inside.
+"""
+
+import json
+import os
+from typing import Any
+
+
+def read_json(path: str | os.PathLike, expect: type | None = dict) -> Any:
+    """The JSON value in ``path``; ``expect`` (dict by default, None for any) is the top-level type.
+
+    Raises ValueError naming the file for every way the content can be wrong, and OSError (with
+    the path, as open() gives) when the file cannot be read at all.
+    """
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {raw[err.start:err.start + 1]!r})") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ValueError(f"{path} nests JSON arrays or objects too deeply to read") from None
+    if expect is not None and not isinstance(value, expect):
+        raise ValueError(f"{path} must hold a JSON {expect.__name__}, found {type(value).__name__}")
+    return value
