@@ -312,10 +312,11 @@ def test_3_4_a_full_training_loop(tokenized_datasets, small_checkpoint):
     assert set(metric.compute()) == {"accuracy", "f1"}
 
 
-def test_3_4_supercharge_with_accelerate(tokenized_datasets, small_checkpoint):
+def test_3_4_supercharge_with_accelerate(tokenized_datasets, small_checkpoint, tmp_path):
     from nanohf.accelerate import Accelerator, notebook_launcher
 
     tokenizer = AutoTokenizer.from_pretrained(small_checkpoint)
+    output_dir = tmp_path / "model"
 
     def training_function():
         accelerator = Accelerator()
@@ -343,12 +344,20 @@ def test_3_4_supercharge_with_accelerate(tokenized_datasets, small_checkpoint):
                 predictions = model(**batch).logits.argmax(-1)
             metric.add_batch(predictions=accelerator.gather_for_metrics(predictions),
                              references=accelerator.gather_for_metrics(batch["labels"]))  # fmt: skip
+        # chapter 7's loops end by saving the model this way
+        accelerator.wait_for_everyone()
+        unwrapped_model = accelerator.unwrap_model(model)
+        unwrapped_model.save_pretrained(output_dir, save_function=accelerator.save)
+        if accelerator.is_main_process:
+            tokenizer.save_pretrained(output_dir)
         return metric.compute()
 
     with pytest.raises(ValueError, match="specify the number of devices"):  # as accelerate, without num_processes
         notebook_launcher(training_function)
     result = notebook_launcher(training_function, num_processes=1)
     assert set(result) == {"accuracy", "f1"}
+    assert AutoModelForSequenceClassification.from_pretrained(output_dir).config.hidden_size == 32
+    assert AutoTokenizer.from_pretrained(output_dir).vocab_size == 30522
 
 
 # --- the book's chapter 2: text classification ---------------------------------------------------------------
