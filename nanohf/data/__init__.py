@@ -26,10 +26,9 @@ from .combine import concatenate_datasets, interleave_datasets
 from .dataloader import DataLoader
 from .dataset import Dataset
 from .dataset_dict import DatasetDict
-from .export import load_from_disk
 from .features import ClassLabel, Features, List, Sequence, Value
 from .glue import load_glue
-from .loading import list_datasets, load_dataset
+from .loading import list_datasets, load_dataset, load_from_disk
 from .mapping import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 from .streaming import IterableDataset, IterableDatasetDict
 

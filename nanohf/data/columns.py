@@ -178,17 +178,17 @@ def infer_feature(values):
             return Value("string")
         if isinstance(value, (bool, np.bool_)):
             return Value("bool")
-        if isinstance(value, (int, np.integer)):
-            return Value("int64")
-        if isinstance(value, (float, np.floating)):
-            return Value("float64")
+        if isinstance(value, (int, np.integer, float, np.floating)):  # ints and floats mixed: float64, as Arrow
+            floats = any(isinstance(v, (float, np.floating)) for v in values)
+            return Value("float64" if floats else "int64")
         if isinstance(value, (list, tuple, np.ndarray)):  # the elements of every row decide (the first may be [])
             lists = (v for v in values if isinstance(v, (list, tuple, np.ndarray)))
             inner = infer_feature(list(itertools.chain.from_iterable(lists)))
             return None if inner is None else List(inner)
         if isinstance(value, dict):  # a struct, e.g. SQuAD's answers {"text": [...], "answer_start": [...]}
             rows = [v for v in values if isinstance(v, dict)]
-            return {key: infer_feature([row.get(key) for row in rows]) for key in value}
+            keys = dict.fromkeys(key for row in rows for key in row)  # every row's fields, as Arrow unifies them
+            return {key: infer_feature([row.get(key) for row in rows]) for key in keys}
         return None
     return None
 
@@ -258,8 +258,29 @@ def column_from_values(values, name=None, feature=None):
         elif values and all(issubclass(t, (list, tuple, np.ndarray)) for t in types):
             column = _ragged_from_lists(values)
         if column is None:
-            column = ObjectColumn(object_array(values))
+            column = ObjectColumn(object_array(_conformed(values, feature)))
     return _cast(column, name, feature)
+
+
+def _has_struct(feature):
+    if isinstance(feature, dict):
+        return True
+    return isinstance(feature, List) and _has_struct(feature.feature)
+
+
+def _conform(value, feature):
+    """A value with every field of its struct feature (missing ones None), as Arrow stores structs."""
+    if isinstance(feature, dict) and isinstance(value, dict):
+        return {key: _conform(value.get(key), inner) for key, inner in feature.items()}
+    if isinstance(feature, List) and isinstance(value, (list, tuple)):
+        return [_conform(v, feature.feature) for v in value]
+    return value
+
+
+def _conformed(values, feature):
+    """Struct values (JSON objects, SQuAD's answers) with the same fields in every row."""
+    feature = feature if feature is not None else infer_feature(values)
+    return [_conform(v, feature) for v in values] if _has_struct(feature) else values
 
 
 def _cast(column, name, feature):

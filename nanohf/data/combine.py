@@ -15,28 +15,13 @@ exhausted sources. IterableDatasets are interleaved lazily (streaming.py).
 import numpy as np
 
 from .columns import ObjectColumn, concat_columns, object_array
-from .features import Features
+from .features import Features, align_features
 from .fingerprint import hash_value
-
-STRATEGIES = ("first_exhausted", "all_exhausted", "all_exhausted_without_replacement")
+from .streaming import STRATEGIES, concatenate_iterable, interleave_iterable
 
 
 def _is_iterable(ds):
     return hasattr(ds, "_ex_iterable")
-
-
-def _check_features(datasets):
-    """🤗 datasets' alignment rule: a column present in several sources must have one feature (None = null)."""
-    merged = {}
-    for ds in datasets:
-        for name, feature in ds.features.items():
-            if merged.get(name) is None:
-                merged[name] = feature
-            elif feature is not None and feature != merged[name]:
-                raise ValueError(f"The features can't be aligned because the key {name} of features {ds.features} "
-                                 f"has unexpected type - {feature} (expected either {merged[name]} or "
-                                 'Value("null").')
-    return merged
 
 
 def concatenate_datasets(dsets, info=None, split=None, axis=0):
@@ -49,14 +34,12 @@ def concatenate_datasets(dsets, info=None, split=None, axis=0):
         if not all(_is_iterable(ds) for ds in dsets):
             raise ValueError("Unable to concatenate a Dataset with an IterableDataset: convert one of them first "
                              "(to_iterable_dataset()).")
-        from .streaming import concatenate_iterable
-
         return concatenate_iterable(dsets, axis)
     first = dsets[0]
     format = first._format if all(ds._format == first._format for ds in dsets) else None
     fingerprint = hash_value("concatenate", axis, [ds.fingerprint for ds in dsets])
     if axis == 0:
-        merged = _check_features(dsets)
+        merged = align_features([ds.features for ds in dsets])
         columns = {}
         for name in merged:
             parts = []
@@ -147,8 +130,6 @@ def interleave_datasets(datasets, probabilities=None, seed=None, info=None, spli
     if any(_is_iterable(ds) for ds in datasets):
         if not all(_is_iterable(ds) for ds in datasets):
             raise ValueError("Unable to interleave a Dataset with an IterableDataset: convert one of them first.")
-        from .streaming import interleave_iterable
-
         return interleave_iterable(datasets, probabilities, seed, stopping_strategy)
     lengths = [len(ds) for ds in datasets]
     offsets = np.cumsum([0] + lengths[:-1])

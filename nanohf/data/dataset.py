@@ -19,7 +19,8 @@ import numpy as np
 from .. import random as nanohf_random
 from . import cache
 from .columns import column_from_values
-from .export import DatasetIOMixin, require_pandas
+from .dataset_dict import DatasetDict
+from .export import DatasetIOMixin, load_saved, require_pandas
 from .features import Features
 from .fingerprint import hash_columns, hash_value
 from .mapping import filter_dataset, map_dataset
@@ -411,6 +412,11 @@ class Dataset(DatasetIOMixin, IndexableMixin):
         return filter_dataset(self, function, with_indices, input_columns, batched, batch_size, fn_kwargs,
                               load_from_cache_file, desc, num_proc)
 
+    @staticmethod
+    def load_from_disk(dataset_path, keep_in_memory=None, storage_options=None):
+        """A Dataset (or DatasetDict) written by save_to_disk, memory-mapped from its folder."""
+        return load_saved(dataset_path, Dataset, DatasetDict)
+
     def to_iterable_dataset(self, num_shards=1):
         """The rows as an IterableDataset (streaming API) of `num_shards` contiguous shards."""
         return dataset_to_iterable(self, num_shards)
@@ -460,8 +466,6 @@ class Dataset(DatasetIOMixin, IndexableMixin):
         test_size/train_size: a fraction in (0, 1) or a number of rows; test_size defaults to 0.25. The
         test rows are the first ceil(test_size * n) of the permutation, the train rows the next ones.
         """
-        from .dataset_dict import DatasetDict
-
         n = self.num_rows
         if n == 0:
             return DatasetDict({"train": self, "test": self})
@@ -476,3 +480,6 @@ class Dataset(DatasetIOMixin, IndexableMixin):
             permutation = generator.permutation(n)
             test_idx, train_idx = permutation[:n_test], permutation[n_test:n_test + n_train]
         return DatasetDict({"train": self.select(train_idx), "test": self.select(test_idx)})
+
+
+DatasetDict.dataset_class = Dataset

@@ -8,11 +8,15 @@ It is a dict of `Dataset`s whose methods apply the same transform to every split
 """
 
 
-from .export import load_from_disk, save_dataset_dict
+from .export import load_saved, save_dataset_dict
+from .streaming import IterableDatasetDict
 
 
 class DatasetDict(dict):
     """{split name: Dataset}; transforms return a new DatasetDict (set_format changes this one)."""
+
+    # The class of the splits, set by dataset.py (which imports this module, so this one cannot import it).
+    dataset_class = None
 
     def _apply(self, method, *args, **kwargs):
         return DatasetDict({name: getattr(ds, method)(*args, **kwargs) for name, ds in self.items()})
@@ -112,9 +116,10 @@ class DatasetDict(dict):
 
     @staticmethod
     def load_from_disk(dataset_dict_path, keep_in_memory=None, storage_options=None):
-        return load_from_disk(dataset_dict_path)
+        return load_saved(dataset_dict_path, DatasetDict.dataset_class, DatasetDict)
+
+    def push_to_hub(self, repo_id, *args, **kwargs):
+        next(iter(self.values())).push_to_hub(repo_id)
 
     def to_iterable_dataset(self, num_shards=1):
-        from .streaming import IterableDatasetDict
-
         return IterableDatasetDict({name: ds.to_iterable_dataset(num_shards) for name, ds in self.items()})

@@ -19,8 +19,9 @@ import json
 import os
 
 from . import cache
-from .arrow import arrow_table, features_from_hf, features_from_schema, features_to_hf
+from .arrow import arrow_table, features_from_schema
 from .features import Features
+from .readers import HubUnavailableError, require_pyarrow
 
 STATE_FILE = "state.json"
 DICT_FILE = "dataset_dict.json"
@@ -40,15 +41,6 @@ def _pyarrow():
     except ImportError:
         return None
     return pyarrow
-
-
-def _open_output(path_or_buf, binary):
-    """(file, close?) for a path (created, parent folders too) or an open buffer."""
-    if isinstance(path_or_buf, (str, os.PathLike)):
-        folder = os.path.dirname(os.path.abspath(path_or_buf))
-        os.makedirs(folder, exist_ok=True)
-        return open(path_or_buf, "wb" if binary else "w", encoding=None if binary else "utf-8", newline=""), True
-    return path_or_buf, False
 
 
 def _write_text(path_or_buf, text):
@@ -78,6 +70,11 @@ class DatasetIOMixin:
         state = {"fingerprint": self.fingerprint, "format": self._format}
         cache.save_table(path, flat._columns, flat._features, len(flat), overwrite=True, extra={"state": state})
 
+    def push_to_hub(self, repo_id, *args, **kwargs):
+        """The Hub needs the network: a clear error (save_to_disk / to_parquet write the data locally)."""
+        raise HubUnavailableError(f"push_to_hub({repo_id!r}): nanohf works offline and does not upload to the Hub; "
+                                  "write the data locally with save_to_disk, to_parquet or to_json.")
+
     def to_json(self, path_or_buf, batch_size=None, num_proc=None, storage_options=None, lines=True,
                 orient="records", force_ascii=False, **to_json_kwargs):
         """JSON Lines (one object per row; lines=False: one JSON list). Returns the number of bytes written."""
@@ -105,8 +102,6 @@ class DatasetIOMixin:
 
     def to_parquet(self, path_or_buf, batch_size=None, storage_options=None, **parquet_writer_kwargs):
         """A parquet file (needs pyarrow) carrying the features as 🤗 datasets writes them. Returns its size."""
-        from .readers import require_pyarrow
-
         pa = require_pyarrow("Dataset.to_parquet")
         table = arrow_table(self.with_format(None))
         sink = io.BytesIO()
@@ -166,16 +161,14 @@ def save_dataset_dict(dataset_dict, dataset_dict_path):
     _write_text(os.path.join(path, DICT_FILE), json.dumps({"splits": list(dataset_dict)}))
 
 
-def load_from_disk(dataset_path, keep_in_memory=None, storage_options=None):
-    """A Dataset or DatasetDict written by `save_to_disk`, memory-mapped from its folder."""
-    from .dataset import Dataset
-    from .dataset_dict import DatasetDict
-
+def load_saved(dataset_path, dataset_class, dict_class):
+    """A `dataset_class` or `dict_class` written by `save_to_disk`, memory-mapped from its folder (the classes
+    are parameters: dataset.py and dataset_dict.py import this module)."""
     path = os.fspath(dataset_path)
     if os.path.isfile(os.path.join(path, DICT_FILE)):
         with open(os.path.join(path, DICT_FILE), encoding="utf-8") as f:
             splits = json.load(f)["splits"]
-        return DatasetDict({name: _load_split(Dataset, path, name) for name in splits})
+        return dict_class({name: _load_split(dataset_class, dict_class, path, name) for name in splits})
     table = cache.read_manifest(path)
     if table is None:
         if os.path.isfile(os.path.join(path, "dataset_info.json")) or os.path.isfile(os.path.join(path, STATE_FILE)):
@@ -185,18 +178,16 @@ def load_from_disk(dataset_path, keep_in_memory=None, storage_options=None):
         raise FileNotFoundError(f"Directory {path} is neither a `Dataset` directory nor a `DatasetDict` directory.")
     columns, features, num_rows = cache.load_table(path)
     state = table.get("state") or {}
-    return Dataset(columns, features, num_rows, fingerprint=state.get("fingerprint"), format=state.get("format"),
+    return dataset_class(columns, features, num_rows, fingerprint=state.get("fingerprint"), format=state.get("format"),
                    cache_files=cache.table_files(path))
 
 
-def _load_split(dataset_class, path, name):
+def _load_split(dataset_class, dict_class, path, name):
     folder = os.path.join(path, name)
     if os.path.dirname(os.path.realpath(folder)) != os.path.realpath(path):
         raise cache.UnsafeCacheError(f"{os.path.join(path, DICT_FILE)}: split {name!r} is not a folder inside {path}")
-    loaded = load_from_disk(folder)
+    loaded = load_saved(folder, dataset_class, dict_class)
     if not isinstance(loaded, dataset_class):
         raise ValueError(f"{folder}: expected a saved Dataset")
     return loaded
 
-
-__all__ = ["DatasetIOMixin", "features_from_hf", "features_to_hf", "load_from_disk", "save_dataset_dict"]

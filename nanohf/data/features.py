@@ -176,6 +176,21 @@ def feature_from_dict(data):
     raise ValueError(f"unknown feature type {kind!r}")
 
 
+def align_features(features_list):
+    """{column: feature} over several data sets' features, with 🤗 datasets' rule: a column present in several
+    must have one feature (None, a column of nulls only, aligns with anything)."""
+    merged = {}
+    for features in features_list:
+        for name, feature in features.items():
+            if merged.get(name) is None:
+                merged[name] = feature
+            elif feature is not None and feature != merged[name]:
+                raise ValueError(f"The features can't be aligned because the key {name} of features {features} "
+                                 f"has unexpected type - {feature} (expected either {merged[name]} or "
+                                 'Value("null").')
+    return merged
+
+
 def same_storage(old, new):
     """Whether a column described by `new` (inferred from data) can keep the richer feature `old`:
     a ClassLabel stays a ClassLabel while the data are still int64 ids (map returning `label` unchanged)."""

@@ -29,8 +29,18 @@ from . import cache
 from .combine import concatenate_datasets
 from .dataset import Dataset
 from .dataset_dict import DatasetDict
+from .export import load_saved
 from .fingerprint import hash_value
-from .readers import OPTIONS, csv_features, file_stamp, read_csv, read_json, read_parquet, read_text
+from .readers import (
+    OPTIONS,
+    HubUnavailableError,
+    csv_features,
+    file_stamp,
+    read_csv,
+    read_json,
+    read_parquet,
+    read_text,
+)
 from .streaming import IterableDatasetDict, stream_files
 
 _READERS = {"csv": read_csv, "json": read_json, "text": read_text, "parquet": read_parquet}
@@ -39,15 +49,16 @@ _IGNORED = ("download_config", "verification_mode", "save_infos", "revision", "t
             "storage_options", "trust_remote_code", "num_proc")  # accepted, no meaning for local files
 
 
-class HubUnavailableError(ConnectionError):
-    """nanohf reads local files only: a Hub data set name cannot be resolved (no network)."""
-
-
 def list_datasets(*args, **kwargs):
     """🤗 datasets' old `list_datasets` (now huggingface_hub's): listing the Hub needs the network."""
     raise HubUnavailableError("list_datasets lists the Hugging Face Hub, which needs the network; nanohf works "
                               "offline on local files: load_dataset('csv' | 'json' | 'text' | 'parquet', "
                               "data_files=...).")
+
+
+def load_from_disk(dataset_path, keep_in_memory=None, storage_options=None):
+    """A Dataset or DatasetDict written by `save_to_disk`, memory-mapped from its folder."""
+    return load_saved(dataset_path, Dataset, DatasetDict)
 
 
 def _resolve_files(data_files, data_dir=None):
@@ -186,8 +197,9 @@ def load_dataset(path, name=None, data_dir=None, data_files=None, split=None, ca
     kind = os.fspath(path) if isinstance(path, os.PathLike) else path
     if kind not in _READERS:
         hint = f" (🤗 datasets calls this reader {_ALIASES[kind]!r})" if kind in _ALIASES else ""
-        raise ValueError(f"load_dataset reads local files: path must be one of {sorted(_READERS)}, not {path!r}{hint}. "
-                         "nanohf does not download from the Hub (no network); for GLUE use nanohf.data.load_glue.")
+        raise HubUnavailableError(
+            f"Couldn't reach {path!r} on the Hub: nanohf does not download from the Hub (no network). load_dataset "
+            f"reads local files: path must be one of {sorted(_READERS)}{hint}; for GLUE use nanohf.data.load_glue.")
     if name not in (None, "default"):
         raise ValueError(f"load_dataset({kind!r}) has no configuration {name!r}; pass the files as data_files=")
     for k in _IGNORED:

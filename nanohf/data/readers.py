@@ -27,6 +27,7 @@ import os
 import re
 import zipfile
 
+from .arrow import features_from_schema
 from .features import Features, Value
 
 # pandas' default missing-value markers (read_csv's na_values).
@@ -49,6 +50,11 @@ OPTIONS = {
 }  # fmt: skip
 
 
+class HubUnavailableError(ConnectionError, ValueError):
+    """nanohf reads local files only: a Hub data set name cannot be resolved (no network). A ConnectionError, as
+    🤗 datasets raises offline ("Couldn't reach ... on the Hub"), and a ValueError, as nanohf raised before."""
+
+
 # ---------------------------------------------------------------------- compressed files
 def compression_of(path):
     """"gzip" / "bz2" / "xz" / "zstd" / "zip", or None for a plain file (from its magic bytes)."""
@@ -57,12 +63,18 @@ def compression_of(path):
     return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
+class CompressionUnavailable(ImportError, ValueError):
+    """A compression whose package is not installed (an ImportError; a ValueError like 🤗 datasets' "Compression
+    type zstd not supported")."""
+
+
 def _zstd_reader(raw):
     try:
         import zstandard
     except ImportError:
-        raise ImportError("Reading a .zst (zstandard-compressed) file needs the `zstandard` package: "
-                          "pip install zstandard") from None
+        raw.close()
+        raise CompressionUnavailable("Reading a .zst (zstandard-compressed) file needs the `zstandard` package: "
+                                     "pip install zstandard") from None
     return zstandard.ZstdDecompressor().stream_reader(raw)
 
 
@@ -254,8 +266,6 @@ def require_pyarrow(what):
 def read_parquet(paths, columns=None):
     """Parquet files -> ({column: values}, features stored in the file by 🤗 datasets / nanohf, or None)."""
     pa = require_pyarrow("Reading parquet files")
-    from .arrow import features_from_schema
-
     data, features = {}, None
     for path in paths:
         for member, binary in open_members(path):

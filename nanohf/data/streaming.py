@@ -25,9 +25,10 @@ import itertools
 import numpy as np
 
 from .columns import column_from_values
-from .combine import STRATEGIES
-from .features import Features
+from .features import Features, align_features
 from .readers import read_csv, read_json, read_parquet, read_text, read_texts
+
+STRATEGIES = ("first_exhausted", "all_exhausted", "all_exhausted_without_replacement")  # interleave's stopping
 
 
 # ---------------------------------------------------------------------- sources
@@ -549,9 +550,7 @@ def _aligned_names(datasets):
     known = [ds.features for ds in datasets]
     if any(f is None for f in known):
         return None, None
-    from .combine import _check_features
-
-    merged = _check_features(datasets)
+    merged = align_features([ds.features for ds in datasets])
     return list(merged), Features(merged)
 
 
