@@ -4,6 +4,7 @@ GLUE conventions (the evaluate package itself is not installed)."""
 import importlib
 import inspect
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -210,7 +211,7 @@ def test_incomplete_beta_matches_scipy():
 
 def test_loader_registry_combine_and_errors():
     assert evaluate.list_evaluation_modules() == ["accuracy", "f1", "glue", "matthews_correlation", "pearsonr",
-                                                  "precision", "recall", "spearmanr"]  # fmt: skip
+                                                  "precision", "recall", "seqeval", "spearmanr"]  # fmt: skip
     assert evaluate.load("evaluate-metric/accuracy").name == "accuracy"
     combined = evaluate.combine(["accuracy", "f1", "precision", "recall"])
     predictions, references = [1, 0, 1, 1], [1, 1, 0, 1]
@@ -245,3 +246,70 @@ def test_eval_prediction_unpacks_like_transformers():
     assert len(EvalPrediction(logits, labels, inputs=np.ones(3))) == 3
     with pytest.raises(IndexError):
         ours[2]
+
+
+def _wnut17_tags(limit=400):
+    """The tag sequences of WNUT-17's first sentences (token<TAB>tag lines, a blank line between sentences)."""
+    sentences, current = [], []
+    for line in (Path("/work/shared/data/wnut17/wnut17train.conll")).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if current:
+                sentences.append(current)
+                current = []
+            if len(sentences) == limit:
+                break
+            continue
+        current.append(line.split("\t")[-1].strip())
+    return sentences
+
+
+def _seqeval_reference(predictions, references, **kwargs):
+    """What evaluate's seqeval module returns, built from the seqeval package as that module builds it."""
+    seqeval_metrics = importlib.import_module("seqeval.metrics")
+    report = quiet(seqeval_metrics.classification_report, references, predictions, output_dict=True, **kwargs)
+    for key in ("macro avg", "weighted avg"):
+        report.pop(key)
+    overall = report.pop("micro avg")
+    scores = {name: {"precision": s["precision"], "recall": s["recall"], "f1": s["f1-score"], "number": s["support"]}
+              for name, s in report.items()}  # fmt: skip
+    scores.update(overall_precision=overall["precision"], overall_recall=overall["recall"],
+                  overall_f1=overall["f1-score"],
+                  overall_accuracy=seqeval_metrics.accuracy_score(references, predictions))  # fmt: skip
+    return scores
+
+
+@pytest.mark.parametrize("scheme", ["IOB2", "IOBES", "suffix"])
+def test_seqeval_matches_the_seqeval_package(scheme):
+    references = _wnut17_tags()
+    if scheme == "IOBES":  # single-token entities as S-, last tokens as E-
+        def iobes(tags):
+            out = []
+            for i, tag in enumerate(tags):
+                last = i + 1 == len(tags) or not tags[i + 1].startswith("I-")
+                out.append(tag if tag == "O" or not last else ("S-" if tag[0] == "B" else "E-") + tag[2:])
+            return out
+
+        references = [iobes(r) for r in references]
+    if scheme == "suffix":
+        references = [[t if t == "O" else f"{t[2:]}-{t[0]}" for t in r] for r in references]
+    rng = np.random.default_rng(7)
+    all_tags = sorted({t for r in references for t in r})
+    predictions = []
+    for sentence in references:  # a noisy tagger: a fifth of the tags replaced, I- without B-, switched types
+        noisy = list(sentence)
+        for i in np.flatnonzero(rng.random(len(noisy)) < 0.2):
+            noisy[i] = all_tags[rng.integers(len(all_tags))]
+        predictions.append(noisy)
+    kwargs = {"suffix": True} if scheme == "suffix" else {}
+    for zero_division in ("warn", 1):
+        got = evaluate.load("seqeval").compute(predictions=predictions, references=references,
+                                               zero_division=zero_division, **kwargs)  # fmt: skip
+        expected = _seqeval_reference(predictions, references, zero_division=zero_division, **kwargs)
+        assert list(got) == list(expected)
+        for key, value in expected.items():
+            assert got[key] == (pytest.approx(value, abs=TOL) if not isinstance(value, dict) else
+                                {k: pytest.approx(v, abs=TOL) for k, v in value.items()}), key  # fmt: skip
+    metric = evaluate.load("seqeval")  # the course's loop: add_batch per batch of sentences
+    for start in range(0, len(references), 64):
+        metric.add_batch(predictions=predictions[start:start + 64], references=references[start:start + 64])
+    assert metric.compute(**kwargs)["overall_f1"] == pytest.approx(expected["overall_f1"], abs=TOL)
