@@ -22,8 +22,12 @@ _EXPORTS = {
         "DataLoader",
         "Dataset",
         "DatasetDict",
+        "IterableDataset",
+        "concatenate_datasets",
         "default_data_collator",
+        "interleave_datasets",
         "load_dataset",
+        "load_from_disk",
         "load_glue",
     ],
     "nanohf.generation": ["GenerationConfig"],
@@ -114,7 +118,14 @@ _EXPORTS = {
         "RobertaTokenizer",
         "RobertaTokenizerFast",
     ],
-    "nanohf.trainer": ["EarlyStoppingCallback", "Trainer", "TrainerCallback", "TrainingArguments"],
+    "nanohf.trainer": [
+        "EarlyStoppingCallback",
+        "Trainer",
+        "TrainerCallback",
+        "TrainerControl",
+        "TrainerState",
+        "TrainingArguments",
+    ],
 }
 _SUBPACKAGES = (
     "accelerate autograd cli compare data distributed evaluate generation generation_beam kernels metrics models nn"
