@@ -96,6 +96,11 @@ def test_num_parameters_accessors_and_can_generate(make_checkpoint, class_name):
     if ours_out is not None:
         assert ours_out.weight is ours.get_input_embeddings().weight  # tied: one Parameter
     assert getattr(nanohf, class_name).can_generate() == getattr(transformers, class_name).can_generate()
+    index_bytes = sum(b.numel() * b.element_size() for b in theirs.buffers() if not b.is_floating_point())
+    assert ours.get_memory_footprint() == theirs.get_memory_footprint() - index_bytes
+    assert ours.get_memory_footprint(return_buffers=False) == theirs.get_memory_footprint(return_buffers=False)
+    name = next(iter(ours.state_dict()))
+    assert ours.get_parameter_or_buffer(name) is ours.get_parameter(name)
 
 
 def test_parameter_numel_and_size():
@@ -179,6 +184,10 @@ def test_named_modules_children_apply(make_checkpoint, class_name):
     before = linears[0].weight.data.copy()
     ours.apply(ours._init_weights)
     assert not np.array_equal(before, linears[0].weight.data)
+    before = linears[0].weight.data.copy()
+    ours.init_weights()
+    assert not np.array_equal(before, linears[0].weight.data)
+    assert np.all([m.weight.data.std() > 0 for m in linears])
     assert ours.get_submodule(names[-1]) is list(ours.modules())[-1]
 
 

@@ -123,6 +123,21 @@ class PreTrainedModel(EmbeddingAccessMixin, Module):
             total += param.numel()
         return total
 
+    def get_memory_footprint(self, return_buffers: bool = True) -> int:
+        """Bytes held by the parameters (each tied weight once), and by the buffers unless ``return_buffers=False``.
+        (transformers' number also counts its integer index buffers, ``position_ids``, which nanohf computes.)"""
+        return sum(p.data.nbytes for p in self.parameters() if return_buffers or not p.is_buffer)
+
+    def get_parameter_or_buffer(self, target: str) -> Parameter:
+        """The parameter or buffer at a dotted name (buffers are Parameters here, see ``named_buffers``)."""
+        return self.get_parameter(target)
+
+    def init_weights(self) -> None:
+        """Tie the weights, then initialise every module as a new model is (transformers' ``init_weights``)."""
+        self.tie_weights()
+        for module in self.modules():
+            self._init_weights(module)
+
     @classmethod
     def can_generate(cls) -> bool:
         """Whether ``generate()`` works: the class inherits ``GenerationMixin`` (GPT-2's LM head, BART's
