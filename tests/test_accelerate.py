@@ -382,6 +382,31 @@ def test_collectives_across_two_ranks(tmp_path):
     assert got["metrics"] == list(range(13))  # 13 examples, batches of 3 per rank: the repeated tail dropped
     assert got["objects"] == ["r0", "r1"] and got["steps"] == 2
     assert (ranks[0]["split"], ranks[1]["split"]) == ([0, 1, 2], [3, 4])
+    one_process = _accumulated_training(batch=4)  # the same examples per step, in one process
+    diff = float(np.abs(np.array(got["accumulated_weights"]) - one_process).max())
+    assert diff < 1e-12, f"2 ranks x batch 2 vs 1 process x batch 4, with accumulation: max |Δ| {diff:.2e}"
+    assert one_process[-1] == 4  # optimizer steps: 2 epochs x 2 (4 batches of 4, accumulation 2)
+
+
+def _accumulated_training(batch: int) -> np.ndarray:
+    """16 examples, 2 epochs of SGD with accumulation 2 and a prepared (constant) schedule: W ranks with ``batch``
+    each see the examples one process sees with W * batch, so the weights must agree. Returns the weights and
+    the scheduler's count, which moves W times per optimizer step."""
+    accelerator = Accelerator(gradient_accumulation_steps=2)
+    x, y = regression_data(16, seed=3)
+    model = LeastSquares()
+    optimizer = nanohf.SGD(model.parameters(), lr=0.1)
+    scheduler = nanohf.LambdaLR(optimizer, lambda t: 1.0 / (1 + t // 4 // accelerator.num_processes))
+    loader = DataLoader([{"x": x[i], "y": y[i]} for i in range(16)], batch, shuffle=True, seed=11)
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    for _ in range(2):
+        for batch_ in loader:
+            with accelerator.accumulate(model):
+                accelerator.backward(model(batch_["x"], batch_["y"]))
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+    return np.r_[model.w.data, scheduler.last_epoch / accelerator.num_processes]
 
 
 def _mpi_main(out: Path) -> None:
@@ -412,6 +437,7 @@ def _mpi_main(out: Path) -> None:
         "objects": accelerator.gather_for_metrics([f"r{rank}"]),
         "steps": steps,
         "split": split,
+        "accumulated_weights": _accumulated_training(batch=2).tolist(),
     }
     (out / f"{rank}.json").write_text(json.dumps(result))
 
