@@ -11,6 +11,7 @@ import pytest
 from nanohf.data import (
     Dataset,
     IterableDataset,
+    Value,
     concatenate_datasets,
     disable_progress_bars,
     interleave_datasets,
@@ -157,3 +158,11 @@ def test_from_generator():
 
     stream = IterableDataset.from_generator(gen, gen_kwargs={"n": 4})
     assert list(stream) == list(stream) == [{"k": i} for i in range(4)]
+
+
+def test_streamed_file_features_like_hf(streams, hf, tmp_path):
+    ours, theirs = streams
+    assert ours.column_names == list(theirs.features)
+    assert ours.features == {"x": Value("int64"), "text": Value("string")}
+    assert ours.remove_columns("x").column_names == theirs.remove_columns("x").column_names
+    assert "features: ['x', 'text']" in repr(ours)

@@ -144,9 +144,9 @@ def select_split(dataset_dict, split):
 
 
 # ---------------------------------------------------------------------- reading through the cache
-def _rows(data, features):
-    """A file's {column: values} -> its typed example dicts (for streaming)."""
-    return iter(Dataset.from_dict(data, features=csv_features(data, features)))
+def _table(data, features):
+    """A file's {column: values} -> a Dataset of its typed rows (for streaming)."""
+    return Dataset.from_dict(data, features=csv_features(data, features))
 
 
 def _read_split(kind, paths, options, features):
@@ -210,7 +210,7 @@ def load_dataset(path, name=None, data_dir=None, data_files=None, split=None, ca
                         f"{sorted(OPTIONS[kind])}")
     files = _resolve_files(data_files, data_dir)
     if streaming:
-        streams = IterableDatasetDict({s: stream_files(kind, paths, config_kwargs, features, _rows)
+        streams = IterableDatasetDict({s: stream_files(kind, paths, config_kwargs, features, _table)
                                        for s, paths in files.items()})
         if split is None:
             return streams

@@ -25,7 +25,7 @@ import itertools
 import numpy as np
 
 from .columns import column_from_values
-from .features import Features, align_features
+from .features import Features, Value, align_features
 from .readers import read_csv, read_json, read_parquet, read_text, read_texts
 
 STRATEGIES = ("first_exhausted", "all_exhausted", "all_exhausted_without_replacement")  # interleave's stopping
@@ -298,13 +298,24 @@ class IterableDataset:
 
     def __init__(self, source, features=None, epoch=0, format_type=None):
         self._ex_iterable = source
-        self._features = None if features is None else Features(features)
+        # features: known Features, None (unknown), or a function that works them out (the first file's types,
+        # read only when asked for, as 🤗 datasets reads the first batch to know a stream's features).
+        self._lazy_features = features if callable(features) else None
+        self._known_features = None if features is None or callable(features) else Features(features)
         self._epoch = epoch
         self._format_type = format_type
 
+    @property
+    def _features(self):
+        if self._known_features is None and self._lazy_features is not None:
+            self._known_features, self._lazy_features = Features(self._lazy_features() or {}), None
+        return self._known_features
+
     def _derive(self, source, features="same"):
-        return IterableDataset(source, self._features if features == "same" else features, self._epoch,
-                               self._format_type)
+        if features == "same":
+            features = self._lazy_features if self._known_features is None and self._lazy_features else \
+                self._known_features
+        return IterableDataset(source, features, self._epoch, self._format_type)
 
     @classmethod
     def from_generator(cls, generator, features=None, gen_kwargs=None):
@@ -374,8 +385,9 @@ class IterableDataset:
         """Examples as Python objects (None) or NumPy arrays ("numpy")."""
         if type not in (None, "python", "numpy", "np"):
             raise ValueError(f"Unknown format type {type!r} for an IterableDataset; choose None or 'numpy'.")
-        return IterableDataset(self._ex_iterable, self._features, self._epoch, "numpy" if type in ("numpy", "np")
-                               else None)
+        copy_ = self._derive(self._ex_iterable)
+        copy_._format_type = "numpy" if type in ("numpy", "np") else None
+        return copy_
 
     # ------------------------------------------------------------------ transforms
     def map(self, function=None, with_indices=False, input_columns=None, batched=False, batch_size=1000,
@@ -524,26 +536,31 @@ def dataset_to_iterable(ds, num_shards=1):
     return IterableDataset(Shards(generate, shards), ds.features)
 
 
-def stream_files(kind, paths, options, features, rows_of):
+def stream_files(kind, paths, options, features, table_of):
     """load_dataset(..., streaming=True): one shard per file, read when the iteration reaches it. Text files
     are read line by line; csv/json/parquet files one file at a time (their column types need the whole file):
-    `rows_of(data, features)` turns a file's {column: values} into typed example dicts."""
+    `table_of(data, features)` turns a file's {column: values} into a Dataset (rows and features)."""
+    line_by_line = kind == "text" and options.get("sample_by", "line") == "line" and not options.get("keep_linebreaks")
+
+    def read_table(path):
+        reader = {"csv": read_csv, "json": read_json, "text": read_text, "parquet": read_parquet}[kind]
+        data = reader([path], **options)
+        return table_of(data[0] if kind == "parquet" else data, features)
 
     def generate(path):
-        if kind == "text" and options.get("sample_by", "line") == "line" and not options.get("keep_linebreaks"):
+        if line_by_line:
             for _, text in read_texts(path, options.get("encoding")):
                 lines = text.split("\n")
                 if text.endswith("\n"):
                     lines.pop()
                 yield from ({"text": line} for line in lines)
             return
-        reader = {"csv": read_csv, "json": read_json, "text": read_text, "parquet": read_parquet}[kind]
-        data = reader([path], **options)
-        if kind == "parquet":
-            data = data[0]
-        yield from rows_of(data, features)
+        yield from read_table(path)
 
-    return IterableDataset(Shards(generate, paths), features)
+    def first_file_features():  # what 🤗 datasets shows too: the features of the first file's rows
+        return {"text": Value("string")} if line_by_line else read_table(paths[0]).features
+
+    return IterableDataset(Shards(generate, paths), features if features is not None else first_file_features)
 
 
 def _aligned_names(datasets):
