@@ -72,6 +72,11 @@ class Encoding:
 
     # ------------------------------------------------------------------ per-token views
     @property
+    def word_ids(self):
+        """`words` under the name `tokenizers` gives it (Encoding.word_ids)."""
+        return self.words
+
+    @property
     def n_sequences(self):
         return max(1, len(self.sequence_ranges))
 
