@@ -42,12 +42,15 @@ def test_accuracy():
     rng = np.random.default_rng(1)
     for predictions, references in cases():
         assert metrics.accuracy(predictions, references) == pytest.approx(
-            skm.accuracy_score(references, predictions), abs=TOL)
+            skm.accuracy_score(references, predictions), abs=TOL
+        )
         weights = rng.random(len(predictions))
         assert metrics.accuracy(predictions, references, sample_weight=weights) == pytest.approx(
-            skm.accuracy_score(references, predictions, sample_weight=weights), abs=TOL)
+            skm.accuracy_score(references, predictions, sample_weight=weights), abs=TOL
+        )
         assert metrics.accuracy(predictions, references, normalize=False) == skm.accuracy_score(
-            references, predictions, normalize=False)
+            references, predictions, normalize=False
+        )
     assert metrics.accuracy(["a", "b"], ["a", "c"]) == 0.5
 
 
@@ -60,24 +63,31 @@ def test_precision_recall_f1(average):
             continue
         weights = rng.random(len(predictions))
         for kwargs in ({}, {"sample_weight": weights}, {"zero_division": 1.0}):
-            for ours, theirs in ((metrics.precision, skm.precision_score), (metrics.recall, skm.recall_score),
-                                 (metrics.f1, skm.f1_score)):
+            for ours, theirs in (
+                (metrics.precision, skm.precision_score),
+                (metrics.recall, skm.recall_score),
+                (metrics.f1, skm.f1_score),
+            ):
                 expected = quiet(theirs, references, predictions, average=average, **kwargs)
-                np.testing.assert_allclose(ours(predictions, references, average=average, **kwargs), expected,
-                                           atol=TOL, rtol=0)
+                np.testing.assert_allclose(
+                    ours(predictions, references, average=average, **kwargs), expected, atol=TOL, rtol=0
+                )
 
 
 def test_f1_options():
     predictions, references = np.array([0, 1, 1, 0, 1, 0]), np.array([0, 1, 0, 0, 1, 1])
     assert metrics.f1(predictions, references, pos_label=0) == pytest.approx(
-        skm.f1_score(references, predictions, pos_label=0), abs=TOL)
+        skm.f1_score(references, predictions, pos_label=0), abs=TOL
+    )
     predictions, references = np.array([0, 1, 2, 2, 1]), np.array([0, 2, 2, 1, 1])
     for labels in ([0, 2], [2, 1, 7]):
         for average in ("macro", "micro", "weighted"):
             assert metrics.f1(predictions, references, average=average, labels=labels) == pytest.approx(
-                quiet(skm.f1_score, references, predictions, average=average, labels=labels), abs=TOL)
+                quiet(skm.f1_score, references, predictions, average=average, labels=labels), abs=TOL
+            )
     assert metrics.f1(["cat", "dog", "dog"], ["cat", "cat", "dog"], pos_label="dog") == pytest.approx(
-        skm.f1_score(["cat", "cat", "dog"], ["cat", "dog", "dog"], pos_label="dog"), abs=TOL)
+        skm.f1_score(["cat", "cat", "dog"], ["cat", "dog", "dog"], pos_label="dog"), abs=TOL
+    )
     with pytest.raises(ValueError, match="Target is multiclass but average='binary'"):
         metrics.f1([0, 1, 2], [0, 1, 1])
     with pytest.raises(ValueError, match="pos_label=1 is not a valid label"):
@@ -92,10 +102,12 @@ def test_matthews_corrcoef():
     rng = np.random.default_rng(3)
     for predictions, references in cases():
         assert metrics.matthews_corrcoef(predictions, references) == pytest.approx(
-            quiet(skm.matthews_corrcoef, references, predictions), abs=TOL)
+            quiet(skm.matthews_corrcoef, references, predictions), abs=TOL
+        )
         weights = rng.random(len(predictions))
         assert metrics.matthews_corrcoef(predictions, references, sample_weight=weights) == pytest.approx(
-            quiet(skm.matthews_corrcoef, references, predictions, sample_weight=weights), abs=TOL)
+            quiet(skm.matthews_corrcoef, references, predictions, sample_weight=weights), abs=TOL
+        )
 
 
 def test_pearson_and_spearman():
@@ -119,14 +131,17 @@ def test_glue_metrics_like_evaluate():
     accuracy = skm.accuracy_score(references, predictions)
     f1 = skm.f1_score(references, predictions)
     assert metrics.glue_metrics("sst2", predictions, references) == {"accuracy": accuracy}
-    assert metrics.glue_metrics("mrpc", predictions, references) == pytest.approx({"accuracy": accuracy, "f1": f1},
-                                                                                  abs=TOL)
+    assert metrics.glue_metrics("mrpc", predictions, references) == pytest.approx(
+        {"accuracy": accuracy, "f1": f1}, abs=TOL
+    )
     assert metrics.glue_metrics("cola", predictions, references) == pytest.approx(
-        {"matthews_correlation": skm.matthews_corrcoef(references, predictions)}, abs=TOL)
+        {"matthews_correlation": skm.matthews_corrcoef(references, predictions)}, abs=TOL
+    )
     scores, gold = np.array([0.1, 2.5, 3.0, 4.9, 1.2]), np.array([0.0, 2.0, 3.5, 5.0, 1.0])
     assert metrics.glue_metrics("stsb", scores, gold) == pytest.approx(
         {"pearson": stats.pearsonr(scores, gold).statistic, "spearmanr": stats.spearmanr(scores, gold).statistic},
-        abs=TOL)
+        abs=TOL,
+    )
     with pytest.raises(KeyError, match="configuration name"):
         metrics.glue_metrics("imdb", predictions, references)
 
@@ -139,7 +154,7 @@ def test_evaluate_load_compute_and_add_batch():
     assert set(result) == {"accuracy", "f1"} and all(type(v) is float for v in result.values())
     assert result == pytest.approx(expected, abs=TOL)
     for start in range(0, 7, 3):  # the course's evaluation loop: one add_batch per batch, then compute()
-        metric.add_batch(predictions=predictions[start:start + 3], references=references[start:start + 3])
+        metric.add_batch(predictions=predictions[start : start + 3], references=references[start : start + 3])
     assert len(metric) == 7 and metric.compute() == pytest.approx(expected, abs=TOL)
     for p, r in zip(predictions, references, strict=True):
         metric.add(prediction=p, reference=r)
@@ -210,13 +225,15 @@ def test_incomplete_beta_matches_scipy():
 
 
 def test_loader_registry_combine_and_errors():
-    assert evaluate.list_evaluation_modules() == ["accuracy", "f1", "glue", "matthews_correlation", "pearsonr",
-                                                  "precision", "recall", "seqeval", "spearmanr"]  # fmt: skip
+    shipped = ["accuracy", "f1", "glue", "matthews_correlation", "pearsonr", "precision", "recall", "sacrebleu",
+               "seqeval", "spearmanr"]  # fmt: skip
+    assert evaluate.list_evaluation_modules() == shipped
     assert evaluate.load("evaluate-metric/accuracy").name == "accuracy"
     combined = evaluate.combine(["accuracy", "f1", "precision", "recall"])
     predictions, references = [1, 0, 1, 1], [1, 1, 0, 1]
     assert combined.compute(predictions=predictions, references=references) == pytest.approx(
-        {"accuracy": 0.5, "f1": skm.f1_score(references, predictions), "precision": 2 / 3, "recall": 2 / 3})
+        {"accuracy": 0.5, "f1": skm.f1_score(references, predictions), "precision": 2 / 3, "recall": 2 / 3}
+    )
     with pytest.raises(KeyError, match="You should supply a configuration name selected in"):
         evaluate.load("glue", "imdb")
     with pytest.raises(KeyError, match="unknown configuration 'multilabel'"):
@@ -282,6 +299,7 @@ def _seqeval_reference(predictions, references, **kwargs):
 def test_seqeval_matches_the_seqeval_package(scheme):
     references = _wnut17_tags()
     if scheme == "IOBES":  # single-token entities as S-, last tokens as E-
+
         def iobes(tags):
             out = []
             for i, tag in enumerate(tags):
@@ -311,5 +329,60 @@ def test_seqeval_matches_the_seqeval_package(scheme):
                                 {k: pytest.approx(v, abs=TOL) for k, v in value.items()}), key  # fmt: skip
     metric = evaluate.load("seqeval")  # the course's loop: add_batch per batch of sentences
     for start in range(0, len(references), 64):
-        metric.add_batch(predictions=predictions[start:start + 64], references=references[start:start + 64])
+        metric.add_batch(predictions=predictions[start : start + 64], references=references[start : start + 64])
     assert metric.compute(**kwargs)["overall_f1"] == pytest.approx(expected["overall_f1"], abs=TOL)
+
+
+def _translations(n=60, seed=0):
+    """Shakespeare lines as references (two per prediction), predictions made from them by dropping, swapping
+    and replacing words; plus lines that exercise 13a's rules (numbers, dashes, entities, punctuation)."""
+    lines = [line.strip() for line in Path("/work/shared/data/tinyshakespeare/input.txt").read_text().splitlines()
+             if len(line.split()) > 3][: 2 * n]  # fmt: skip
+    rng = np.random.default_rng(seed)
+    predictions, references = [], []
+    for first, second in zip(lines[0::2], lines[1::2], strict=True):
+        words = first.split()
+        keep = [w for w in words if rng.random() > 0.15]
+        if len(keep) > 2 and rng.random() < 0.5:
+            i = rng.integers(len(keep) - 1)
+            keep[i], keep[i + 1] = keep[i + 1], keep[i]
+        predictions.append(" ".join(keep) + (" extra" if rng.random() < 0.3 else ""))
+        references.append([first, second])
+    predictions += ["It costs 3.50 dollars, or 1,000 cents.", 'x-1 &amp; y &lt;z&gt; -- "quoted"', "Short."]
+    references += [
+        ["It costs 3.50 dollars or 1,000 cents .", "It is 3.5 dollars."],
+        ['x-1 & y <z> -- "quoted"', "x - 1 and y"],
+        ["A much longer reference sentence.", "Short!"],
+    ]
+    return predictions, references
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"smooth_method": "floor"},
+        {"smooth_method": "add-k"},
+        {"smooth_method": "none"},
+        {"lowercase": True},
+        {"tokenize": "none"},
+        {"use_effective_order": True, "smooth_method": "floor", "smooth_value": 0.3},
+    ],
+)
+def test_sacrebleu_matches_the_sacrebleu_package(options):
+    sacrebleu = importlib.import_module("sacrebleu")
+    predictions, references = _translations()
+    streams = [[refs[i] for refs in references] for i in range(2)]  # as evaluate's sacrebleu transposes them
+    expected = sacrebleu.corpus_bleu(predictions, streams, **options)
+    for preds, refs in ((predictions, references), (predictions[:1], references[:1]), (["a b"], [["c d", "e"]])):
+        want = sacrebleu.corpus_bleu(preds, [[r[i] for r in refs] for i in range(2)], **options)
+        got = evaluate.load("sacrebleu").compute(predictions=preds, references=refs, **options)
+        assert got == pytest.approx({"score": want.score, "counts": want.counts, "totals": want.totals,
+                                     "precisions": want.precisions, "bp": want.bp, "sys_len": want.sys_len,
+                                     "ref_len": want.ref_len}, abs=1e-9)  # fmt: skip
+    metric = evaluate.load("sacrebleu")
+    for start in range(0, len(predictions), 16):
+        metric.add_batch(predictions=predictions[start : start + 16], references=references[start : start + 16])
+    assert metric.compute(**options)["score"] == pytest.approx(expected.score, abs=1e-9)
+    with pytest.raises(ValueError, match="same number of references"):
+        evaluate.load("sacrebleu").compute(predictions=["a", "b"], references=[["a"], ["b", "c"]])
