@@ -2,6 +2,7 @@
 compute_loss in training and evaluation, predict()'s named tuple and multi-output predictions, the
 optimizer names, callbacks, logs and metrics files, and what Trainer(...) refuses or warns about."""
 
+import inspect
 import json
 import logging
 import math
@@ -666,3 +667,32 @@ def test_only_rank_zero_writes(make_checkpoint, tmp_path, tokenizer, monkeypatch
     assert not (tmp_path / "out").exists() and capsys.readouterr().out == ""
     monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "0")
     assert trainer.is_local_process_zero() and not trainer.is_world_process_zero()
+
+
+METHODS = ["__init__", "train", "evaluate", "predict", "prediction_step", "compute_loss", "training_step", "save_model",
+           "log", "create_optimizer", "create_scheduler", "create_optimizer_and_scheduler", "push_to_hub",
+           "get_train_dataloader", "get_eval_dataloader", "get_test_dataloader", "log_metrics", "save_metrics",
+           "save_state", "num_examples", "add_callback", "pop_callback", "remove_callback", "is_world_process_zero",
+           "is_local_process_zero", "get_decay_parameter_names", "get_optimizer_cls_and_kwargs", "get_learning_rates",
+           "get_optimizer_group", "get_num_trainable_parameters", "call_model_init"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_method_signatures_are_transformers(name):
+    """Same parameter names, order and defaults as transformers 5 (annotations aside); the one addition is the
+    keyword-only ``tokenizer=`` of Trainer(...), transformers 4's name of ``processing_class``."""
+    ours = inspect.signature(getattr(Trainer, name)).parameters
+    theirs = inspect.signature(getattr(transformers.Trainer, name)).parameters
+    extra = {"__init__": ["tokenizer"]}.get(name, [])
+    assert [n for n in ours if n not in extra] == list(theirs), name
+    assert all(ours[n].default == theirs[n].default for n in theirs), name
+    assert all(ours[n].kind == inspect.Parameter.KEYWORD_ONLY for n in extra)
+
+
+def test_trainer_state_and_control_fields_are_transformers():
+    for ours, theirs in [(nanohf.TrainerState, transformers.TrainerState),
+                         (nanohf.TrainerControl, transformers.TrainerControl)]:  # fmt: skip
+        mine = inspect.signature(ours).parameters
+        reference = inspect.signature(theirs).parameters
+        assert list(mine) == list(reference)
+        assert all(mine[n].default == reference[n].default for n in reference if n != "log_history")

@@ -61,6 +61,8 @@ NO_EFFECT = {
     "bf16_full_eval": "nanohf evaluates in float32",
     "activation_checkpointing": "nanohf's layers keep their activations for the hand-written backward",
     "activation_checkpointing_kwargs": "nanohf's layers keep their activations for the hand-written backward",
+    "gradient_checkpointing": "the deprecated alias of activation_checkpointing",
+    "gradient_checkpointing_kwargs": "the deprecated alias of activation_checkpointing_kwargs",
     "torch_compile": "nanohf's kernels are compiled by Numba already; there is no torch model to compile",
     "torch_compile_backend": "nanohf's kernels are compiled by Numba already",
     "torch_compile_mode": "nanohf's kernels are compiled by Numba already",
@@ -69,13 +71,13 @@ NO_EFFECT = {
     "auto_find_batch_size": "it retries after a CUDA out-of-memory error, which cannot happen on a CPU",
     "optim_target_modules": "only the GaLore/APOLLO optimizers read it, and nanohf has neither",
     "eval_use_gather_object": "under MPI nanohf always gathers predictions as objects",
-    "eval_accumulation_steps": "predictions are NumPy arrays in memory already (nothing to move off a device)",
     "save_on_each_node": "nanohf's MPI runs write from rank 0 only",
     "enable_jit_checkpoint": "nanohf does not catch SIGTERM to checkpoint; checkpoints follow save_strategy",
     "restore_callback_states_from_checkpoint": "nanohf's checkpoints keep no callback states",
     "accelerator_config": "nanohf does not use accelerate; MPI sharding is fixed (see nanohf.distributed)",
     "dataloader_num_workers": "batches are collated in the training process",
     "dataloader_persistent_workers": "batches are collated in the training process",
+    "dataloader_prefetch_factor": "batches are collated in the training process",
     "dataloader_multiprocessing_context": "batches are collated in the training process",
     "dataloader_in_order": "batches are collated in the training process, always in order",
     "ddp_find_unused_parameters": "nanohf's data parallelism is MPI, not torch DDP",
@@ -96,6 +98,23 @@ NO_EFFECT = {
     "hub_strategy": "nanohf never uploads to the Hub",
     "hub_always_push": "nanohf never uploads to the Hub",
     "hub_revision": "nanohf never uploads to the Hub",
+}
+
+# Accepted and silent: on a CPU there is nothing to do, and the result is what transformers gives on a CPU.
+SAME_RESULT_ON_CPU = {
+    "use_cpu": "nanohf always computes on the CPU",
+    "dataloader_pin_memory": "there is no device to copy pinned batches to",
+    "eval_accumulation_steps": "predictions are NumPy arrays in host memory already (nothing to move off a device)",
+}
+
+# Kept for the script that reads them; transformers' Trainer does not read them either.
+FOR_SCRIPTS = {
+    "do_train": "read by training scripts; becomes True with set_training()",
+    "do_eval": "read by scripts; True when eval_strategy is not 'no' (as transformers)",
+    "do_predict": "read by scripts; becomes True with set_testing()",
+    "resume_from_checkpoint": "read by scripts, which pass it to train(resume_from_checkpoint=...)",
+    "local_rank": "set by torch launchers; nanohf's rank comes from MPI",
+    "run_name": "a name for experiment trackers; kept in training_args.json",
 }
 
 # Refused, with the moment: "args" = TrainingArguments(...), "init" = Trainer(...), "train" = train().

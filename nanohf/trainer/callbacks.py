@@ -15,19 +15,23 @@ class TrainerState:
     epoch: float = 0.0
     global_step: int = 0
     max_steps: int = 0
-    num_train_epochs: int = 0
-    log_history: list[dict] = field(default_factory=list)
-    best_metric: float | None = None
-    best_model_checkpoint: str | None = None
-    train_batch_size: int = 0
     logging_steps: int = 500
     eval_steps: int = 500
     save_steps: int = 500
+    train_batch_size: int | None = None
+    num_train_epochs: int = 0
     num_input_tokens_seen: int = 0
-    total_flos: float = 0
+    total_flos: float = 0  # nanohf does not count FLOPs: stays 0
+    log_history: list[dict] = field(default_factory=list)
+    best_metric: float | None = None
     best_global_step: int | None = None
+    best_model_checkpoint: str | None = None
     is_local_process_zero: bool = True
     is_world_process_zero: bool = True
+    is_hyper_param_search: bool = False  # no hyperparameter search in nanohf: stays False
+    trial_name: str | None = None
+    trial_params: dict | None = None
+    stateful_callbacks: list | None = None  # nanohf's checkpoints keep no callback states
 
     def to_json_string(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

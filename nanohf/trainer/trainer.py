@@ -106,7 +106,9 @@ class Trainer:
     def callbacks(self) -> list[TrainerCallback]:
         return self.callback_handler.callbacks
 
-    def call_model_init(self):
+    def call_model_init(self, trial=None):
+        if trial is not None:
+            raise NotImplementedError("call_model_init(trial=...): nanohf has no hyperparameter search")
         model = self.model_init()
         if model is None:
             raise RuntimeError("model_init should not return None.")
