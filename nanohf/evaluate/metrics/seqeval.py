@@ -12,10 +12,14 @@ with no B is one entity: conlleval's leniency). Sentences are joined with an O b
 spans two. Per type: precision = |true ∩ predicted| / |predicted|, recall = ... / |true|, F1 their harmonic
 mean (0/0 is ``zero_division``); the overall scores pool the counts of all types (micro average), and
 overall_accuracy is the fraction of tokens whose tag is right.
+
+``mode="strict"`` (with ``scheme="IOB2"``, "IOB1", "IOE1", "IOE2", "IOBES" or "BILOU", or None to detect it from
+the references) reads entities by the scheme's rules instead: see _seqeval_schemes.py.
 """
 
 import numpy as np
 
+from nanohf.evaluate.metrics._seqeval_schemes import SCHEMES, detect_scheme, strict_entities
 from nanohf.evaluate.module import EvaluationModule
 
 
@@ -55,24 +59,40 @@ def _divide(numerator: np.ndarray, denominator: np.ndarray, zero_division) -> np
     return np.where(denominator == 0, zero, numerator / np.where(denominator == 0, 1, denominator))
 
 
+def _typed_entities(sequences, mode, scheme, suffix) -> dict[str, set]:
+    """type -> the set of its entities: (start, end) in the joined sequence (lenient), or (sentence, start, end)
+    read by ``scheme``'s rules (strict)."""
+    if mode == "strict":
+        found = [(t, n, s, e) for n, seq in enumerate(sequences) for t, s, e in strict_entities(seq, scheme, suffix)]
+    else:
+        found = get_entities(_joined(sequences), suffix)
+    by_type: dict[str, set] = {}
+    for entity in found:
+        by_type.setdefault(entity[0], set()).add(entity[1:])
+    return by_type
+
+
 class Seqeval(EvaluationModule):
     name = "seqeval"
-    description = "Entity-level precision, recall and F1 of tagged sequences (seqeval's default mode)."
+    description = "Entity-level precision, recall and F1 of tagged sequences (seqeval's default or strict mode)."
 
     def _compute(self, predictions, references, suffix=False, scheme=None, mode=None, sample_weight=None,
                  zero_division="warn"):  # fmt: skip
-        if mode is not None or scheme is not None:
-            raise NotImplementedError("seqeval(mode='strict', scheme=...): strict scheme checking is not "
-                                      "implemented yet; the default (lenient) mode is")  # fmt: skip
-        if sample_weight is not None:
-            raise NotImplementedError("seqeval(sample_weight=...): not implemented yet")
+        """``mode="strict"`` reads entities by ``scheme``'s rules (auto-detected from the references when None);
+        any other mode is the lenient one, and there ``scheme`` is only checked, as seqeval ignores it.
+        ``sample_weight`` is accepted and, as in seqeval 1.2.2, has no effect on these (per-type and micro) scores.
+        """
+        if scheme is not None and scheme not in SCHEMES:
+            raise ValueError(f"Scheme should be one of [IOB1, IOB2, IOE1, IOE2, IOBES, BILOU], got {scheme}")
         predictions, references = [list(p) for p in predictions], [list(r) for r in references]
         if [len(p) for p in predictions] != [len(r) for r in references]:
-            raise ValueError("seqeval: each prediction must have as many tags as its reference")
-        true, pred = get_entities(_joined(references), suffix), get_entities(_joined(predictions), suffix)
-        types = sorted({t for t, _, _ in true} | {t for t, _, _ in pred})
-        true_sets = {t: {(s, e) for k, s, e in true if k == t} for t in types}
-        pred_sets = {t: {(s, e) for k, s, e in pred if k == t} for t in types}
+            bad = next(i for i, (p, r) in enumerate(zip(predictions, references, strict=False)) if len(p) != len(r))
+            raise ValueError(f"seqeval: each prediction must have as many tags as its reference (example {bad}: "
+                             f"{len(predictions[bad])} predicted, {len(references[bad])} true)")  # fmt: skip
+        true, pred = (_typed_entities(seqs, mode, scheme or (mode == "strict" and detect_scheme(references, suffix)),
+                                      suffix) for seqs in (references, predictions))  # fmt: skip
+        types = sorted(set(true) | set(pred))
+        true_sets, pred_sets = ({t: found.get(t, set()) for t in types} for found in (true, pred))
         tp = np.array([len(true_sets[t] & pred_sets[t]) for t in types], dtype=np.float64)
         n_pred = np.array([len(pred_sets[t]) for t in types], dtype=np.float64)
         n_true = np.array([len(true_sets[t]) for t in types], dtype=np.float64)
