@@ -165,3 +165,13 @@ def test_optional_packages_missing_give_clear_errors(monkeypatch, pair, tmp_path
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     with pytest.raises(ImportError, match="optional `pyarrow` package"):
         ours.to_parquet(tmp_path / "x.parquet")
+
+
+def test_take_skip_shard_repeat_like_hf(pair):
+    ours, theirs = pair
+    for make in (lambda d: d.take(2), lambda d: d.take(9), lambda d: d.skip(1), lambda d: d.skip(9),
+                 lambda d: d.shard(3, 0), lambda d: d.shard(3, 2), lambda d: d.shard(3, 1, contiguous=False),
+                 lambda d: d.repeat(2), lambda d: d.repeat(0)):  # fmt: skip
+        assert make(ours).to_dict() == make(theirs).to_dict()
+    with pytest.raises(ValueError, match="index should be in"):
+        ours.shard(2, 2)

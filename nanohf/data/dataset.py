@@ -432,6 +432,31 @@ class Dataset(DatasetIOMixin, IndexableMixin):
         return self._derive(indices=self._storage_rows(positions),
                             fingerprint=hash_value(self._fingerprint, "select", positions))
 
+    def take(self, n):
+        """The first n rows."""
+        return self.select(range(min(int(n), self.num_rows)))
+
+    def skip(self, n):
+        """All rows but the first n."""
+        return self.select(range(min(int(n), self.num_rows), self.num_rows))
+
+    def shard(self, num_shards, index, contiguous=True, **ignored):
+        """Shard `index` of `num_shards`: a contiguous block (the first len % num_shards blocks one row longer),
+        or every num_shards-th row from `index` (contiguous=False), as 🤗 datasets cuts them."""
+        if not 0 <= index < num_shards:
+            raise ValueError("index should be in [0, num_shards-1]")
+        if not contiguous:
+            return self.select(np.arange(index, self.num_rows, num_shards))
+        size, extra = divmod(self.num_rows, num_shards)
+        start = size * index + min(index, extra)
+        return self.select(range(start, start + size + (1 if index < extra else 0)))
+
+    def repeat(self, num_times):
+        """The rows num_times over."""
+        if num_times < 0:
+            raise ValueError("num_times must be non-negative")
+        return self.select(np.tile(np.arange(self.num_rows, dtype=np.int64), int(num_times)))
+
     def shuffle(self, seed=None, generator=None):
         """The rows in a random order: `np.random.default_rng(seed).permutation(len(self))`, as 🤗 datasets
         (so the same seed gives the same order). Without seed or generator, nanohf's generator is used
