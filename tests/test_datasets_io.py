@@ -175,3 +175,23 @@ def test_take_skip_shard_repeat_like_hf(pair):
         assert make(ours).to_dict() == make(theirs).to_dict()
     with pytest.raises(ValueError, match="index should be in"):
         ours.shard(2, 2)
+
+
+def test_from_files_and_generator_like_hf(hf, pair, tmp_path):
+    ours, theirs = pair
+    theirs.to_json(str(tmp_path / "a.jsonl"))
+    theirs.to_parquet(str(tmp_path / "a.parquet"))
+    (tmp_path / "a.csv").write_text(",x,y\n0,1,\n1,2,b\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("one\ntwo\n", encoding="utf-8")
+    cache = str(tmp_path / "hf")
+    for method, name in (("from_json", "a.jsonl"), ("from_parquet", "a.parquet"), ("from_csv", "a.csv"),
+                         ("from_text", "a.txt")):  # fmt: skip
+        a = getattr(Dataset, method)(str(tmp_path / name))
+        b = getattr(hf.Dataset, method)(str(tmp_path / name), cache_dir=cache)
+        assert a.to_dict() == b.to_dict() and a.column_names == b.column_names, method
+
+    def gen(n):
+        yield from ({"i": i, "s": str(i)} for i in range(n))
+
+    assert Dataset.from_generator(gen, gen_kwargs={"n": 3}).to_dict() == hf.Dataset.from_generator(
+        gen, gen_kwargs={"n": 3}, cache_dir=cache).to_dict()

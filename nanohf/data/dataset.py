@@ -25,6 +25,7 @@ from .features import Features
 from .fingerprint import hash_columns, hash_value
 from .mapping import filter_dataset, map_dataset
 from .ordering import sort_order, split_sizes
+from .readers import csv_features, read_csv, read_json, read_parquet, read_text
 from .search import IndexableMixin
 from .streaming import dataset_to_iterable
 
@@ -94,6 +95,41 @@ class Dataset(DatasetIOMixin, IndexableMixin):
         """[{column: value}, ...] -> Dataset. The first row's keys are the columns (missing values are None)."""
         names = list(rows[0].keys()) if rows else list(features or {})
         return cls.from_dict({name: [row.get(name) for row in rows] for name in names}, features)
+
+    @classmethod
+    def from_generator(cls, generator, features=None, gen_kwargs=None, **ignored):
+        """The rows `generator(**gen_kwargs)` yields (dicts), read at once."""
+        return cls.from_list(list(generator(**(gen_kwargs or {}))), features)
+
+    @classmethod
+    def _from_files(cls, kind, path_or_paths, features, options):
+        paths = [path_or_paths] if isinstance(path_or_paths, (str, os.PathLike)) else list(path_or_paths)
+        paths = [os.fspath(p) for p in paths]
+        if kind == "parquet":
+            data, stored = read_parquet(paths, **options)
+            return cls.from_dict(data, features=features or stored)
+        data = {"csv": read_csv, "json": read_json, "text": read_text}[kind](paths, **options)
+        return cls.from_dict(data, features=csv_features(data, features) if kind == "csv" else features)
+
+    @classmethod
+    def from_csv(cls, path_or_paths, features=None, **kwargs):
+        """Rows of CSV file(s), read as load_dataset("csv") reads them (in memory, not cached)."""
+        return cls._from_files("csv", path_or_paths, features, kwargs)
+
+    @classmethod
+    def from_json(cls, path_or_paths, features=None, **kwargs):
+        """Rows of JSON / JSON Lines file(s) (field= for the list under a key)."""
+        return cls._from_files("json", path_or_paths, features, kwargs)
+
+    @classmethod
+    def from_text(cls, path_or_paths, features=None, **kwargs):
+        """One row per line of text file(s), column "text"."""
+        return cls._from_files("text", path_or_paths, features, kwargs)
+
+    @classmethod
+    def from_parquet(cls, path_or_paths, features=None, **kwargs):
+        """Rows of parquet file(s) (needs pyarrow)."""
+        return cls._from_files("parquet", path_or_paths, features, kwargs)
 
     def _derive(self, **changes):
         """A new Dataset sharing this one's columns, with some of its attributes replaced."""
