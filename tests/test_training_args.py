@@ -43,9 +43,13 @@ def test_signature_is_transformers_signature():
     assert list(ours)[-len(extra) :] == extra, "nanohf's extra parameters must come after transformers' ones"
     differ = {n: (ours[n].default, ref[n].default) for n in ref if ours[n].default != ref[n].default}
     assert set(differ) == set(DEFAULT_DIFFERENCES), f"defaults that differ: {differ}"
-    counts = {kind: 0 for kind in ("implemented", "refused", "no effect")}
+    counts = {kind: 0 for kind in ("implemented", "for scripts", "same result on a CPU", "refused", "no effect")}
     for name in ref:
-        if name in args_support.NO_EFFECT:
+        if name in args_support.FOR_SCRIPTS:
+            kind = "for scripts"
+        elif name in args_support.SAME_RESULT_ON_CPU:
+            kind = "same result on a CPU"
+        elif name in args_support.NO_EFFECT:
             kind = "no effect"
         elif name in args_support.REFUSED and name not in args_support.PARTLY_REFUSED:
             kind = "refused"
@@ -220,7 +224,8 @@ def test_process_properties_in_one_process():
 
 def test_no_effect_table_names_real_parameters():
     names = {f.name for f in dataclasses.fields(TrainingArguments)}
-    assert set(args_support.NO_EFFECT) <= names and set(args_support.REFUSED) <= names
+    tables = (args_support.NO_EFFECT, args_support.REFUSED, args_support.SAME_RESULT_ON_CPU, args_support.FOR_SCRIPTS)
+    assert set().union(*tables) <= names
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the defaults warn about nothing
         args_support.check_at_init(TrainingArguments())
