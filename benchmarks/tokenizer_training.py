@@ -49,7 +49,8 @@ def _base_lines() -> list[str]:
 
 @cache
 def corpus(megabytes: float) -> tuple[str, ...]:
-    """At least `megabytes` MB of text, as lines; copy k rotates each line's words by k."""
+    """At least `megabytes` MB of UTF-8 text (line ends not counted), as lines; copy k rotates each line's
+    words by k."""
     base = [line.split() for line in _base_lines()]
     out, size, k = [], 0, 0
     while size < megabytes * 1e6:
@@ -57,7 +58,7 @@ def corpus(megabytes: float) -> tuple[str, ...]:
             r = k % len(words)
             line = " ".join(words[r:] + words[:r])
             out.append(line)
-            size += len(line) + 1
+            size += len(line.encode("utf-8"))
             if size >= megabytes * 1e6:
                 break
         k += 1
@@ -128,7 +129,8 @@ def main():
     parser.add_argument("--only", default="bpe,wordpiece,unigram")
     args = parser.parse_args()
     texts = corpus(args.mb)
-    print(f"corpus: {len(texts):,} lines, {sum(map(len, texts)) / 1e6:.1f} MB; {os.cpu_count()} cores; "
+    megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+    print(f"corpus: {len(texts):,} lines, {megabytes:.1f} MB of UTF-8 text; {os.cpu_count()} cores; "
           f"load {os.getloadavg()[0]:.2f}")  # fmt: skip
     for kind in args.only.split(","):
         runs = [training(library, None, kind, args.mb) for library in ("nanohf", "tokenizers")]

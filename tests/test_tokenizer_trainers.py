@@ -451,3 +451,19 @@ def test_train_new_from_iterator_bert(corpus, held_out):
     their_tokens = [runs[0].convert_ids_to_tokens(ids) for ids in runs[0](held_out)["input_ids"]]
     same = sum(a == b for a, b in zip(ours_tokens, their_tokens, strict=True)) / len(held_out)
     assert same >= 0.97, f"{same:.3f} of held-out lines tokenized alike"
+
+
+def test_course_chapters_6_and_7_gpt2_52000(corpus, gpt2_pair):
+    """Chapter 6: GPT-2's tokenizer retrained with vocab_size=52000 (this corpus runs out of pairs first, and
+    both libraries stop at the same merge); chapter 7: that tokenizer cuts texts into 128-token windows for a
+    causal LM (truncation, return_overflowing_tokens, return_length)."""
+    ours, theirs = gpt2_pair
+    new_ours = ours.train_new_from_iterator(_batches(corpus), 52000, show_progress=False)
+    new_theirs = theirs.train_new_from_iterator(_batches(corpus), 52000)
+    assert new_ours.get_vocab() == new_theirs.get_vocab() and len(new_ours) < 52000
+    texts = ["\n".join(corpus[i : i + 40]) for i in range(0, 2000, 40)]
+    kwargs = dict(truncation=True, max_length=128, return_overflowing_tokens=True, return_length=True)
+    a, b = new_ours(texts, **kwargs), new_theirs(texts, **kwargs)
+    for key in ("input_ids", "length", "overflow_to_sample_mapping"):
+        assert list(a[key]) == list(b[key]), key
+    assert new_ours.eos_token_id == new_theirs.eos_token_id == 0 and new_ours.bos_token_id == 0
