@@ -325,6 +325,31 @@ def test_automatic_checkpoint_naming_and_total_limit(tmp_path):
     assert accelerator.save_iteration == 3
 
 
+def test_state_hooks_and_join(tmp_path):
+    accelerator = Accelerator()
+    model = accelerator.prepare(LeastSquares())
+    model.w.data[:] = [1.0, 2.0, 3.0]
+    seen = []
+
+    def keep_out(models, weights, output_dir):  # saves the model its own way: accelerate's documented use
+        seen.append((len(models), output_dir))
+        weights.pop()
+
+    handle = accelerator.register_save_state_pre_hook(keep_out)
+    accelerator.save_state(tmp_path / "a")
+    assert seen == [(1, str(tmp_path / "a"))] and not (tmp_path / "a" / "model.safetensors").exists()
+    handle.remove()
+    accelerator.save_state(tmp_path / "b")
+    assert len(seen) == 1 and (tmp_path / "b" / "model.safetensors").exists()
+    model.w.data[:] = 0.0
+    loaded = accelerator.register_load_state_pre_hook(lambda models, input_dir: seen.append(input_dir))
+    accelerator.load_state(tmp_path / "b")
+    assert model.w.data.tolist() == [1.0, 2.0, 3.0] and seen[-1] == str(tmp_path / "b")
+    loaded.remove()
+    with accelerator.join_uneven_inputs([model]):
+        pass
+
+
 def test_save_and_save_model_write_safetensors_only(tmp_path):
     from safetensors.numpy import load_file
 

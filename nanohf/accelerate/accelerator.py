@@ -23,7 +23,6 @@ accelerate itself accepts them and carries on (trackers that are not installed, 
 """
 
 import os
-import shutil
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -141,6 +140,8 @@ class Accelerator:
         self._dataloaders: list[PreparedDataLoader] = []
         self._custom_objects: list = []
         self._no_sync: set[int] = set()
+        self._save_hooks: dict[int, Callable] = {}
+        self._load_hooks: dict[int, Callable] = {}
         self.flag_tensor = None
 
     @staticmethod
@@ -455,7 +456,23 @@ class Accelerator:
             )
         if self.is_main_process:
             os.makedirs(save_directory, exist_ok=True)
-            checkpointing.save_weights(model, Path(save_directory) / "model.safetensors")
+            checkpointing.save_weights(checkpointing.weights_of(model), Path(save_directory) / "model.safetensors")
+
+    def register_save_state_pre_hook(self, hook: Callable) -> "RemovableHandle":
+        """``hook(models, weights, output_dir)`` runs in ``save_state`` before the weights are written."""
+        return RemovableHandle(self._save_hooks, hook)
+
+    def register_load_state_pre_hook(self, hook: Callable) -> "RemovableHandle":
+        """``hook(models, input_dir)`` runs in ``load_state`` before the weights are read."""
+        return RemovableHandle(self._load_hooks, hook)
+
+    @contextmanager
+    def join_uneven_inputs(self, joinables, even_batches=None):
+        """Nothing to join: every rank gets the same number of batches (even_batches=False is not supported)."""
+        if even_batches is False and self.use_distributed:
+            raise NotImplementedError("join_uneven_inputs(even_batches=False): nanohf's sharded DataLoader always "
+                                      "gives every rank the same number of batches")  # fmt: skip
+        yield
 
     def register_for_checkpointing(self, *objects) -> None:
         """Objects with ``state_dict`` / ``load_state_dict`` that ``save_state`` / ``load_state`` also handle."""
@@ -468,44 +485,18 @@ class Accelerator:
             )
         self._custom_objects.extend(objects)
 
-    def _state_dir(self, output_dir, saving: bool) -> Path:
-        config = self.project_configuration
-        if not config.automatic_checkpoint_naming:
-            if output_dir is None:
-                raise ValueError(
-                    "save_state/load_state need an output_dir (or a ProjectConfiguration with "
-                    "automatic_checkpoint_naming=True)"
-                )
-            return Path(output_dir)
-        root = Path(self.project_dir) / "checkpoints"
-        if not saving:
-            found = sorted(root.glob("checkpoint_*"), key=lambda p: int(p.name.split("_")[-1]))
-            if output_dir is not None:
-                return Path(output_dir)
-            if not found:
-                raise FileNotFoundError(f"load_state: no checkpoint_<i> folder in {root}")
-            return found[-1]
-        root.mkdir(parents=True, exist_ok=True)
-        if config.total_limit is not None and self.is_main_process:
-            folders = sorted(root.glob("checkpoint_*"), key=lambda p: int(p.name.split("_")[-1]))
-            for old in folders[: max(0, len(folders) + 1 - config.total_limit)]:
-                shutil.rmtree(old)
-        folder = root / f"checkpoint_{config.iteration}"
-        if folder.exists():
-            raise ValueError(
-                f"Checkpoint directory {folder} ({config.iteration}) already exists. Please manually "
-                "override `self.save_iteration` with what iteration to start with."
-            )
-        return folder
-
     def save_state(self, output_dir=None, safe_serialization: bool = True, **save_model_func_kwargs) -> str:
         """Everything needed to resume bit for bit: the prepared models, optimizers, schedulers, DataLoaders'
         epochs and seeds, registered objects, and every rank's random generators (see checkpointing.py)."""
-        folder = self._state_dir(output_dir, saving=True)
+        folder = checkpointing.state_folder(self.project_configuration, output_dir, True, self.is_main_process)
         if self.is_main_process:
             folder.mkdir(parents=True, exist_ok=True)
+            weights = [checkpointing.weights_of(model) for model in self._models]
+            for hook in self._save_hooks.values():  # a hook may drop weights it saves its own way
+                hook(self._models, weights, str(folder))
+            for i, state in enumerate(weights):
+                checkpointing.save_weights(state, folder / _weights_name(i))
             for i, model in enumerate(self._models):
-                checkpointing.save_weights(model, folder / _weights_name(i))
                 checkpointing.save_gradients(model, folder / _weights_name(i).replace("model", "gradients"))
             named = [("optimizer", o) for o in self._optimizers] + [("scheduler", s) for s in self._schedulers]
             counts: dict[str, int] = {}
@@ -527,11 +518,15 @@ class Accelerator:
 
     def load_state(self, input_dir=None, load_kwargs: dict | None = None, **load_model_func_kwargs) -> None:
         """Restore what ``save_state`` wrote into the objects prepared now (same kinds, same order)."""
-        folder = self._state_dir(input_dir, saving=False)
+        folder = checkpointing.state_folder(self.project_configuration, input_dir, False, self.is_main_process)
         if not folder.is_dir():
             raise FileNotFoundError(f"Tried to find {folder} but folder does not exist")
-        for i, model in enumerate(self._models):
+        models = list(self._models)
+        for hook in self._load_hooks.values():  # a hook may take models out to load them its own way
+            hook(models, str(folder))
+        for i, model in enumerate(models):
             checkpointing.load_weights(model, folder / _weights_name(i))
+        for i, model in enumerate(self._models):
             checkpointing.load_gradients(model, folder / _weights_name(i).replace("model", "gradients"))
         for kind, objects in (("optimizer", self._optimizers), ("scheduler", self._schedulers)):
             for i, obj in enumerate(objects):
@@ -572,6 +567,20 @@ class Accelerator:
             f"Accelerator(num_processes={self.num_processes}, process_index={self.process_index}, device='cpu', "
             f"gradient_accumulation_steps={self.gradient_accumulation_steps})"
         )
+
+
+class RemovableHandle:
+    """What the register_*_hook methods return: ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict, hook: Callable):
+        self.hooks, self.id = hooks, RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
 
 
 def _weights_name(i: int) -> str:

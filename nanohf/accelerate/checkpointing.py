@@ -15,6 +15,7 @@ methods here accept both. Every file is written under a temporary name and renam
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -78,10 +79,14 @@ def load_tree(folder: Path, name: str):
     return unpack(packed)
 
 
-def save_weights(model, path: Path) -> None:
-    """A model's parameters, by state_dict name (tied names once each, as transformers writes them)."""
-    weights = {name: np.ascontiguousarray(p.data) for name, p in model.named_parameters()}
-    _atomic(Path(path), lambda p: save_file(weights, str(p)))
+def weights_of(model) -> dict[str, np.ndarray]:
+    """A model's parameters by state_dict name (tied names once each, as transformers writes them)."""
+    return {name: p.data for name, p in model.named_parameters()}
+
+
+def save_weights(weights: dict[str, np.ndarray], path: Path) -> None:
+    contiguous = {name: np.ascontiguousarray(array) for name, array in weights.items()}
+    _atomic(Path(path), lambda p: save_file(contiguous, str(p)))
 
 
 def save_gradients(model, path: Path) -> None:
@@ -112,3 +117,35 @@ def load_weights(model, path: Path) -> None:
         if saved[name].shape != param.data.shape:
             raise ValueError(f"{path}: {name} has shape {saved[name].shape}, the model's is {param.data.shape}")
         param.data[...] = saved[name]
+
+
+def state_folder(config, output_dir, saving: bool, is_main_process: bool) -> Path:
+    """The folder save_state writes (``saving``) or load_state reads: ``output_dir``, or with automatic naming
+    ``project_dir/checkpoints/checkpoint_<iteration>`` (the newest, to load), the oldest deleted past total_limit."""
+    if not config.automatic_checkpoint_naming:
+        if output_dir is None:
+            raise ValueError(
+                "save_state/load_state need an output_dir (or a ProjectConfiguration with "
+                "automatic_checkpoint_naming=True)"
+            )
+        return Path(output_dir)
+    root = Path(config.project_dir) / "checkpoints"
+    if not saving:
+        found = sorted(root.glob("checkpoint_*"), key=lambda p: int(p.name.split("_")[-1]))
+        if output_dir is not None:
+            return Path(output_dir)
+        if not found:
+            raise FileNotFoundError(f"load_state: no checkpoint_<i> folder in {root}")
+        return found[-1]
+    root.mkdir(parents=True, exist_ok=True)
+    if config.total_limit is not None and is_main_process:
+        folders = sorted(root.glob("checkpoint_*"), key=lambda p: int(p.name.split("_")[-1]))
+        for old in folders[: max(0, len(folders) + 1 - config.total_limit)]:
+            shutil.rmtree(old)
+    folder = root / f"checkpoint_{config.iteration}"
+    if folder.exists():
+        raise ValueError(
+            f"Checkpoint directory {folder} ({config.iteration}) already exists. Please manually "
+            "override `self.save_iteration` with what iteration to start with."
+        )
+    return folder
