@@ -502,3 +502,35 @@ def test_real_checkpoint_counts_and_config(minilm_dir, tmp_path):
     differ = {k: (ours_json.get(k), theirs_json.get(k)) for k in set(ours_json) | set(theirs_json)
               if ours_json.get(k) != theirs_json.get(k)}  # fmt: skip
     assert not differ, f"config.json differs (ours, transformers): {differ}"
+
+
+def test_smaller_model_methods_as_transformers(make_checkpoint, caplog):
+    ours, theirs = both(make_checkpoint, "BertModel")
+    for model in (ours, theirs):
+        with pytest.raises(NotImplementedError, match="get_position_embeddings"):
+            model.get_position_embeddings()
+        with pytest.raises(NotImplementedError, match="resize_position_embeddings"):
+            model.resize_position_embeddings(100)
+    assert not ours.is_remote_code() and not ours.is_custom_code() and not ours.config.is_custom_code()
+    assert not ours.config.is_remote_code()
+
+    class MyModel(nanohf.BertModel):
+        pass
+
+    assert MyModel.is_custom_code()
+    ours.tie_weights(missing_keys=set(), recompute_mapping=False)
+    ours.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    ours.gradient_checkpointing_disable()
+    assert ours.is_gradient_checkpointing is False
+    logging.getLogger("nanohf").setLevel(logging.WARNING)
+    padded = np.array([[5, 6, 0], [5, 0, 0]])
+    nanohf.models.modeling_utils._WARNED.clear()  # once per process: start from none given
+    for model, ids in ((ours, padded), (theirs, torch.tensor(padded))):
+        with caplog.at_level(logging.WARNING):
+            caplog.clear()
+            model.warn_if_padding_and_no_attention_mask(ids, None)
+            model.warn_if_padding_and_no_attention_mask(ids, np.ones_like(padded))
+        if model is ours:
+            assert any("strongly recommend passing in an `attention_mask`" in r.message for r in caplog.records)
+    config_path = make_checkpoint("BertModel", TINY_BERT) / "config.json"
+    assert nanohf.BertConfig.from_json_file(json_file=config_path).hidden_size == TINY_BERT["hidden_size"]

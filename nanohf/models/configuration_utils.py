@@ -244,8 +244,18 @@ class PretrainedConfig:
         return (config, unused) if return_unused_kwargs else config
 
     @classmethod
-    def from_json_file(cls, path: str | os.PathLike) -> "PretrainedConfig":
-        return cls(**{k: v for k, v in read_config_dict(path).items() if k != "model_type"})
+    def from_json_file(cls, json_file: str | os.PathLike) -> "PretrainedConfig":
+        return cls(**{k: v for k, v in read_config_dict(json_file).items() if k != "model_type"})
+
+    @classmethod
+    def is_remote_code(cls) -> bool:
+        """False: nanohf never runs code that comes with a checkpoint."""
+        return False
+
+    @classmethod
+    def is_custom_code(cls) -> bool:
+        """Whether the class is defined outside nanohf (a user's own config class)."""
+        return not cls.__module__.startswith("nanohf.")
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any):

@@ -65,8 +65,11 @@ class PreTrainedModel(EmbeddingAccessMixin, Module):
                 self._init_weights(module)
         self.eval()
 
-    def tie_weights(self) -> None:
-        """Make each tied target the same Parameter object as its source (one weight, two names)."""
+    def tie_weights(self, missing_keys: set[str] | None = None, recompute_mapping: bool = True) -> None:
+        """Make each tied target the same Parameter object as its source (one weight, two names).
+
+        (transformers' two arguments steer its loader's bookkeeping; here the ties are always those of
+        ``_tied_weights_keys``, so they change nothing.)"""
         if not getattr(self.config, "tie_word_embeddings", True):
             return
         for target, source in self._tied_weights_keys.items():
@@ -132,11 +135,69 @@ class PreTrainedModel(EmbeddingAccessMixin, Module):
         """The parameter or buffer at a dotted name (buffers are Parameters here, see ``named_buffers``)."""
         return self.get_parameter(target)
 
-    def init_weights(self) -> None:
-        """Tie the weights, then initialise every module as a new model is (transformers' ``init_weights``)."""
-        self.tie_weights()
+    def initialize_weights(self) -> None:
+        """Initialise every module as a new model is (``_init_weights`` on each)."""
         for module in self.modules():
             self._init_weights(module)
+
+    def init_weights(self) -> None:
+        """Initialise the weights, then tie them (transformers' ``init_weights``)."""
+        self.initialize_weights()
+        self.tie_weights()
+
+    def get_position_embeddings(self):
+        raise NotImplementedError(f"`get_position_embeddings` is not implemented for {type(self).__name__}")
+
+    def resize_position_embeddings(self, new_num_position_embeddings: int):
+        raise NotImplementedError(f"`resize_position_embeddings` is not implemented for {type(self).__name__}")
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None, **kwargs: Any) -> None:
+        """Accepted, and changes nothing: nanohf has no activation checkpointing. Its layers keep what their
+        backward needs and recompute a few large activations already (docs/speed.md); memory use stays as it is,
+        so ``is_gradient_checkpointing`` stays False."""
+        logger.warning(
+            f"{type(self).__name__}.gradient_checkpointing_enable(): nanohf does not checkpoint activations (its "
+            f"layers already recompute the largest ones); memory use does not change"
+        )
+
+    def gradient_checkpointing_disable(self) -> None:
+        """Nothing to turn off (see ``gradient_checkpointing_enable``)."""
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        return False
+
+    @classmethod
+    def is_remote_code(cls) -> bool:
+        """False: nanohf never runs code that comes with a checkpoint."""
+        return False
+
+    @classmethod
+    def is_custom_code(cls) -> bool:
+        """Whether the class is defined outside nanohf (a user's own model class)."""
+        return not cls.__module__.startswith("nanohf.")
+
+    def warn_if_padding_and_no_attention_mask(self, input_ids: np.ndarray, attention_mask: np.ndarray | None) -> None:
+        """Warn (once) when no attention mask is given but the first or last column holds the pad id."""
+        pad = self.config.pad_token_id
+        if attention_mask is not None or pad is None:
+            return
+        if pad in np.asarray(input_ids)[:, [-1, 0]]:
+            message = (
+                "We strongly recommend passing in an `attention_mask` since your input_ids may be padded. See "
+                "https://huggingface.co/docs/transformers/troubleshooting"
+                "#incorrect-output-when-padding-tokens-arent-masked."
+            )
+            specials = (self.config.bos_token_id, self.config.eos_token_id, getattr(self.config, "sep_token_id", None))
+            if pad in [t for t in specials if t is not None]:
+                message += (
+                    f"\nYou may ignore this warning if your `pad_token_id` ({pad}) is identical to the `bos_token_id` "
+                    f"({specials[0]}), `eos_token_id` ({specials[1]}), or the `sep_token_id` ({specials[2]}), and your "
+                    f"input is not padded."
+                )
+            if message not in _WARNED:
+                _WARNED.add(message)
+                logger.warning(message)
 
     @classmethod
     def can_generate(cls) -> bool:
@@ -349,6 +410,7 @@ class PreTrainedModel(EmbeddingAccessMixin, Module):
 
 
 _skip_init = False
+_WARNED: set[str] = set()  # messages given once per process (transformers' warning_once)
 
 
 class LayerStack(Module):
