@@ -130,6 +130,20 @@ def test_byte_level_fast_count_is_the_generic_count(corpus):
     assert byte_level_word_counts(texts, add_prefix_space=False) == no_prefix
 
 
+def test_metaspace_fast_count_is_the_generic_count(corpus):
+    from nanohf.tokenizers import pre_tokenizers as nano_pre
+    from nanohf.tokenizers.training.counting import metaspace_word_splitter
+
+    texts = corpus + ["", " ", "  a  b ", "▁x y", "a▁▁b", "tab\tand\u3000wide"]
+    for scheme in ("always", "first", "never"):
+        reference_words = words_of(texts, None, pre_tokenizers.Metaspace(prepend_scheme=scheme))
+        assert words_of(texts, None, nano_pre.Metaspace(prepend_scheme=scheme)) == reference_words, scheme
+        assert count_words(texts, metaspace_word_splitter("▁", scheme != "never")) == reference_words, scheme
+    lower = normalizers.Lowercase()
+    reference_words = words_of(texts, lower, pre_tokenizers.Metaspace(replacement="_"))
+    assert count_words(texts, metaspace_word_splitter("_", True, lower)) == reference_words
+
+
 def test_bert_fast_count_is_the_generic_count(corpus):
     from nanohf.tokenizers import normalizers as nano_norm
     from nanohf.tokenizers import pre_tokenizers as nano_pre

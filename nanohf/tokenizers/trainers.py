@@ -31,6 +31,7 @@ from .training.counting import (
     byte_level_word_counts,
     count_words,
     iter_texts,
+    metaspace_word_splitter,
     word_splitter,
 )
 from .training.unigram import train_unigram
@@ -93,6 +94,10 @@ class Trainer:
                 words = count_words(iter_texts(iterator, bar), split)
             elif normalizer is None and type(pre_tokenizer) is _pre_tokenizers().ByteLevel and pre_tokenizer.use_regex:
                 words = byte_level_word_counts(iter_texts(iterator, bar), pre_tokenizer.add_prefix_space)
+            elif type(pre_tokenizer) is _pre_tokenizers().Metaspace and pre_tokenizer.split:
+                prepend = pre_tokenizer.prepend_scheme != "never"
+                split = metaspace_word_splitter(pre_tokenizer.replacement, prepend, normalizer)
+                words = count_words(iter_texts(iterator, bar), split)
             elif _is_bert_pipeline(normalizer, pre_tokenizer):
                 split = bert_word_splitter(
                     normalizer.lowercase, normalizer.handle_chinese_chars, normalizer.strip_accents

@@ -12,6 +12,8 @@ string nor a batch (list/tuple) of strings is refused with its position, as the 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
+import regex
+
 from ..bpe import BYTE_TO_CHAR, GPT2_PATTERN
 
 
@@ -63,6 +65,27 @@ def bert_word_splitter(
 
     basic = BasicTokenizer(lowercase, None, handle_chinese_chars, strip_accents)
     return lambda text: [word for word, _, _ in basic.split(text)]
+
+
+def metaspace_word_splitter(
+    replacement: str = "▁", prepend: bool = True, normalizer=None
+) -> Callable[[str], list[str]]:
+    """word_splitter(normalizer, Metaspace(replacement, prepend_scheme, split=True)) without the offsets:
+    spaces become `replacement`, one goes in front (prepend_scheme "always", or "first", which is the same
+    on a whole text), and every `replacement` starts a new word (same words: tests/test_tokenizer_trainers.py)."""
+    word = regex.compile(f"{regex.escape(replacement)}[^{regex.escape(replacement)}]*|[^{regex.escape(replacement)}]+")
+
+    def split(text: str) -> list[str]:
+        if normalizer is not None:
+            text = normalizer.normalize_str(text)
+        if not text:
+            return []
+        text = text.replace(" ", replacement)
+        if prepend and not text.startswith(replacement):
+            text = replacement + text
+        return word.findall(text)
+
+    return split
 
 
 def added_token_splitter(added_vocabulary, normalizer=None, pre_tokenizer=None) -> Callable[[str], list[str]]:
