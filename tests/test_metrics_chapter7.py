@@ -7,13 +7,16 @@ scripts live on the Hub). Inputs: WNUT-17 tags, MRPC sentence pairs, the SQuAD 2
 from a fixed seed, and edge cases.
 """
 
+import json
 import random
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import nanohf.evaluate as evaluate
+from nanohf.evaluate.metrics._squad_answers import normalize_answer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = next((p for p in (Path("/work/shared/data"), ROOT.parent / "shared" / "data", ROOT / "data") if p.is_dir()),
@@ -150,3 +153,138 @@ def test_seqeval_edge_cases():
         metric.compute(predictions=[["O"], ["O"]], references=[["O"], ["O", "O"]])
     with pytest.raises(ValueError, match="Invalid token"):
         metric.compute(predictions=[["E-PER"]], references=[["B-PER"]], mode="strict", scheme="IOB2")
+
+
+# ---------------------------------------------------------------------------------------------- squad
+def squad_references() -> list[dict]:
+    """The SQuAD 2.0 dev subset in 🤗 evaluate's reference format (1,407 questions; about half unanswerable)."""
+    data = json.loads((SHARED / "squad_v2_dev_subset" / "dev-subset.json").read_text(encoding="utf-8"))
+    refs = []
+    for article in data["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                refs.append({"id": qa["id"], "context": paragraph["context"],
+                             "answers": {"text": [a["text"] for a in qa["answers"]],
+                                         "answer_start": [a["answer_start"] for a in qa["answers"]]}})  # fmt: skip
+    return refs
+
+
+def synthetic_answer(reference: dict, rng: random.Random) -> str:
+    """A gold answer, a perturbed one (case, punctuation, articles, a word dropped or added), a random span of
+    the context, or no answer. Unanswerable questions get "" or a span with letters in it."""
+    words = reference["context"].split()
+    span = " ".join(words[(i := rng.randrange(len(words))) : i + rng.randint(1, 6)])
+    golds = reference["answers"]["text"]
+    if not golds:  # "" or a span that normalises to something (not "the", say: see test_squad_edge_cases)
+        return "" if rng.random() < 0.5 or not normalize_answer(span) else span
+    gold = rng.choice(golds)
+    kind = rng.randrange(6)
+    if kind == 0:
+        return gold
+    if kind == 1:
+        return f"The {gold.upper()}!"
+    if kind == 2:
+        return " ".join(gold.split()[1:]) or gold
+    if kind == 3:
+        return f"{gold}, {rng.choice(words)}"
+    if kind == 4:
+        return span
+    return ""
+
+
+@pytest.fixture(scope="module")
+def squad_case():
+    rng = random.Random(17)
+    references = squad_references()
+    predictions = [{"id": r["id"], "prediction_text": synthetic_answer(r, rng),
+                    "no_answer_probability": rng.uniform(0.001, 1.0)} for r in references]  # fmt: skip
+    return [{"id": r["id"], "answers": r["answers"]} for r in references], predictions
+
+
+def test_squad_v1_matches_torchmetrics(squad_case):
+    """SQuAD v1.1 on the answerable questions (v1 has no others) against torchmetrics' port of the script."""
+    from torchmetrics.functional.text import squad as tm_squad
+    from torchmetrics.functional.text.squad import _normalize_text
+
+    references, predictions = squad_case
+    # v1.1 and torchmetrics differ only when a gold answer normalises to nothing: keep the others
+    kept = [r for r in references if r["answers"]["text"] and all(_normalize_text(t) for t in r["answers"]["text"])]
+    ids = {r["id"] for r in kept}
+    preds = [{"id": p["id"], "prediction_text": p["prediction_text"]} for p in predictions if p["id"] in ids]
+    ours = evaluate.load("squad").compute(predictions=preds, references=kept)
+    theirs = {k: float(v) for k, v in tm_squad(preds, kept).items()}
+    delta, where = max_delta(ours, theirs)
+    assert len(kept) > 600 and delta < 1e-4, f"squad on {len(kept)} questions: max |Δ| = {delta} at {where}"
+
+
+def reference_squad_v2(predictions, references, no_answer_threshold=1.0) -> dict:
+    """SQuAD 2.0 built from torchmetrics' per-answer exact match and (v2.0-style) F1, with the best thresholds
+    found by trying every threshold (valid when the probabilities are distinct and positive, every question
+    is answered, and unanswerable questions get "" or an answer that normalises to something)."""
+    from torchmetrics.functional.text.squad import _compute_exact_match_score, _compute_f1_score, _normalize_text
+
+    prob = {p["id"]: float(np.float32(p["no_answer_probability"])) for p in predictions}
+    text = {p["id"]: p["prediction_text"] for p in predictions}
+    has = {r["id"]: bool(r["answers"]["text"]) for r in references}
+    raw = {"exact": {}, "f1": {}}
+    for r in references:
+        golds = [t for t in r["answers"]["text"] if _normalize_text(t)] or [""]
+        raw["exact"][r["id"]] = max(float(_compute_exact_match_score(text[r["id"]], g)) for g in golds)
+        raw["f1"][r["id"]] = max(float(_compute_f1_score(text[r["id"]], g)) for g in golds)
+
+    def thresholded(kind, t):
+        return {q: float(not has[q]) if prob[q] > t else s for q, s in raw[kind].items()}
+
+    out = {}
+    splits = (("", list(has)), ("HasAns_", [q for q in has if has[q]]), ("NoAns_", [q for q in has if not has[q]]))
+    for prefix, qids in splits:
+        for kind in ("exact", "f1"):
+            out[prefix + kind] = 100.0 * sum(thresholded(kind, no_answer_threshold)[q] for q in qids) / len(qids)
+        out[prefix + "total"] = len(qids)
+    for kind in ("exact", "f1"):
+        candidates = [0.0, *sorted(prob.values())]
+        totals = [sum(thresholded(kind, t).values()) for t in candidates]
+        best = int(np.argmax(totals))  # the first threshold reaching the best total
+        out[f"best_{kind}"], out[f"best_{kind}_thresh"] = 100.0 * totals[best] / len(has), candidates[best]
+    return out
+
+
+@pytest.mark.parametrize("threshold", [1.0, 0.5])
+def test_squad_v2_matches_reference(squad_case, threshold):
+    references, predictions = squad_case
+    subset = slice(0, 400)  # the brute-force threshold search is quadratic: 400 questions keep it under a second
+    refs, preds = references[subset], predictions[subset]
+    ours = evaluate.load("squad_v2").compute(predictions=preds, references=refs, no_answer_threshold=threshold)
+    theirs = reference_squad_v2(preds, refs, threshold)
+    delta, where = max_delta(ours, theirs)
+    assert list(ours) == list(theirs), f"keys/order {list(ours)}"
+    assert 0 < ours["HasAns_total"] < ours["total"] and delta < 1e-4, f"squad_v2: max |Δ| = {delta} at {where}"
+
+
+def test_squad_edge_cases():
+    ref = [{"id": "a", "answers": {"text": ["The Normans", "Normans"], "answer_start": [0, 4]}},
+           {"id": "b", "answers": {"text": [], "answer_start": []}}]  # fmt: skip
+    squad = evaluate.load("squad")
+    assert squad.compute(predictions=[{"id": "a", "prediction_text": "normans."}], references=ref[:1]) == {
+        "exact_match": 100.0, "f1": 100.0}  # fmt: skip
+    # an unanswered question counts, with 0
+    assert squad.compute(predictions=[{"id": "a", "prediction_text": "Normans"}, {"id": "z", "prediction_text": "y"}],
+                         references=[ref[0], {"id": "c", "answers": {"text": ["y"], "answer_start": [0]}}]) == {
+        "exact_match": 50.0, "f1": 50.0}  # fmt: skip
+    with pytest.raises(ValueError, match="question 'b' has no gold answer"):
+        squad.compute(predictions=[{"id": "b", "prediction_text": ""}], references=ref[1:])
+    with pytest.raises(ValueError, match="prediction 0 must be a dict with keys"):
+        squad.compute(predictions=[{"id": "a", "text": "x"}], references=ref[:1])
+    v2 = evaluate.load("squad_v2")
+    out = v2.compute(predictions=[{"id": "a", "prediction_text": "Normans", "no_answer_probability": 0.25},
+                                  {"id": "b", "prediction_text": "the", "no_answer_probability": 0.75}],
+                     references=ref)  # fmt: skip
+    # "the" normalises to "": exact for the unanswerable b, yet the threshold walk counts it as an answer (-1)
+    expected = {"exact": 100.0, "f1": 100.0, "total": 2, "HasAns_exact": 100.0, "HasAns_f1": 100.0,
+                "HasAns_total": 1, "NoAns_exact": 100.0, "NoAns_f1": 100.0, "NoAns_total": 1,
+                "best_exact": 100.0, "best_exact_thresh": 0.25, "best_f1": 100.0, "best_f1_thresh": 0.25}  # fmt: skip
+    assert out == expected, out
+    with pytest.raises(KeyError, match="no prediction for question 'b'"):
+        v2.compute(predictions=[{"id": "a", "prediction_text": "", "no_answer_probability": 0.5},
+                                {"id": "z", "prediction_text": "", "no_answer_probability": 0.5}],
+                   references=ref)  # fmt: skip
