@@ -162,8 +162,8 @@ def test_save_pretrained_round_trip(tmp_path):
     ours = GPT2Tokenizer(TOKENIZERS / "gpt2" / "encoder.json", TOKENIZERS / "gpt2" / "vocab.bpe",
                          add_prefix_space=True, model_max_length=12, pad_token="<|endoftext|>", padding_side="left")
     saved = ours.save_pretrained(tmp_path / "saved")
-    assert {p.rsplit("/", 1)[1] for p in saved} == {"vocab.json", "merges.txt", "tokenizer_config.json",
-                                                     "special_tokens_map.json"}
+    assert {p.rsplit("/", 1)[1] for p in saved} == {"vocab.json", "merges.txt", "tokenizer.json",
+                                                     "tokenizer_config.json", "special_tokens_map.json"}
     theirs = transformers.AutoTokenizer.from_pretrained(tmp_path / "saved")
     again = AutoTokenizer.from_pretrained(tmp_path / "saved")
     assert type(theirs).__name__ == "GPT2Tokenizer" and theirs.add_prefix_space and theirs.padding_side == "left"

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from test_tokenizer_common import ALL_OUTPUTS, DATA, TOKENIZERS, TRICKY, assert_same, gpt2_folder, mrpc_pairs
 from test_tokenizer_roberta import write_vocab
 from tokenizers import AddedToken as RustAddedToken
+from tokenizers import Tokenizer as RustTokenizer
 
 import nanohf
 from nanohf import AddedToken, AutoTokenizer
@@ -363,6 +364,11 @@ def test_add_tokens_and_special_tokens(folders, kind, tmp_path):
         assert_same(again, theirs, texts, **ALL_OUTPUTS)
     config = json.loads((tmp_path / "ours" / "tokenizer_config.json").read_text())
     assert set(config["added_tokens_decoder"]) == {str(i) for i in theirs.added_tokens_decoder}
+    # The tokenizer.json written is the one transformers' backend has; the `tokenizers` package reads it.
+    rust = RustTokenizer.from_file(str(tmp_path / "ours" / "tokenizer.json"))
+    assert json.loads(rust.to_str()) == json.loads(theirs.backend_tokenizer.to_str())
+    for text in texts:
+        assert rust.encode(text).ids == theirs.backend_tokenizer.encode(text).ids, text
 
 
 def test_new_ids_and_resizing(folders):
@@ -375,6 +381,18 @@ def test_new_ids_and_resizing(folders):
     assert theirs.convert_tokens_to_ids(["covid", "tokenization", "<ent>"]) == [30522, 30523, 30524]
     assert_same(ours, theirs, ["COVID tokenization <ent> tokenizations", "covid-19"], padding=True,
                 return_tensors="np")
+
+
+def test_normalized_follows_special_unless_given(folders):
+    """An AddedToken whose `normalized` was not given is not normalised once add_special_tokens makes it special."""
+    ours, theirs = load_both(folders["uncased"])
+    for tok, token_class in ((ours, AddedToken), (theirs, RustAddedToken)):
+        tok.add_special_tokens({"extra_special_tokens": [token_class("aa1", lstrip=True)],
+                                "pad_token": token_class("aa6")})
+        tok.add_tokens([token_class("aa3", normalized=False), token_class("aa4")], special_tokens=True)
+        tok.add_tokens([token_class("aa5", special=True, normalized=True), token_class("AA7")])
+    assert _flags(ours) == _flags(theirs)
+    assert_same(ours, theirs, "x aa1 AA1 aa3 AA4 aa4 aa5 AA5 aa6 aa7 AA7", **ALL_OUTPUTS)
 
 
 def test_added_token_object():

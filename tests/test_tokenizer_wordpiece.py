@@ -232,7 +232,8 @@ def test_decode_cleanup(load):
 def test_save_pretrained_round_trip(load, tmp_path):
     ours, _ = load("uncased_keep_accents")
     saved = ours.save_pretrained(tmp_path / "saved")
-    assert {p.rsplit("/", 1)[1] for p in saved} == {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}
+    assert {p.rsplit("/", 1)[1] for p in saved} == {"vocab.txt", "tokenizer.json", "tokenizer_config.json",
+                                                 "special_tokens_map.json"}
     theirs = transformers.AutoTokenizer.from_pretrained(tmp_path / "saved")
     again = BertTokenizer.from_pretrained(tmp_path / "saved")
     assert type(theirs).__name__ == "BertTokenizer" and theirs.model_max_length == 24

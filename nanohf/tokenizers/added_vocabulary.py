@@ -35,11 +35,13 @@ class AddedToken:
         content: the token's text.
         single_word: only match when no word character is right before or after it.
         lstrip, rstrip: also take the whitespace on the left / right (the token's span includes it).
-        normalized: match against the normalised text (lower-cased for uncased BERT); default: not special.
+        normalized: match against the normalised text (lower-cased for uncased BERT). Unless given, it
+            follows `special` (not normalised when special), also when the token is made special later
+            (add_special_tokens does), as in `tokenizers`.
         special: skipped by decode(skip_special_tokens=True).
     """
 
-    __slots__ = ("content", "single_word", "lstrip", "rstrip", "normalized", "special")
+    __slots__ = ("content", "single_word", "lstrip", "rstrip", "_normalized", "special")
 
     def __init__(self, content: str = "", single_word: bool = False, lstrip: bool = False, rstrip: bool = False,
                  normalized: bool | None = None, special: bool = False):
@@ -48,7 +50,15 @@ class AddedToken:
         self.content = content
         self.single_word, self.lstrip, self.rstrip = bool(single_word), bool(lstrip), bool(rstrip)
         self.special = bool(special)
-        self.normalized = (not self.special) if normalized is None else bool(normalized)
+        self._normalized = None if normalized is None else bool(normalized)
+
+    @property
+    def normalized(self) -> bool:
+        return not self.special if self._normalized is None else self._normalized
+
+    @normalized.setter
+    def normalized(self, value: bool) -> None:
+        self._normalized = bool(value)
 
     def _fields(self):
         return (self.content, self.single_word, self.lstrip, self.rstrip, self.normalized, self.special)
@@ -72,7 +82,7 @@ class AddedToken:
 
     def __setstate__(self, state):
         for name in self.__slots__:
-            setattr(self, name, state[name])
+            setattr(self, name, state.get(name))
 
     def to_dict(self) -> dict:
         """The token as tokenizer files store it (tokenizer_config.json's added_tokens_decoder)."""
@@ -84,7 +94,8 @@ def as_added_token(value, special: bool) -> AddedToken:
     """A str, a dict from a tokenizer file, or an AddedToken (ours or the `tokenizers` package's) -> AddedToken.
     A plain str becomes a token that is normalised unless it is special, as in `tokenizers`."""
     if isinstance(value, AddedToken):
-        return AddedToken(*value._fields())
+        return AddedToken(value.content, value.single_word, value.lstrip, value.rstrip, value._normalized,
+                          value.special)
     if isinstance(value, str):
         return AddedToken(value, special=special, normalized=not special)
     if isinstance(value, dict):
@@ -92,9 +103,10 @@ def as_added_token(value, special: bool) -> AddedToken:
             raise ValueError(f"an added token given as a dict needs a 'content' key: {value!r}")
         fields = {k: value[k] for k in ("single_word", "lstrip", "rstrip", "normalized", "special") if k in value}
         return AddedToken(value["content"], **{"special": special, **fields})
-    if hasattr(value, "content"):  # tokenizers.AddedToken (what transformers users pass), or the other AddedToken
-        return AddedToken(value.content, value.single_word, value.lstrip, value.rstrip, value.normalized,
-                          value.special)
+    if hasattr(value, "content"):  # tokenizers.AddedToken, which transformers users pass
+        # It does not tell whether `normalized` was given; its default value is taken as "not given".
+        normalized = None if value.normalized == (not value.special) else value.normalized
+        return AddedToken(value.content, value.single_word, value.lstrip, value.rstrip, normalized, value.special)
     raise TypeError(f"a token must be a str or an AddedToken, not {type(value).__name__}: {value!r}")
 
 

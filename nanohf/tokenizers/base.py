@@ -21,7 +21,7 @@ import numpy as np
 from nanohf.models.hub import resolve_checkpoint_dir, write_atomically
 
 from .added_vocabulary import AddedToken, AddedVocabulary, as_added_token
-from .backend import follow_call
+from .backend import follow_call, tokenizer_json
 from .batch import BatchEncoding
 from .encoding import Encoding, pad_batch, truncate_pair
 from .padding import VERY_LARGE_INTEGER, check_text_input, pad, resolve_strategies
@@ -520,7 +520,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
 
     def save_pretrained(self, save_directory, legacy_format=None, filename_prefix=None, push_to_hub=False,
                         **kwargs):
-        """Write the vocabulary, tokenizer_config.json and special_tokens_map.json into `save_directory`.
+        """Write the vocabulary, tokenizer.json, tokenizer_config.json and special_tokens_map.json into
+        `save_directory`.
 
         transformers.AutoTokenizer.from_pretrained(save_directory) then behaves exactly like this tokenizer
         (added tokens included). Returns the paths written.
@@ -532,7 +533,10 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
         config = self.tokenizer_config()
         special = {k: v for k, v in config.items() if k in SPECIAL_TOKEN_NAMES or k == "extra_special_tokens"}
         paths = []
-        for name, content in (("tokenizer_config.json", config), ("special_tokens_map.json", special)):
+        # tokenizer.json too, as transformers 5 writes it (the `tokenizers` library reads it: Tokenizer.from_file)
+        files = (("tokenizer_config.json", config), ("special_tokens_map.json", special),
+                 ("tokenizer.json", tokenizer_json(self)))
+        for name, content in files:
             paths.append(os.path.join(save_directory, name))
             text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
             write_atomically(paths[-1], text.encode("utf-8"))
