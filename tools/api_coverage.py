@@ -228,6 +228,12 @@ def explain(entries: list[Entry], notes: dict) -> list[Difference]:
     return unexplained
 
 
+def unused_notes(entries: list[Entry], notes: dict) -> list[str]:
+    """Note keys that explain no difference today (the difference was fixed, or the name changed)."""
+    keys = [d.key for e in entries for d in e.differences]
+    return [k for k in notes["notes"] if not any(fnmatch.fnmatchcase(key, k) for key in keys)]
+
+
 def build(notes: dict | None = None) -> tuple[list[Entry], list[Difference]]:
     notes = load_notes() if notes is None else notes
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -290,6 +296,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="do not write; fail if stale or unexplained")
     parser.add_argument("--json", help="also write {name: [matched, total]} to this file")
+    parser.add_argument("--unused", action="store_true", help="list the notes no difference uses (to prune)")
     args = parser.parse_args(argv)
     entries, unexplained = build()
     text = render(entries)
@@ -297,6 +304,9 @@ def main(argv=None) -> int:
         Path(args.json).write_text(json.dumps(coverage_numbers(entries), indent=1) + "\n")
     for diff in unexplained:
         print(f"unexplained: {diff.key} ({diff.kind} {diff.detail})", file=sys.stderr)
+    if args.unused:
+        for key in unused_notes(entries, load_notes()):
+            print(f"unused note: {key}")
     if args.check:
         stale = not PAGE.is_file() or PAGE.read_text() != text
         if stale:
