@@ -141,6 +141,9 @@ def test_autoconfig_overrides_and_unused_kwargs(make_checkpoint):
     assert not hasattr(plain, "foo") and plain.num_labels == 3  # unused keys are dropped, as transformers
     assert not hasattr(transformers.AutoConfig.from_pretrained(folder, foo=1), "foo")
     # A config.json's path works too; so does BertConfig.from_pretrained with the same options.
+    ours_dict, ours_rest = nanohf.BertConfig.get_config_dict(folder, foo=1)
+    theirs_dict, theirs_rest = transformers.BertConfig.get_config_dict(folder, foo=1)
+    assert ours_dict == theirs_dict and ours_rest["foo"] == theirs_rest["foo"] == 1
     for loader in (nanohf.BertConfig, nanohf.AutoConfig):
         config, unused = loader.from_pretrained(folder / "config.json", return_unused_kwargs=True, bar=2)
         assert unused == {"bar": 2} and config.hidden_size == TINY_BERT["hidden_size"]

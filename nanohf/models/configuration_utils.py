@@ -263,14 +263,7 @@ class PretrainedConfig:
         as ``from_dict`` does (``return_unused_kwargs=True`` returns ``(config, unused)``). The hub options
         (``cache_dir``, ``revision``, ``token``, ...) have nothing to do offline; ``subfolder`` is honoured."""
         name_or_path = pretrained_model_name_or_path
-        subfolder = kwargs.pop("subfolder", "") or ""
-        if os.path.isfile(name_or_path):
-            path = name_or_path
-        elif subfolder and os.path.isdir(name_or_path):
-            path = resolve_file(os.path.join(name_or_path, subfolder), CONFIG_NAME)
-        else:
-            path = resolve_file(name_or_path, CONFIG_NAME)
-        config_dict = read_config_dict(path)
+        config_dict, kwargs = cls.get_config_dict(name_or_path, **kwargs)
         if cls.model_type and config_dict.get("model_type", cls.model_type) != cls.model_type:
             raise ValueError(
                 f"{name_or_path}: config.json has model_type {config_dict['model_type']!r}, "
@@ -278,6 +271,22 @@ class PretrainedConfig:
             )
         kwargs.setdefault("name_or_path", str(name_or_path))
         return cls.from_dict(config_dict, **kwargs)
+
+    @classmethod
+    def get_config_dict(
+        cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(the parsed config.json, the kwargs left for from_dict)``: a folder (``subfolder`` inside it), a cached
+        hub name, or the JSON file's path."""
+        name_or_path = pretrained_model_name_or_path
+        subfolder = kwargs.pop("subfolder", "") or ""
+        if os.path.isfile(name_or_path):
+            path = name_or_path
+        elif subfolder and os.path.isdir(name_or_path):
+            path = resolve_file(os.path.join(name_or_path, subfolder), CONFIG_NAME)
+        else:
+            path = resolve_file(name_or_path, CONFIG_NAME)
+        return read_config_dict(path), kwargs
 
     def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs: Any) -> None:
         """Write ``config.json`` (``to_json_file(use_diff=True)``, as transformers) into ``save_directory``."""
