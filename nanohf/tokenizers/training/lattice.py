@@ -251,3 +251,68 @@ def piece_alternatives(chars, offsets, children, piece_at, scores, unk_id, unk_s
                 alt_ids[start:m] = alt_ids[start:m][::-1].copy()
         alt_offsets[p + 1] = m
     return always_keep, alt_offsets, alt_ids[:m]
+
+
+@njit(cache=True)
+def _same(chars, a, b, length):
+    for k in range(length):
+        if chars[a + k] != chars[b + k]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _double(array):
+    bigger = np.empty(2 * len(array), dtype=array.dtype)
+    bigger[: len(array)] = array
+    return bigger
+
+
+@njit(cache=True)
+def substring_stats(chars, starts, max_len):
+    """Every substring of 2..max_len characters of the words (none containing code point 0): where one
+    occurrence is (start in chars, length), its number of occurrences, and whether two different characters
+    follow it somewhere (the end of a word counts as the character 0).
+
+    Substrings are found through a dict from a 64-bit FNV hash (extended one character at a time) to the
+    entry, each hit checked character by character, so a hash collision cannot merge two substrings.
+    """
+    table = Dict.empty(key_type=types.int64, value_type=types.int64)
+    rep = np.empty(1024, dtype=np.int64)
+    length = np.empty(1024, dtype=np.int64)
+    count = np.empty(1024, dtype=np.int64)
+    first_next = np.empty(1024, dtype=np.int64)
+    branching = np.empty(1024, dtype=np.bool_)
+    n = 0
+    for w in range(len(starts) - 1):
+        a, b = starts[w], starts[w + 1]
+        for i in range(a, b - 1):
+            if chars[i] == 0:
+                continue
+            h = np.uint64(1469598103934665603)
+            h = (h ^ np.uint64(chars[i])) * np.uint64(1099511628211)
+            for end in range(i + 2, min(b, i + max_len) + 1):
+                c = chars[end - 1]
+                if c == 0:
+                    break
+                h = (h ^ np.uint64(c)) * np.uint64(1099511628211)
+                after = chars[end] if end < b else 0
+                size = end - i
+                key = np.int64(h >> np.uint64(1))
+                while True:
+                    if key not in table:
+                        if n == len(rep):
+                            rep, length, count = _double(rep), _double(length), _double(count)
+                            first_next, branching = _double(first_next), _double(branching)
+                        table[key] = n
+                        rep[n], length[n], count[n], first_next[n], branching[n] = i, size, 1, after, False
+                        n += 1
+                        break
+                    e = table[key]
+                    if length[e] == size and _same(chars, rep[e], i, size):
+                        count[e] += 1
+                        if first_next[e] != after:
+                            branching[e] = True
+                        break
+                    key += 1
+    return rep[:n], length[:n], count[:n], branching[:n]

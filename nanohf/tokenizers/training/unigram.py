@@ -7,7 +7,8 @@ ones until `vocab_size` remain:
 1. Seeds. Every character, scored by its count in the corpus, and every frequent substring: each substring
    of 2..max_piece_length characters that occurs at least twice among the distinct words and is followed
    by at least two different characters (a node of the suffix tree of the words joined by "\\0", which
-   the Rust trainer builds with a suffix array), scored by occurrences · length. Scores become log
+   the Rust trainer builds with a suffix array; nanohf counts the substrings directly, lattice.substring_stats,
+   which finds the same nodes with the same counts), scored by occurrences · length. Scores become log
    probabilities: log(score / sum of scores). At most 1,000,000 seeds, best scores first.
 2. EM (n_sub_iterations rounds). E-step: the expected number of times each piece is used, over all
    segmentations of every word weighted by their probability (forward-backward on each word's lattice,
@@ -34,7 +35,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .lattice import UNK_PENALTY, build_trie, expected_counts, piece_alternatives, viterbi_counts
+from .lattice import UNK_PENALTY, build_trie, expected_counts, piece_alternatives, substring_stats, viterbi_counts
 
 SEED_SIZE = 1_000_000
 TRAINING_UNK = "<UNK>"  # the piece 0 used while training, whatever the final unk_token
@@ -68,34 +69,20 @@ def seed_pieces(word_counts: dict[str, int], max_piece_length: int = 16, seed_si
     """Step 1: [(piece, log probability)], the characters first (by count, then code point, both descending),
     then the frequent substrings (by occurrences · length, then the string, both descending)."""
     char_count: dict[str, int] = {}
-    # substring -> [occurrences among distinct words, first following character, followed by several?]
-    stats: dict[str, list] = {}
     for word, count in word_counts.items():
-        if not word:
-            continue
         for c in word:
             if c != "\0":
                 char_count[c] = char_count.get(c, 0) + count
-        n = len(word)
-        for i in range(n - 1):
-            for end in range(i + 2, min(n, i + max_piece_length) + 1):
-                s = word[i:end]
-                after = word[end] if end < n else "\0"
-                entry = stats.get(s)
-                if entry is None:
-                    stats[s] = [1, after, False]
-                else:
-                    entry[0] += 1
-                    if not entry[2] and entry[1] != after:
-                        entry[2] = True
     seeds = sorted(((n, c) for c, n in char_count.items()), reverse=True)
     pieces = [(c, float(n)) for n, c in seeds]
-    # a suffix-tree node: occurs twice or more and branches (the words end with "\0", which counts as a
-    # following character)
-    substrings = sorted(
-        ((entry[0] * len(s), s) for s, entry in stats.items() if entry[0] >= 2 and entry[2] and "\0" not in s),
-        reverse=True,
-    )
+    # the substrings that are suffix-tree nodes: twice or more among the distinct words, followed by two
+    # different characters somewhere (the end of a word, "\0" in Rust's joined string, counts as one)
+    chars, starts = _code_points(list(word_counts))
+    rep, length, count, branching = substring_stats(chars, starts, max_piece_length)
+    keep = np.flatnonzero((count >= 2) & branching)
+    text = chars.astype(np.uint32).tobytes().decode("utf-32-le")
+    rep, length, score = rep[keep].tolist(), length[keep].tolist(), (count[keep] * length[keep]).tolist()
+    substrings = sorted(((sc, text[r : r + n]) for sc, r, n in zip(score, rep, length, strict=True)), reverse=True)
     for score, s in substrings[: max(0, seed_size - len(pieces))]:
         pieces.append((s, float(score)))
     log_total = math.log(sum(score for _, score in pieces))
