@@ -225,8 +225,8 @@ def test_incomplete_beta_matches_scipy():
 
 
 def test_loader_registry_combine_and_errors():
-    shipped = ["accuracy", "f1", "glue", "matthews_correlation", "pearsonr", "precision", "recall", "sacrebleu",
-               "seqeval", "spearmanr", "squad", "squad_v2"]  # fmt: skip
+    shipped = ["accuracy", "f1", "glue", "matthews_correlation", "pearsonr", "precision", "recall", "rouge",
+               "sacrebleu", "seqeval", "spearmanr", "squad", "squad_v2"]  # fmt: skip
     assert evaluate.list_evaluation_modules() == shipped
     assert evaluate.load("evaluate-metric/accuracy").name == "accuracy"
     combined = evaluate.combine(["accuracy", "f1", "precision", "recall"])

@@ -288,3 +288,92 @@ def test_squad_edge_cases():
         v2.compute(predictions=[{"id": "a", "prediction_text": "", "no_answer_probability": 0.5},
                                 {"id": "z", "prediction_text": "", "no_answer_probability": 0.5}],
                    references=ref)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- MRPC text
+def mrpc_pairs(limit=300) -> list[tuple[str, str]]:
+    lines = (SHARED / "glue_mrpc" / "dev.tsv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    return [(row[3], row[4]) for row in (line.split("\t") for line in lines[:limit])]
+
+
+def edited(sentence: str, rng: random.Random) -> str:
+    """A random edit: words dropped, swapped, repeated, case changed, punctuation and unicode added."""
+    words = sentence.split()
+    for _ in range(rng.randint(0, 4)):
+        if not words:
+            break
+        i, kind = rng.randrange(len(words)), rng.randrange(6)
+        if kind == 0:
+            del words[i]
+        elif kind == 1:
+            j = rng.randrange(len(words))
+            words[i], words[j] = words[j], words[i]
+        elif kind == 2:
+            words.insert(i, words[i])
+        elif kind == 3:
+            words[i] = words[i].upper()
+        elif kind == 4:
+            words[i] += rng.choice([",", ".", "!", "'s", "-", "&amp;", " ."])
+        else:
+            words.insert(i, rng.choice(["café", "naïve", "日本", "€5", "1,000.5", "--"]))
+    return " ".join(words)
+
+
+# ---------------------------------------------------------------------------------------------- rouge
+def reference_rouge(predictions, references, rouge_types=None, use_aggregator=True, tokenizer=None):
+    """🤗 evaluate's rouge script on rouge-score: score / score_multi per pair, BootstrapAggregator's mid."""
+    from rouge_score import rouge_scorer, scoring
+
+    rouge_types = rouge_types or ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+    if tokenizer is not None:
+        tokenizer = type("T", (), {"tokenize": staticmethod(tokenizer)})()
+    scorer = rouge_scorer.RougeScorer(rouge_types=rouge_types, use_stemmer=False, tokenizer=tokenizer)
+    multi = isinstance(references[0], list)
+    pairs = zip(references, predictions, strict=True)
+    scores = [scorer.score_multi(r, p) if multi else scorer.score(r, p) for r, p in pairs]
+    if not use_aggregator:
+        return {k: [s[k].fmeasure for s in scores] for k in scores[0]}
+    aggregator = scoring.BootstrapAggregator()
+    for s in scores:
+        aggregator.add_scores(s)
+    return {k: v.mid.fmeasure for k, v in aggregator.aggregate().items()}
+
+
+def check_rouge(predictions, references, **options):
+    np.random.seed(7)
+    ours = evaluate.load("rouge").compute(predictions=predictions, references=references, **options)
+    np.random.seed(7)
+    theirs = reference_rouge(predictions, references, **options)
+    delta, where = max_delta(ours, theirs)
+    assert delta <= 1e-12, f"rouge {options}: max |Δ| = {delta} at {where}"
+    return delta
+
+
+def test_rouge_mrpc_pairs():
+    rng = random.Random(5)
+    pairs = mrpc_pairs(200)
+    predictions = [edited(a, rng) for a, _ in pairs]
+    references = [b for _, b in pairs]
+    # several sentences per text, for rougeLsum's newline split
+    multiline_p = ["\n".join(predictions[i : i + 3]) for i in range(0, 60, 3)]
+    multiline_r = ["\n".join(references[i : i + 2]) for i in range(0, 40, 2)]
+    deltas = [check_rouge(predictions, references, use_aggregator=False),
+              check_rouge(predictions, references),  # bootstrap mid under the same NumPy seed
+              check_rouge(multiline_p, multiline_r, use_aggregator=False),
+              check_rouge(multiline_p, multiline_r, rouge_types=["rougeLsum", "rouge3"]),
+              check_rouge(predictions[:50], [[a, b] for a, b in pairs[:50]], use_aggregator=False),  # best of two
+              check_rouge(predictions[:30], references[:30], tokenizer=str.split, use_aggregator=False)]  # fmt: skip
+    assert max(deltas) <= 1e-12, f"rouge on MRPC: max |Δ| = {max(deltas)}"
+
+
+def test_rouge_edge_cases():
+    predictions = ["", "!!!", "Hello, World!", "a b a b a", "日本 café", "same\n\nlines\n", "x"]
+    references = ["something", "", "hello world", "b a b a b", "cafe", "same\nlines", "x"]
+    delta = check_rouge(predictions, references, use_aggregator=False)
+    delta = max(delta, check_rouge(predictions, references))
+    assert delta <= 1e-12, f"rouge edge cases: max |Δ| = {delta}"
+    metric = evaluate.load("rouge")
+    with pytest.raises(NotImplementedError, match="Porter stemmer"):
+        metric.compute(predictions=["a"], references=["a"], use_stemmer=True)
+    with pytest.raises(ValueError, match="Invalid rouge type: rougeX"):
+        metric.compute(predictions=["a"], references=["a"], rouge_types=["rougeX"])
