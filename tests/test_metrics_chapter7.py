@@ -377,3 +377,60 @@ def test_rouge_edge_cases():
         metric.compute(predictions=["a"], references=["a"], use_stemmer=True)
     with pytest.raises(ValueError, match="Invalid rouge type: rougeX"):
         metric.compute(predictions=["a"], references=["a"], rouge_types=["rougeX"])
+
+
+# ---------------------------------------------------------------------------------------------- sacrebleu
+def reference_sacrebleu(predictions, references, smooth_method="exp", smooth_value=None, force=False,
+                        lowercase=False, tokenize=None, use_effective_order=False):  # fmt: skip
+    """🤗 evaluate's sacrebleu script: references transposed into streams, sacrebleu.corpus_bleu."""
+    import sacrebleu
+
+    references = [[r] if isinstance(r, str) else r for r in references]
+    streams = [[refs[i] for refs in references] for i in range(len(references[0]))]
+    out = sacrebleu.corpus_bleu(predictions, streams, smooth_method=smooth_method, smooth_value=smooth_value,
+                                force=force, lowercase=lowercase, use_effective_order=use_effective_order,
+                                **({"tokenize": tokenize} if tokenize else {}))  # fmt: skip
+    return {"score": out.score, "counts": out.counts, "totals": out.totals, "precisions": out.precisions,
+            "bp": out.bp, "sys_len": out.sys_len, "ref_len": out.ref_len}  # fmt: skip
+
+
+def check_sacrebleu(predictions, references, **options):
+    ours = evaluate.load("sacrebleu").compute(predictions=predictions, references=references, **options)
+    theirs = reference_sacrebleu(predictions, references, **options)
+    delta, where = max_delta(ours, theirs)
+    assert delta <= 1e-9, f"sacrebleu {options}: max |Δ| = {delta} at {where}"
+    return delta
+
+
+@pytest.mark.parametrize("tokenize", [None, "13a", "none", "intl", "char"])
+def test_sacrebleu_mrpc_pairs(tokenize):
+    rng = random.Random(3)
+    pairs = mrpc_pairs(150)
+    predictions = [edited(a, rng) for a, _ in pairs]
+    one, two = [b for _, b in pairs], [[b, a] for a, b in pairs]  # one or two references each
+    deltas = [check_sacrebleu(predictions, refs, tokenize=tokenize) for refs in (one, two)]
+    deltas.append(check_sacrebleu(predictions[:40], one[:40], tokenize=tokenize, lowercase=True))
+    for smooth in ("none", "floor", "add-k"):
+        deltas.append(check_sacrebleu(predictions[:20], [b for _, b in pairs[:20]], tokenize=tokenize,
+                                      smooth_method=smooth))  # fmt: skip
+    deltas.append(check_sacrebleu(predictions[:1], [pairs[0][1]], tokenize=tokenize, use_effective_order=True))
+    assert max(deltas) <= 1e-9, f"sacrebleu tokenize={tokenize}: max |Δ| = {max(deltas)}"
+
+
+def test_sacrebleu_edge_cases():
+    cases = [
+        (["", "the cat"], ["a cat", "the cat"]),  # an empty hypothesis
+        ([""], ["anything at all"]),  # nothing to match: score 0, BP 0
+        (["no overlap here"], ["completely different words"]),
+        (["Hello, world!! (really) -- 3.14, 1,000 and 5-6 &amp; &quot;quoted&quot; ."], ["Hello world 3.14 quoted"]),
+        (["Ünïcödé — “quotes” … 日本語のテキスト €10"], ["Ünïcödé “quotes” 日本語 €10"]),
+        (["one two three four five"], ["one two three four five six seven"]),  # brevity penalty
+        (["word word word word"], ["word"]),  # clipped counts
+        (["trailing spaces   "], ["trailing spaces"]),
+    ]
+    worst = 0.0
+    for predictions, references in cases:
+        for tokenize in (None, "none", "intl", "char"):
+            for smooth in ("exp", "none", "floor", "add-k"):
+                worst = max(worst, check_sacrebleu(predictions, references, tokenize=tokenize, smooth_method=smooth))
+    assert worst <= 1e-9, f"sacrebleu edge cases: max |Δ| = {worst}"

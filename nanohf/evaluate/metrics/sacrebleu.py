@@ -23,6 +23,7 @@ import math
 import re
 from collections import Counter
 
+from nanohf.evaluate.metrics._bleu_tokenizers import tokenize_char, tokenize_intl
 from nanohf.evaluate.module import EvaluationModule
 
 MAX_ORDER = 4
@@ -49,7 +50,7 @@ def tokenize_13a(line: str) -> list[str]:
     return line.split()
 
 
-TOKENIZERS = {"13a": tokenize_13a, "none": str.split}
+TOKENIZERS = {"13a": tokenize_13a, "none": str.split, "intl": tokenize_intl, "char": tokenize_char}
 
 
 def _ngrams(tokens: list[str]) -> Counter:
