@@ -386,3 +386,38 @@ def test_sacrebleu_matches_the_sacrebleu_package(options):
     assert metric.compute(**options)["score"] == pytest.approx(expected.score, abs=1e-9)
     with pytest.raises(ValueError, match="same number of references"):
         evaluate.load("sacrebleu").compute(predictions=["a", "b"], references=[["a"], ["b", "c"]])
+
+
+def _rouge_reference(predictions, references, rouge_types=None, use_aggregator=True):
+    """What evaluate's rouge module returns, built from rouge_score as that module builds it."""
+    rouge_scorer = importlib.import_module("rouge_score.rouge_scorer")
+    scoring = importlib.import_module("rouge_score.scoring")
+    rouge_types = rouge_types or ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+    scorer = rouge_scorer.RougeScorer(rouge_types=rouge_types, use_stemmer=False)
+    aggregator, scores = scoring.BootstrapAggregator(), []
+    for ref, pred in zip(references, predictions, strict=True):
+        score = scorer.score_multi(ref, pred) if isinstance(ref, list) else scorer.score(ref, pred)
+        aggregator.add_scores(score) if use_aggregator else scores.append(score)
+    if use_aggregator:
+        return {key: value.mid.fmeasure for key, value in aggregator.aggregate().items()}
+    return {key: [s[key].fmeasure for s in scores] for key in scores[0]}
+
+
+@pytest.mark.parametrize("multi_reference", [False, True])
+def test_rouge_matches_rouge_score(multi_reference):
+    predictions, references = _translations(40, seed=3)
+    # summaries of several sentences (lines) for rougeLsum, some empty or without any letter
+    predictions = [p.replace(", ", "\n") for p in predictions] + ["", "!!!"]
+    references = [[r.replace(", ", "\n") for r in refs] for refs in references] + [["nothing here"], ["a b"]]
+    if not multi_reference:
+        references = [refs[0] for refs in references]
+    for options in ({"use_aggregator": False}, {}, {"rouge_types": ["rouge3", "rougeL"]}):
+        np.random.seed(5)
+        expected = _rouge_reference(predictions, references, **options)
+        np.random.seed(5)  # the bootstrap draws from NumPy's global generator, as rouge_score's
+        got = evaluate.load("rouge").compute(predictions=predictions, references=references, **options)
+        assert list(got) == list(expected)
+        for key in expected:
+            np.testing.assert_allclose(got[key], expected[key], rtol=0, atol=1e-12, err_msg=key)
+    with pytest.raises(NotImplementedError, match="stemmer"):
+        evaluate.load("rouge").compute(predictions=["a"], references=["a"], use_stemmer=True)
