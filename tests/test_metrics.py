@@ -3,6 +3,7 @@ GLUE conventions (the evaluate package itself is not installed)."""
 
 import importlib
 import inspect
+import re
 import warnings
 from pathlib import Path
 
@@ -388,12 +389,12 @@ def test_sacrebleu_matches_the_sacrebleu_package(options):
         evaluate.load("sacrebleu").compute(predictions=["a", "b"], references=[["a"], ["b", "c"]])
 
 
-def _rouge_reference(predictions, references, rouge_types=None, use_aggregator=True):
+def _rouge_reference(predictions, references, rouge_types=None, use_aggregator=True, use_stemmer=False):
     """What evaluate's rouge module returns, built from rouge_score as that module builds it."""
     rouge_scorer = importlib.import_module("rouge_score.rouge_scorer")
     scoring = importlib.import_module("rouge_score.scoring")
     rouge_types = rouge_types or ["rouge1", "rouge2", "rougeL", "rougeLsum"]
-    scorer = rouge_scorer.RougeScorer(rouge_types=rouge_types, use_stemmer=False)
+    scorer = rouge_scorer.RougeScorer(rouge_types=rouge_types, use_stemmer=use_stemmer)
     aggregator, scores = scoring.BootstrapAggregator(), []
     for ref, pred in zip(references, predictions, strict=True):
         score = scorer.score_multi(ref, pred) if isinstance(ref, list) else scorer.score(ref, pred)
@@ -411,7 +412,7 @@ def test_rouge_matches_rouge_score(multi_reference):
     references = [[r.replace(", ", "\n") for r in refs] for refs in references] + [["nothing here"], ["a b"]]
     if not multi_reference:
         references = [refs[0] for refs in references]
-    for options in ({"use_aggregator": False}, {}, {"rouge_types": ["rouge3", "rougeL"]}):
+    for options in ({"use_aggregator": False}, {}, {"rouge_types": ["rouge3", "rougeL"]}, {"use_stemmer": True}):
         np.random.seed(5)
         expected = _rouge_reference(predictions, references, **options)
         np.random.seed(5)  # the bootstrap draws from NumPy's global generator, as rouge_score's
@@ -419,5 +420,20 @@ def test_rouge_matches_rouge_score(multi_reference):
         assert list(got) == list(expected)
         for key in expected:
             np.testing.assert_allclose(got[key], expected[key], rtol=0, atol=1e-12, err_msg=key)
-    with pytest.raises(NotImplementedError, match="stemmer"):
-        evaluate.load("rouge").compute(predictions=["a"], references=["a"], use_stemmer=True)
+
+
+def test_porter_stemmer_matches_nltk():
+    """rouge's use_stemmer: NLTK's Porter stemmer (default mode) on every word of Shakespeare and BERT's vocabulary,
+    and the special cases of NLTK's extensions."""
+    porter_stemmer = importlib.import_module("nltk.stem.porter").PorterStemmer()
+    porter = importlib.import_module("nanohf.evaluate.metrics._porter")
+    text = Path("/work/shared/data/tinyshakespeare/input.txt").read_text().lower()
+    words = set(re.findall(r"[a-z0-9]+", text))
+    vocab = Path("/work/shared/data/tokenizers/bert-base-uncased/vocab.txt").read_text().split("\n")
+    words |= {w for w in vocab if w.isalpha()}
+    words |= {"skies", "dying", "ties", "tied", "agreed", "feed", "hopping", "filing", "happy", "yy", "sayy",
+              "conditionalli", "generalli", "analogi", "hopefulli", "Running"}  # fmt: skip
+    wrong = [
+        (w, porter_stemmer.stem(w), porter.stem(w)) for w in sorted(words) if porter.stem(w) != porter_stemmer.stem(w)
+    ]
+    assert not wrong, f"{len(wrong)} of {len(words)} words stemmed differently: {wrong[:10]}"

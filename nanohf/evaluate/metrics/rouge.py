@@ -6,7 +6,8 @@ of the course's summarization chapter.
     # {"rouge1": 0.667, "rouge2": 0.571, "rougeL": 0.667, "rougeLsum": 0.667}
 
 Text is lowercased, every run of characters other than a-z and 0-9 becomes a space, and the words are the
-tokens (or ``tokenizer(text)``). For a prediction p and a reference r:
+tokens (or ``tokenizer(text)``); ``use_stemmer=True`` reduces words of more than 3 letters to their Porter stem
+(NLTK's variant, in _porter.py), as rouge_score does. For a prediction p and a reference r:
 
     rougeN     overlap = Σ over n-grams of min(count in r, count in p);  P = overlap / |n-grams of p|,  R = ... / r
     rougeL     L = the longest common subsequence of the two token lists;  P = L / |p|,  R = L / |r|
@@ -24,6 +25,7 @@ from collections import Counter
 
 import numpy as np
 
+from nanohf.evaluate.metrics import _porter as porter
 from nanohf.evaluate.module import EvaluationModule
 
 DEFAULT_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -31,8 +33,10 @@ BOOTSTRAP_SAMPLES = 1000
 _NON_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
 
 
-def tokenize(text: str) -> list[str]:
-    return [t for t in _NON_ALPHANUMERIC.sub(" ", text.lower()).split() if t]
+def tokenize(text: str, use_stemmer: bool = False) -> list[str]:
+    """Lowercased runs of a-z0-9; with ``use_stemmer``, words of more than 3 letters Porter-stemmed."""
+    tokens = _NON_ALPHANUMERIC.sub(" ", text.lower()).split()
+    return [porter.stem(t) if len(t) > 3 else t for t in tokens] if use_stemmer else tokens
 
 
 def _f(precision: float, recall: float) -> float:
@@ -100,18 +104,15 @@ def rouge_lsum(reference: list[list[str]], prediction: list[list[str]]) -> tuple
 
 class Rouge(EvaluationModule):
     name = "rouge"
-    description = "ROUGE-1/2/L/Lsum F-measures (rouge_score's definitions, no stemming)."
+    description = "ROUGE-1/2/L/Lsum F-measures (rouge_score's definitions)."
 
     def _compute(self, predictions, references, rouge_types=None, use_aggregator=True, use_stemmer=False,
                  tokenizer=None):  # fmt: skip
-        if use_stemmer:
-            raise NotImplementedError("rouge(use_stemmer=True): the Porter stemmer (NLTK's, which rouge_score uses) "
-                                      "is not implemented yet; use_stemmer=False is")  # fmt: skip
         types = list(DEFAULT_TYPES if rouge_types is None else rouge_types)
         for rouge_type in types:
             if rouge_type not in ("rougeL", "rougeLsum") and not re.fullmatch(r"rouge[1-9]", rouge_type):
                 raise ValueError(f"Invalid rouge type: {rouge_type}")
-        split = tokenize if tokenizer is None else tokenizer
+        split = (lambda text: tokenize(text, use_stemmer)) if tokenizer is None else tokenizer
         per_example = []
         for prediction, refs in zip(predictions, references, strict=True):
             candidates = [self._scores(ref, prediction, types, split) for ref in ([refs] if isinstance(refs, str)
