@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nanohf.models.hub import write_atomically
+
 
 @dataclass
 class TrainerState:
@@ -44,13 +46,14 @@ class TrainerState:
 
     def save_to_json(self, json_path) -> None:
         path = Path(json_path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json_string())
-        tmp.replace(path)  # atomic: a crash never leaves half a file
+        write_atomically(path, self.to_json_string().encode("utf-8"))  # a crash never leaves half a file
 
     @classmethod
     def load_from_json(cls, json_path) -> "TrainerState":
-        return cls.from_json(Path(json_path).read_text())
+        """The state in ``json_path``, every field checked (errors name the file and the key)."""
+        from nanohf.trainer.state_files import load_trainer_state
+
+        return load_trainer_state(Path(json_path), cls)
 
 
 @dataclass

@@ -3,103 +3,148 @@
     model.safetensors, config.json      the weights (loadable by transformers too)
     optimizer.safetensors, optimizer.json   AdamW's moments per parameter, and its param groups
     scheduler.json                      the learning-rate schedule's state
-    rng_state.json                      nanohf's, NumPy's and Python's random generators
-    trainer_state.json                  step, epoch, log history, best metric
+    rng_state.json                      nanohf's, NumPy's and Python's random generators (rng_state_<rank>.json
+                                        for the other ranks of an MPI run)
     training_args.json
+    trainer_state.json                  step, epoch, log history, best metric — written last
 
 With ``save_only_model=True`` only the weights (and tokenizer), trainer_state.json and
 training_args.json are written: smaller, but training cannot resume from it (as in transformers).
-The folder is written under a temporary name and renamed when complete, so a crash mid-save
-never leaves a half checkpoint behind.
+The file formats are in nanohf/trainer/state_files.py, with the checks a resume makes on them.
+
+Nothing half-written is ever trusted. A kill at any moment leaves only folders that are complete
+or that no reader takes for a checkpoint:
+
+- a checkpoint is written into ``.checkpoint-N.tmp`` (every file atomically; trainer_state.json last,
+  after everything else is fsynced, so its presence marks the folder complete) and renamed to
+  ``checkpoint-N`` only then;
+- re-saving an existing step renames the old folder to ``.checkpoint-N.deleting`` first, then the new
+  one into place; rotation (``save_total_limit``) likewise renames before it deletes;
+- at the next save or resume, a complete ``.checkpoint-N.tmp`` whose ``checkpoint-N`` is gone (a kill
+  between the two renames of a re-save) is put in place, and every other ``.tmp`` / ``.deleting``
+  leftover is removed;
+- ``resume_from_checkpoint=True`` takes the newest ``checkpoint-N`` that holds trainer_state.json and
+  its weights, skipping any other (a folder a crashed older version or another tool left).
 """
 
-import json
 import os
-import random
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
 
 from nanohf import distributed as dist
-from nanohf import random as nanohf_random
+from nanohf.models.hub import write_atomically
+from nanohf.models.modeling_utils import load_checkpoint
+from nanohf.trainer import state_files as files
 
 PREFIX = "checkpoint-"
+CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
+# Leftovers of a killed save, re-save or rotation (and checkpoint-N.tmp, the temporary name of older versions).
+LEFTOVER_NAME = re.compile(r"\.?checkpoint-(\d+)\.(tmp|deleting)")
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 
-
-def _write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-def rng_state() -> dict:
-    return {
-        "nanohf": nanohf_random.get_generator().bit_generator.state,
-        "numpy": [v.tolist() if isinstance(v, np.ndarray) else v for v in np.random.get_state()],
-        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-    }
-
-
-def set_rng_state(state: dict) -> None:
-    nanohf_random.get_generator().bit_generator.state = state["nanohf"]
-    numpy_state = state["numpy"]
-    np.random.set_state((numpy_state[0], np.array(numpy_state[1], dtype=np.uint32), *numpy_state[2:]))
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
+rng_state, set_rng_state = files.rng_state, files.set_rng_state  # importable from here (nanohf.accelerate)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it: never half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it: never half a file."""
+    write_atomically(path, text.encode("utf-8"))
+
+
+def _kill_point(name: str) -> None:
+    """Test hook: ``NANOHF_TRAINER_KILL_AT=<name>:<n>`` SIGKILLs this process the n-th time it gets here, to test
+    that a kill at that moment leaves a usable output_dir (tests/test_trainer_checkpoints.py). Unset: nothing."""
+    spec = os.environ.get("NANOHF_TRAINER_KILL_AT")
+    if not spec or spec.rpartition(":")[0] != name:
+        return
+    _kill_point.counts[name] = _kill_point.counts.get(name, 0) + 1
+    if _kill_point.counts[name] == int(spec.rpartition(":")[2]):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_kill_point.counts = {}
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file of ``folder`` (some writers, a tokenizer's, do not fsync) and the folder itself."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    """Rename ``path`` away (one atomic step: it stops being a checkpoint), then delete it."""
+    if not path.exists():
+        return
+    doomed = path.with_name(f".{path.name}.deleting")
+    if doomed.exists():
+        shutil.rmtree(doomed)
+    os.replace(path, doomed)
+    _kill_point("renamed_away")
+    shutil.rmtree(doomed)
 
 
 def save_checkpoint(folder: Path, model, optimizer, scheduler, state, args, tokenizer=None,
-                    only_model: bool = False) -> None:  # fmt: skip
+                    only_model: bool = False, other_rng_states: list | None = None) -> None:  # fmt: skip
+    """Write the checkpoint ``folder`` (replacing one of the same step) so that it appears complete or not
+    at all. ``other_rng_states``: the generator states of ranks 1, 2, ... of an MPI run."""
     folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model.save_pretrained(tmp)
-    if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
-        tokenizer.save_pretrained(tmp)
-    (tmp / "trainer_state.json").write_text(state.to_json_string())
-    (tmp / "training_args.json").write_text(args.to_json_string())
-    if not only_model:
-        _save_training_state(tmp, optimizer, scheduler)
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        model.save_pretrained(tmp)
+        _kill_point("model_written")
+        if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
+            tokenizer.save_pretrained(tmp)
+        write_text_atomic(tmp / files.TRAINING_ARGS, args.to_json_string())
+        if not only_model:
+            files.save_optimizer(tmp, optimizer)
+            files.write_json(tmp / files.SCHEDULER, scheduler.state_dict())
+            files.write_json(tmp / files.RNG, rng_state())
+            for rank, rng in enumerate(other_rng_states or [], start=1):
+                files.write_json(tmp / f"rng_state_{rank}.json", rng)
+        _kill_point("training_state_written")
+        _fsync_tree(tmp)
+        write_text_atomic(tmp / files.TRAINER_STATE, state.to_json_string())  # last: the folder is complete
+        _kill_point("tmp_complete")
+        _remove(folder)  # a re-save: the old folder goes away in one rename
+        _kill_point("before_swap")
+        os.replace(tmp, folder)
+        _fsync_dir(folder.parent)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        earlier = [p.name for p in sorted_checkpoints(folder.parent)]
+        raise type(err)(err.errno, f"could not save the checkpoint {folder} in {folder.parent} ({err}); nothing "
+                        f"was changed in the earlier checkpoints {earlier or '(none)'}") from err  # fmt: skip
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
-def _save_training_state(tmp: Path, optimizer, scheduler) -> None:
-    """The optimizer's moments, the schedule and the random generators: what an exact resume needs."""
-    opt_state = optimizer.state_dict()
-    tensors, per_param = {}, {}
-    for index, values in opt_state["state"].items():
-        per_param[str(index)] = {}
-        for key, value in values.items():
-            if isinstance(value, np.ndarray):
-                tensors[f"{index}.{key}"] = value
-            else:
-                per_param[str(index)][key] = value
-    save_file(tensors, str(tmp / "optimizer.safetensors"))
-    _write_json(tmp / "optimizer.json", {"param_groups": opt_state["param_groups"], "state": per_param})
-    _write_json(tmp / "scheduler.json", scheduler.state_dict())
-    _write_json(tmp / "rng_state.json", rng_state())
+def is_complete(folder: Path) -> bool:
+    """A checkpoint folder a reader can trust: trainer_state.json (written last) and the weights."""
+    return (folder / files.TRAINER_STATE).is_file() and any((folder / name).is_file() for name in WEIGHT_FILES)
 
 
-def load_optimizer_state(folder: Path) -> dict:
-    folder = Path(folder)
-    meta = json.loads((folder / "optimizer.json").read_text())
-    tensors = load_file(str(folder / "optimizer.safetensors"))
-    state: dict[int, dict] = {int(i): dict(values) for i, values in meta["state"].items()}
-    for name, array in tensors.items():
-        index, key = name.split(".", 1)
-        state.setdefault(int(index), {})[key] = array
-    return {"state": state, "param_groups": meta["param_groups"]}
+def _step(path: Path) -> int | None:
+    match = CHECKPOINT_NAME.fullmatch(path.name)
+    return int(match.group(1)) if match and path.is_dir() else None
 
 
 def sorted_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
@@ -107,8 +152,31 @@ def sorted_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
     root = Path(output_dir)
     if not root.is_dir():
         return []
-    found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX) :].isdigit()]
-    return sorted(found, key=lambda p: int(p.name[len(PREFIX) :]))
+    found = [p for p in root.iterdir() if _step(p) is not None]
+    return sorted(found, key=_step)
+
+
+def clean_leftovers(output_dir: str | os.PathLike) -> None:
+    """Finish what a killed save, re-save or rotation left: put a complete ``.checkpoint-N.tmp`` in place when
+    ``checkpoint-N`` is gone, delete every other ``.tmp`` / ``.deleting`` folder or file."""
+    root = Path(output_dir)
+    if not root.is_dir():
+        return
+    for path in sorted(root.iterdir()):
+        match = LEFTOVER_NAME.fullmatch(path.name)
+        if match is None:
+            continue
+        final = root / f"{PREFIX}{match.group(1)}"
+        if match.group(2) == "tmp" and path.is_dir() and is_complete(path) and not final.exists():
+            os.replace(path, final)
+        elif path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    for folder in sorted_checkpoints(root):  # orphaned temporary files of atomic writes inside checkpoints
+        for path in folder.glob(".*.tmp"):
+            if path.is_file():
+                path.unlink()
 
 
 def rotate_checkpoints(output_dir, limit: int | None, keep: str | None = None) -> None:
@@ -120,7 +188,7 @@ def rotate_checkpoints(output_dir, limit: int | None, keep: str | None = None) -
     removable = [p for p in checkpoints[:-1] if keep is None or Path(keep).resolve() != p.resolve()]
     excess = len(checkpoints) - limit
     for path in removable[: max(0, excess)]:
-        shutil.rmtree(path)
+        _remove(path)
 
 
 def save_trainer_checkpoint(trainer) -> None:
@@ -140,38 +208,70 @@ def save_trainer_checkpoint(trainer) -> None:
         state.best_model_checkpoint = str(folder)
     rng_states = dist.all_gather_object(rng_state())
     if trainer.is_world_process_zero():
+        clean_leftovers(args.output_dir)
         save_checkpoint(folder, model, trainer.optimizer, trainer.lr_scheduler, state, args, trainer.processing_class,
-                        only_model=args.save_only_model)  # fmt: skip
-        if not args.save_only_model:
-            for rank, rng in enumerate(rng_states[1:], start=1):
-                (folder / f"rng_state_{rank}.json").write_text(json.dumps(rng))
+                        only_model=args.save_only_model, other_rng_states=rng_states[1:])  # fmt: skip
         rotate_checkpoints(args.output_dir, args.save_total_limit, keep=state.best_model_checkpoint)
     dist.barrier("barrier after rank 0 saved a checkpoint")  # before anyone reads it (load_best_model_at_end)
 
 
+def make_output_dir(output_dir: str | os.PathLike) -> None:
+    """Create ``output_dir`` (as transformers' Trainer does at init), with an error naming it if it cannot be."""
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as err:
+        raise type(err)(err.errno, f"output_dir {output_dir!r} cannot be created ({err}): checkpoints and the "
+                        "model could not be saved there; pass a writable folder") from err  # fmt: skip
+
+
+def load_weights(model, folder: str | os.PathLike) -> None:
+    """The checkpoint's weights into ``model``: every parameter present in the file, nothing else, each of its
+    shape — a tensor missing from the file is an error naming it, never a silent re-initialisation."""
+    folder = Path(folder)
+    source = next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), folder)
+    info = model.load_state_dict(load_checkpoint(folder), strict=False)
+    if info["missing_keys"] or info["unexpected_keys"]:
+        raise ValueError(f"{source} does not hold this model's weights: missing tensors {info['missing_keys']}, "
+                         f"unexpected tensors {info['unexpected_keys']}")  # fmt: skip
+
+
+def newest_complete(output_dir) -> Path:
+    found = [p for p in sorted_checkpoints(output_dir) if is_complete(p)]
+    if not found:
+        raise FileNotFoundError(f"resume_from_checkpoint=True but {output_dir} holds no checkpoint-N (none complete)")
+    return found[-1]
+
+
 def resume_trainer(trainer, resume_from_checkpoint) -> None:
-    """Load weights, optimizer, schedule, generators and state from a checkpoint (True: the newest one)."""
+    """Load weights, optimizer, schedule, generators and state from a checkpoint (True: the newest complete one).
+    Every file is checked before anything is restored from it (nanohf/trainer/state_files.py)."""
     from nanohf.trainer.callbacks import TrainerState
 
     output_dir = trainer.args.output_dir
+    if trainer.is_world_process_zero():
+        clean_leftovers(output_dir)
+    dist.barrier("barrier after rank 0 cleaned the output_dir")
     if resume_from_checkpoint is True:
-        found = sorted_checkpoints(output_dir)
-        if not found:
-            raise FileNotFoundError(f"resume_from_checkpoint=True but {output_dir} holds no checkpoint-N")
-        folder = found[-1]
+        folder = newest_complete(output_dir)
     else:
         folder = Path(resume_from_checkpoint)
-        if not (folder / "trainer_state.json").is_file():
+        if not (folder / files.TRAINER_STATE).is_file():
             raise FileNotFoundError(f"{folder} is not a checkpoint folder (no trainer_state.json)")
-    if not (folder / "optimizer.json").is_file():
+    if not any((folder / name).exists() for name in files.TRAINING_FILES):
         raise ValueError(
             f"{folder} holds the model only (saved with save_only_model=True): no optimizer, schedule or random "
             "state to resume training from. Load the weights with from_pretrained and start a new run instead."
         )
-    trainer._load_weights(folder)
-    trainer.optimizer.load_state_dict(load_optimizer_state(folder))
-    trainer.lr_scheduler.load_state_dict(json.loads((folder / "scheduler.json").read_text()))
-    # A rank without its own file (resuming with more ranks than saved) takes rank 0's generators.
+    state = files.load_trainer_state(folder / files.TRAINER_STATE, TrainerState)
+    files.load_training_args(folder / files.TRAINING_ARGS)
+    names = {id(p): name for name, p in trainer.model.named_parameters()}
+    optimizer_state = files.load_optimizer(folder, trainer.optimizer, names, state.global_step)
+    scheduler_state = files.load_scheduler(folder, trainer.lr_scheduler, state.global_step)
     own_rng = folder / f"rng_state_{trainer.world.rank}.json"
-    set_rng_state(json.loads((own_rng if own_rng.is_file() else folder / "rng_state.json").read_text()))
-    trainer.state = TrainerState.from_json((folder / "trainer_state.json").read_text())
+    # A rank without its own file (resuming with more ranks than saved) takes rank 0's generators.
+    rng_path = own_rng if own_rng.is_file() else folder / files.RNG
+    trainer._load_weights(folder)  # checked too: every tensor present, of its shape
+    trainer.optimizer.load_state_dict(optimizer_state)
+    trainer.lr_scheduler.load_state_dict(scheduler_state)
+    files.load_rng(rng_path)
+    trainer.state = state

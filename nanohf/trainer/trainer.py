@@ -33,7 +33,6 @@ from nanohf import distributed as dist
 from nanohf.autograd import no_grad
 from nanohf.data.collators import DataCollatorWithPadding, default_data_collator
 from nanohf.data.dataloader import DataLoader
-from nanohf.models.modeling_utils import load_checkpoint
 from nanohf.random import set_seed
 from nanohf.trainer import args_support, loop, optimization, prediction, reporting
 from nanohf.trainer import checkpoint as ckpt
@@ -66,6 +65,8 @@ class Trainer:
             raise ValueError("`Trainer` requires either a `model` or `model_init` argument, but not both.")
         self.model = model
         args_support.check_at_init(args)
+        if args.should_save:  # as transformers: a bad output_dir fails here, not after the first hour of training
+            ckpt.make_output_dir(args.output_dir)
         self.world = dist.get_world()
         # transformers 5 names it processing_class; tokenizer= (transformers 4) is still taken here.
         self.processing_class = processing_class if processing_class is not None else tokenizer
@@ -431,7 +432,7 @@ class Trainer:
         ckpt.resume_trainer(self, resume_from_checkpoint)
 
     def _load_weights(self, folder) -> None:
-        self.model.load_state_dict(load_checkpoint(Path(folder)), strict=False)
+        ckpt.load_weights(self.model, folder)
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """The model (and ``processing_class``) with ``save_pretrained``, and training_args.json; rank 0 writes."""
