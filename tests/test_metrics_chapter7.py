@@ -324,14 +324,14 @@ def edited(sentence: str, rng: random.Random) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- rouge
-def reference_rouge(predictions, references, rouge_types=None, use_aggregator=True, tokenizer=None):
+def reference_rouge(predictions, references, rouge_types=None, use_aggregator=True, use_stemmer=False, tokenizer=None):
     """🤗 evaluate's rouge script on rouge-score: score / score_multi per pair, BootstrapAggregator's mid."""
     from rouge_score import rouge_scorer, scoring
 
     rouge_types = rouge_types or ["rouge1", "rouge2", "rougeL", "rougeLsum"]
     if tokenizer is not None:
         tokenizer = type("T", (), {"tokenize": staticmethod(tokenizer)})()
-    scorer = rouge_scorer.RougeScorer(rouge_types=rouge_types, use_stemmer=False, tokenizer=tokenizer)
+    scorer = rouge_scorer.RougeScorer(rouge_types=rouge_types, use_stemmer=use_stemmer, tokenizer=tokenizer)
     multi = isinstance(references[0], list)
     pairs = zip(references, predictions, strict=True)
     scores = [scorer.score_multi(r, p) if multi else scorer.score(r, p) for r, p in pairs]
@@ -366,7 +366,9 @@ def test_rouge_mrpc_pairs():
               check_rouge(multiline_p, multiline_r, use_aggregator=False),
               check_rouge(multiline_p, multiline_r, rouge_types=["rougeLsum", "rouge3"]),
               check_rouge(predictions[:50], [[a, b] for a, b in pairs[:50]], use_aggregator=False),  # best of two
-              check_rouge(predictions[:30], references[:30], tokenizer=str.split, use_aggregator=False)]  # fmt: skip
+              check_rouge(predictions[:30], references[:30], tokenizer=str.split, use_aggregator=False),
+              check_rouge(predictions, references, use_stemmer=True, use_aggregator=False),  # NLTK's Porter stems
+              check_rouge(multiline_p, multiline_r, use_stemmer=True)]  # fmt: skip
     assert max(deltas) <= 1e-12, f"rouge on MRPC: max |Δ| = {max(deltas)}"
 
 
@@ -377,8 +379,6 @@ def test_rouge_edge_cases():
     delta = max(delta, check_rouge(predictions, references))
     assert delta <= 1e-12, f"rouge edge cases: max |Δ| = {delta}"
     metric = evaluate.load("rouge")
-    with pytest.raises(NotImplementedError, match="Porter stemmer"):
-        metric.compute(predictions=["a"], references=["a"], use_stemmer=True)
     with pytest.raises(ValueError, match="Invalid rouge type: rougeX"):
         metric.compute(predictions=["a"], references=["a"], rouge_types=["rougeX"])
 
