@@ -382,7 +382,7 @@ def test_save_pretrained_options_as_transformers(make_checkpoint, tmp_path, clas
     ours.save_pretrained(tmp_path / "ours", **kwargs)
     theirs.save_pretrained(tmp_path / "theirs", **kwargs)
     assert not calls, "transformers 5 never calls save_function (safetensors always)"
-    assert files_and_index(tmp_path / "ours")[0] == ["config.json", "model.safetensors"]
+    assert files_and_index(tmp_path / "ours") == files_and_index(tmp_path / "theirs")
     with safe_open(str(tmp_path / "ours" / "model.safetensors"), "np") as f, \
             safe_open(str(tmp_path / "theirs" / "model.safetensors"), "np") as g:  # fmt: skip
         assert sorted(f.keys()) == sorted(g.keys()) and f.metadata() == g.metadata()
@@ -393,8 +393,7 @@ def test_save_pretrained_options_as_transformers(make_checkpoint, tmp_path, clas
         theirs.save_pretrained(tmp_path / f"theirs{shard_size}", max_shard_size=shard_size)
         ours_files, ours_index = files_and_index(tmp_path / f"ours{shard_size}")
         theirs_files, theirs_index = files_and_index(tmp_path / f"theirs{shard_size}")
-        assert len(ours_files) > 3 and set(ours_files) - {"generation_config.json"} == set(theirs_files) - {
-            "generation_config.json"}  # fmt: skip
+        assert len(ours_files) > 3 and ours_files == theirs_files
         assert ours_index == theirs_index, f"{shard_size}: shard index differs"
     ids = ids_for(ours.config.vocab_size, seed=5)
     for loaded in (getattr(nanohf, class_name).from_pretrained(tmp_path / "ours20KB"),
@@ -403,7 +402,7 @@ def test_save_pretrained_options_as_transformers(make_checkpoint, tmp_path, clas
         assert diff < LOGITS_TOL, f"sharded save reloaded: logits differ by {diff:.2e}"
     # Saving unsharded into the same folder leaves only the new single file.
     ours.save_pretrained(tmp_path / "ours20KB")
-    assert files_and_index(tmp_path / "ours20KB") == (["config.json", "model.safetensors"], None)
+    assert files_and_index(tmp_path / "ours20KB") == files_and_index(tmp_path / "ours")
 
     ours.save_pretrained(tmp_path / "rank1", is_main_process=False)
     theirs.save_pretrained(tmp_path / "rank1-theirs", is_main_process=False)
@@ -534,3 +533,24 @@ def test_smaller_model_methods_as_transformers(make_checkpoint, caplog):
             assert any("strongly recommend passing in an `attention_mask`" in r.message for r in caplog.records)
     config_path = make_checkpoint("BertModel", TINY_BERT) / "config.json"
     assert nanohf.BertConfig.from_json_file(json_file=config_path).hidden_size == TINY_BERT["hidden_size"]
+
+
+@pytest.mark.parametrize("class_name", ["GPT2LMHeadModel", "BartForConditionalGeneration"])
+def test_generation_config_written_as_transformers(make_checkpoint, tmp_path, class_name):
+    ours, theirs = both(make_checkpoint, class_name)
+    ours.save_pretrained(tmp_path / "ours")
+    theirs.save_pretrained(tmp_path / "theirs")
+    written = [json.loads((tmp_path / side / "generation_config.json").read_text()) for side in ("ours", "theirs")]
+    assert written[0] == written[1]
+    # A checkpoint with its own generation settings: kept through a save, the same file as transformers writes.
+    src = tmp_path / "src"
+    ours.save_pretrained(src)
+    settings = {"max_new_tokens": 12, "do_sample": True, "top_k": 7}
+    (src / "generation_config.json").write_text(json.dumps(settings))
+    getattr(nanohf, class_name).from_pretrained(src).save_pretrained(tmp_path / "ours2")
+    torch_model(class_name, src).save_pretrained(tmp_path / "theirs2")
+    written = [json.loads((tmp_path / side / "generation_config.json").read_text()) for side in ("ours2", "theirs2")]
+    assert written[0] == written[1]
+    reloaded = getattr(nanohf, class_name).from_pretrained(tmp_path / "ours2").generation_config
+    assert (reloaded.max_new_tokens, reloaded.do_sample, reloaded.top_k) == (12, True, 7)
+    assert nanohf.BertModel(nanohf.BertConfig(**TINY_BERT)).can_generate() is False

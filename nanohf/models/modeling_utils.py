@@ -27,7 +27,7 @@ from nanohf.models.embedding_access import EmbeddingAccessMixin
 from nanohf.models.hub import hub_upload_error, resolve_checkpoint_dir
 from nanohf.models.inputs import check_model_inputs
 from nanohf.models.safetensors_io import load_safetensors
-from nanohf.models.saving import without_aliases, write_weights
+from nanohf.models.saving import without_aliases, write_generation_config, write_weights
 from nanohf.nn.layers import Embedding, LayerNorm, Linear
 from nanohf.nn.module import Module, ModuleList, Parameter, check_cpu_device, is_device
 from nanohf.random import get_generator
@@ -403,6 +403,8 @@ class PreTrainedModel(EmbeddingAccessMixin, Module):
         self.config.architectures = [type(self).__name__]
         self.config.dtype = str(self.dtype)  # what is written, whatever the loaded file held
         self.config.save_pretrained(save_directory)
+        if self.can_generate():
+            write_generation_config(self, save_directory)
         if state_dict is None:
             state_dict = self.state_dict()
         tensors = {name: np.asarray(array) for name, array in state_dict.items()}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nanohf.models.configuration_utils import TRANSFORMERS_FORMAT_VERSION
 from nanohf.models.hub import write_atomically
 from nanohf.models.safetensors_io import save_safetensors
 
@@ -115,3 +116,31 @@ def write_weights(
         }
         write_atomically(folder / index_name, (json.dumps(index, indent=2, sort_keys=True) + "\n").encode())
     return list(files)
+
+
+def write_generation_config(model: "PreTrainedModel", save_directory: str | os.PathLike) -> None:
+    """``generation_config.json`` beside the weights of a model that can generate, as transformers writes it.
+
+    A generation config that is just the model config's token ids (no ``generation_config.json`` was loaded,
+    or it held nothing else) is written as transformers writes one: ``"_from_model_config": true``, those
+    ids, and the model config's ``output_attentions`` / ``output_hidden_states`` / ``use_cache``. Any other
+    is written as its settings that differ from what the model config gives (both libraries fill the rest from
+    the model config again), so a reloaded model generates the same way.
+    """
+    from dataclasses import asdict
+
+    from nanohf.generation import GenerationConfig  # generation.py is imported only for models that generate
+
+    settings = asdict(model.generation_config)
+    from_model = asdict(GenerationConfig.from_model_config(model.config))
+    if settings == from_model:
+        out: dict = {"_from_model_config": True}
+        out.update({k: v for k, v in from_model.items() if v is not None and v != getattr(GenerationConfig, k, None)})
+        for key in ("output_attentions", "output_hidden_states", "use_cache"):
+            if hasattr(model.config, key):
+                out[key] = getattr(model.config, key)
+    else:  # the settings beyond what the model config gives (it is read again with the model)
+        out = {k: v for k, v in settings.items() if v != from_model[k]}
+    out["transformers_version"] = TRANSFORMERS_FORMAT_VERSION
+    text = json.dumps(out, indent=2, sort_keys=True) + "\n"
+    write_atomically(Path(save_directory) / "generation_config.json", text.encode())
