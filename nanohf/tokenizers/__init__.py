@@ -8,8 +8,21 @@ from .base import PreTrainedTokenizerBase
 from .batch import BatchEncoding, CharSpan, TokenSpan
 from .bpe import GPT2Tokenizer, GPT2TokenizerFast
 from .encoding import Encoding
+from .fast import PreTrainedTokenizerFast
 from .pattern import Regex
 from .roberta import RobertaTokenizer, RobertaTokenizerFast
+from .sentencepiece_family import (
+    AlbertTokenizer,
+    AlbertTokenizerFast,
+    LlamaTokenizer,
+    LlamaTokenizerFast,
+    T5Tokenizer,
+    T5TokenizerFast,
+    XLMRobertaTokenizer,
+    XLMRobertaTokenizerFast,
+    XLNetTokenizer,
+    XLNetTokenizerFast,
+)
 from .tokenizer import Tokenizer
 from .wordpiece import BasicTokenizer, BertTokenizer, BertTokenizerFast, WordpieceTokenizer
 
@@ -27,12 +40,23 @@ __all__ = [
     "GPT2Tokenizer",
     "GPT2TokenizerFast",
     "PreTrainedTokenizerBase",
+    "PreTrainedTokenizerFast",
     "Regex",
     "RobertaTokenizer",
     "RobertaTokenizerFast",
     "TokenSpan",
     "Tokenizer",
     "WordpieceTokenizer",
+    "AlbertTokenizer",
+    "AlbertTokenizerFast",
+    "LlamaTokenizer",
+    "LlamaTokenizerFast",
+    "T5Tokenizer",
+    "T5TokenizerFast",
+    "XLMRobertaTokenizer",
+    "XLMRobertaTokenizerFast",
+    "XLNetTokenizer",
+    "XLNetTokenizerFast",
     # the `tokenizers` library's building blocks
     "decoders",
     "models",

@@ -12,7 +12,15 @@ from pathlib import Path
 from nanohf.models.hub import resolve_checkpoint_dir
 from nanohf.tokenizers.base import read_json
 from nanohf.tokenizers.bpe import GPT2Tokenizer
+from nanohf.tokenizers.fast import SENTENCEPIECE_FILES, PreTrainedTokenizerFast
 from nanohf.tokenizers.roberta import RobertaTokenizer
+from nanohf.tokenizers.sentencepiece_family import (
+    AlbertTokenizer,
+    LlamaTokenizer,
+    T5Tokenizer,
+    XLMRobertaTokenizer,
+    XLNetTokenizer,
+)
 from nanohf.tokenizers.wordpiece import BertTokenizer
 
 
@@ -34,9 +42,16 @@ TOKENIZER_CLASSES = {
     "RobertaTokenizerFast": RobertaTokenizer,
     "BartTokenizer": RobertaTokenizer,  # BART's tokenizer is RoBERTa's byte-level BPE
     "BartTokenizerFast": RobertaTokenizer,
+    # any tokenizer.json, through the `tokenizers` library re-telling (fast.py, sentencepiece_family.py)
+    "PreTrainedTokenizerFast": PreTrainedTokenizerFast,
+    "TokenizersBackend": PreTrainedTokenizerFast,
 }
+for _cls in (T5Tokenizer, AlbertTokenizer, XLNetTokenizer, XLMRobertaTokenizer, LlamaTokenizer):
+    TOKENIZER_CLASSES[_cls.__name__] = TOKENIZER_CLASSES[_cls.__name__ + "Fast"] = _cls
 MODEL_TYPE_TO_TOKENIZER = {"bert": BertTokenizer, "distilbert": DistilBertTokenizer, "gpt2": GPT2Tokenizer,
-                           "roberta": RobertaTokenizer, "bart": RobertaTokenizer}
+                           "roberta": RobertaTokenizer, "bart": RobertaTokenizer, "t5": T5Tokenizer,
+                           "albert": AlbertTokenizer, "xlnet": XLNetTokenizer, "xlm-roberta": XLMRobertaTokenizer,
+                           "llama": LlamaTokenizer, "mistral": LlamaTokenizer}
 
 
 class AutoTokenizer:
@@ -70,9 +85,17 @@ def _tokenizer_class(folder: Path) -> type:
     if any((folder / f).is_file() for f in ("vocab.json", "encoder.json")):
         return GPT2Tokenizer
     tokenizer_json = read_json(folder, "tokenizer.json")
-    if tokenizer_json.get("model", {}).get("type") == "BPE":
+    model = (tokenizer_json.get("model") or {}).get("type")
+    if model == "BPE" and (tokenizer_json.get("pre_tokenizer") or {}).get("type") == "ByteLevel":
         return GPT2Tokenizer
-    if (folder / "vocab.txt").is_file() or tokenizer_json:
+    if (folder / "vocab.txt").is_file() or model == "WordPiece":
         return BertTokenizer
+    if tokenizer_json:  # any other pipeline: run the file itself, as transformers' TokenizersBackend does
+        return PreTrainedTokenizerFast
+    spm = [f for f in SENTENCEPIECE_FILES if (folder / f).is_file()]
+    if spm:
+        raise OSError(f"{folder} has a SentencePiece model ({', '.join(spm)}) but no tokenizer.json; nanohf reads "
+                      "tokenizer.json only: convert it once with transformers (AutoTokenizer.from_pretrained(folder)"
+                      ".save_pretrained(folder) writes tokenizer.json), then load the folder again")
     raise FileNotFoundError(f"{folder} has no tokenizer files (tokenizer_config.json, vocab.txt, vocab.json, "
                             "tokenizer.json)")

@@ -30,9 +30,6 @@ class Decoder:
     def decode(self, tokens: list[str]) -> str:
         return "".join(self.decode_chain(list(tokens)))
 
-    def __getstate__(self) -> dict:
-        return self.to_dict()
-
     def to_dict(self) -> dict:
         return {"type": type(self).__name__}
 

@@ -98,9 +98,6 @@ class Model:
     def get_vocab_size(self) -> int:
         return len(self.vocab)
 
-    def __getstate__(self) -> dict:
-        return self.to_dict()
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab_size={self.get_vocab_size()})"
 

@@ -123,9 +123,6 @@ class Normalizer:
         self.normalize(normalized)
         return normalized.normalized
 
-    def __getstate__(self) -> dict:
-        return self.to_dict()
-
     def to_dict(self) -> dict:
         return {"type": type(self).__name__}
 

@@ -63,9 +63,6 @@ class PreTokenizer:
         self.pre_tokenize(pretok)
         return pretok.get_splits()
 
-    def __getstate__(self) -> dict:
-        return self.to_dict()
-
     def to_dict(self) -> dict:
         return {"type": type(self).__name__}
 

@@ -76,9 +76,6 @@ class PostProcessor:
         encodings = [encoding] if pair is None else [encoding, pair]
         return Encoding.merge(self.process_encodings(encodings, add_special_tokens))
 
-    def __getstate__(self) -> dict:
-        return self.to_dict()
-
     def __repr__(self) -> str:
         fields = {k: v for k, v in self.to_dict().items() if k != "type"}
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
