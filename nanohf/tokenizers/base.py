@@ -246,10 +246,11 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
         the index (from `start`) of the character of `text` it came from.
         """
         added = self.added_vocab
+        raw = added._raw
+        if added._normalized is None and (raw is None or raw[0].search(text) is None):
+            return [(text, 0, None, None)]  # the usual case: nothing to cut out (checked without a call)
         splits = added.find(text)
         if splits is None:
-            if not added.has_normalized:
-                return [(text, 0, None, None)]  # the usual case: nothing to cut out
             splits = [(None, 0, len(text))]
         pieces = []
         for token_id, start, stop in splits:
