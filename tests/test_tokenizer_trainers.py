@@ -108,7 +108,7 @@ def test_bpe_same_vocab_and_merges(corpus, case):
     first_difference = next((i for i, (a, b) in enumerate(zip(merges, ref_merges, strict=False)) if a != b), None)
     assert merges == ref_merges, f"{len(merges)} vs {len(ref_merges)} merges, first difference at {first_difference}"
     if "end_of_word_suffix" in settings:
-        # Rust numbers the one-character "c</w>" forms in hash-map order; nanohf by code point. Same set, and
+        # Rust numbers the one-character "c</w>" forms in hash-map order; nanohf by word frequency. Same set, and
         # every other token (special, alphabet, merged) has the same id.
         assert set(vocab) == set(ref_model["vocab"])
         forms = {t for t in vocab if len(t) == 5 and t.endswith("</w>")}

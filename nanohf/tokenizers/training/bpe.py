@@ -33,7 +33,8 @@ Steps 1-3 are below; steps 4-5 run as one Numba kernel, bpe_kernel.merge_loop (3
 in about half a second; the same loop in Python took five).
 
 Only the ids of the "##c" / "c</w>" forms differ from Rust's: it numbers them in its hash map's order (a
-different order each run); nanohf numbers them by code point, so training is deterministic.
+different order each run); nanohf numbers them by how many distinct words they occur in, then by code point
+(deterministic, and close to the order Rust tends to meet them in: see step 3).
 """
 
 from collections.abc import Iterable
@@ -107,9 +108,16 @@ def train_bpe(
     # Rust tests "is the character in the vocabulary", so a special token of one character also counts.
     alphabet = {t for t in token_to_id if len(t) == 1}
 
-    # 3. words -> symbol ids; the prefixed/suffixed forms become tokens, numbered by code point order
+    # 3. words -> symbol ids; the prefixed/suffixed forms become tokens
     word_forms = [_symbol_forms(w, alphabet, continuing_subword_prefix, end_of_word_suffix) for w in word_counts]
-    new_forms = sorted({f for forms in word_forms for f in forms} - token_to_id.keys())
+    # Rust numbers them as it meets them walking its words in hash-map order, so a form found in many words
+    # tends to come early; nanohf numbers them by the number of distinct words they occur in (then code
+    # point): a deterministic order with the same tendency, so equal-count merges tie-break alike.
+    in_words: dict[str, int] = {}
+    for forms in word_forms:
+        for f in set(forms):
+            in_words[f] = in_words.get(f, 0) + 1
+    new_forms = sorted(in_words.keys() - token_to_id.keys(), key=lambda f: (-in_words[f], f))
     for form in new_forms:
         _add(form, token_to_id, id_to_token)
     if len(id_to_token) > vocab_size:
