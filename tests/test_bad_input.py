@@ -455,3 +455,17 @@ def test_unknown_model_type(bert_folder, model_type):
 def test_model_type_of_another_class(bert_folder):
     with pytest.raises(ValueError, match=r"model_type 'bert', but DistilBertConfig is for 'distilbert'"):
         nanohf.DistilBertModel.from_pretrained(bert_folder)
+
+
+def test_hub_cache_ref_pointing_outside_is_refused(make_checkpoint, tmp_path, monkeypatch):
+    """A refs/main holding a path is data, not a pointer to follow: ../ out of the cache is refused."""
+    outside = shutil.copytree(make_checkpoint("BertModel", TINY_BERT), tmp_path / "outside")
+    repo = tmp_path / "cache" / "models--org--tiny"
+    (repo / "snapshots" / "abc").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(f"../../../{outside.name}\n")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"refs/main holds '\.\./\.\./\.\./outside', which is not a snapshot name"):
+        nanohf.AutoModel.from_pretrained("org/tiny")

@@ -24,18 +24,45 @@ def hub_cache_dir() -> Path:
     return Path(hf_home) / "hub"
 
 
-def _cached_snapshot(name: str) -> Path | None:
-    repo = hub_cache_dir() / ("models--" + name.replace("/", "--"))
+def repo_cache_dir(model_id: str, cache_dir: str | os.PathLike | None = None) -> Path:
+    """``<cache>/models--org--name``: where huggingface_hub keeps ``model_id``'s files (``cache_dir``: the
+    cache's root, as transformers' ``cache_dir=``; default: the environment's)."""
+    root = Path(cache_dir) if cache_dir is not None else hub_cache_dir()
+    return root / ("models--" + model_id.replace("/", "--"))
+
+
+def _is_plain_name(name: str) -> bool:
+    """A single folder name: not empty, no separator, no parent reference, not absolute."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and not os.path.isabs(name)
+
+
+def cached_snapshot(
+    model_id: str, revision: str | None = None, cache_dir: str | os.PathLike | None = None
+) -> Path | None:
+    """The snapshot folder of ``model_id`` in the local cache, or None when it is not there.
+
+    ``revision``: a branch or tag (read from ``refs/<revision>``) or a commit hash, full or abbreviated
+    (matched against the snapshot folder names). Without it: ``refs/main``, else the one snapshot there is.
+    A ref file is data: it is followed only when it names a snapshot folder directly, and a ref holding
+    a path (``../../elsewhere``, an absolute path) is a ValueError, never a folder outside the cache.
+    """
+    repo = repo_cache_dir(model_id, cache_dir)
     snapshots = repo / "snapshots"
     if not snapshots.is_dir():
         return None
-    ref = repo / "refs" / "main"
-    if ref.is_file():
-        candidate = snapshots / ref.read_text().strip()
-        if candidate.is_dir():
-            return candidate
-    revisions = sorted(snapshots.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
-    return revisions[0] if revisions else None
+    ref_name = revision or "main"
+    ref = repo / "refs" / ref_name
+    if _is_plain_name(ref_name) and ref.is_file():
+        commit = ref.read_text(encoding="utf-8").strip()
+        if not _is_plain_name(commit):
+            raise ValueError(f"{ref} holds {commit!r}, which is not a snapshot name: refusing to follow it")
+        candidate = snapshots / commit
+        return candidate if candidate.is_dir() else None
+    folders = sorted(p for p in snapshots.iterdir() if p.is_dir())
+    if revision is not None:
+        matches = [p for p in folders if p.name.startswith(revision)]
+        return matches[0] if len(matches) == 1 else None
+    return folders[0] if len(folders) == 1 else None
 
 
 def _download(name: str) -> Path | None:
@@ -58,7 +85,7 @@ def resolve_checkpoint_dir(name_or_path: str | os.PathLike) -> Path:
     if path.is_dir():
         return path
     name = str(name_or_path)
-    snapshot = _cached_snapshot(name) or _download(name)
+    snapshot = cached_snapshot(name) or _download(name)
     if snapshot is not None:
         return snapshot
     raise FileNotFoundError(

@@ -16,7 +16,7 @@ that points elsewhere is refused rather than read.
 import os
 from pathlib import Path
 
-from nanohf.models.hub import hub_cache_dir
+from nanohf.models.hub import cached_snapshot, repo_cache_dir
 
 # task -> (model id, revision) as transformers pins them.
 DEFAULT_MODELS = {
@@ -32,46 +32,6 @@ DEFAULT_MODELS = {
     "translation": ("google-t5/t5-base", "a9723ea"),
     "text2text-generation": ("google-t5/t5-base", "a9723ea"),
 }
-
-
-def repo_cache_dir(model_id: str, cache_dir: str | os.PathLike | None = None) -> Path:
-    """``<cache>/models--org--name``: where huggingface_hub keeps ``model_id``'s files (``cache_dir``: the
-    cache's root, as transformers' ``model_kwargs={"cache_dir": ...}``; default: the environment's)."""
-    root = Path(cache_dir) if cache_dir is not None else hub_cache_dir()
-    return root / ("models--" + model_id.replace("/", "--"))
-
-
-def _is_plain_name(name: str) -> bool:
-    """A single folder name: not empty, no separator, no parent reference, not absolute."""
-    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and not os.path.isabs(name)
-
-
-def cached_snapshot(
-    model_id: str, revision: str | None = None, cache_dir: str | os.PathLike | None = None
-) -> Path | None:
-    """The snapshot folder of ``model_id`` in the local cache, or None when it is not there.
-
-    ``revision``: a branch or tag (read from ``refs/<revision>``) or a commit hash, full or abbreviated
-    (matched against the snapshot folder names). Without it: ``refs/main``, else the one snapshot there is.
-    Raises ValueError when a ref file's content is not a plain snapshot name (e.g. ``../../elsewhere``).
-    """
-    repo = repo_cache_dir(model_id, cache_dir)
-    snapshots = repo / "snapshots"
-    if not snapshots.is_dir():
-        return None
-    ref_name = revision or "main"
-    ref = repo / "refs" / ref_name
-    if _is_plain_name(ref_name) and ref.is_file():
-        commit = ref.read_text(encoding="utf-8").strip()
-        if not _is_plain_name(commit):
-            raise ValueError(f"{ref} holds {commit!r}, which is not a snapshot name: refusing to follow it")
-        candidate = snapshots / commit
-        return candidate if candidate.is_dir() else None
-    folders = sorted(p for p in snapshots.iterdir() if p.is_dir())
-    if revision is not None:
-        matches = [p for p in folders if p.name.startswith(revision)]
-        return matches[0] if len(matches) == 1 else None
-    return folders[0] if len(folders) == 1 else None
 
 
 def default_checkpoint(task: str, revision: str | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
