@@ -226,7 +226,7 @@ def test_incomplete_beta_matches_scipy():
 
 
 def test_loader_registry_combine_and_errors():
-    shipped = ["accuracy", "f1", "glue", "matthews_correlation", "pearsonr", "precision", "recall", "rouge",
+    shipped = ["accuracy", "bleu", "f1", "glue", "matthews_correlation", "pearsonr", "precision", "recall", "rouge",
                "sacrebleu", "seqeval", "spearmanr", "squad", "squad_v2"]  # fmt: skip
     assert evaluate.list_evaluation_modules() == shipped
     assert evaluate.load("evaluate-metric/accuracy").name == "accuracy"
@@ -239,8 +239,8 @@ def test_loader_registry_combine_and_errors():
         evaluate.load("glue", "imdb")
     with pytest.raises(KeyError, match="unknown configuration 'multilabel'"):
         evaluate.load("f1", "multilabel")
-    with pytest.raises(FileNotFoundError, match="Couldn't find a module script at bleu"):
-        evaluate.load("bleu")
+    with pytest.raises(FileNotFoundError, match="Couldn't find a module script at bertscore"):
+        evaluate.load("bertscore")
     with pytest.raises(ValueError, match="never runs code"):
         evaluate.load("./my_metric.py")
     with pytest.raises(NotImplementedError, match="gather"):

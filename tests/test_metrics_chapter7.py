@@ -8,6 +8,7 @@ from a fixed seed, and edge cases.
 """
 
 import json
+import math
 import random
 import warnings
 from pathlib import Path
@@ -438,3 +439,38 @@ def test_sacrebleu_edge_cases():
             for smooth in ("exp", "none", "floor", "add-k"):
                 worst = max(worst, check_sacrebleu(predictions, references, tokenize=tokenize, smooth_method=smooth))
     assert worst <= 1e-9, f"sacrebleu edge cases: max |Δ| = {worst}"
+
+
+# ---------------------------------------------------------------------------------------------- bleu
+def test_bleu_matches_nltk_corpus_bleu():
+    """evaluate's "bleu" (TF NMT's compute_bleu) equals NLTK's corpus_bleu where their definitions meet: one
+    reference per sentence (NLTK's closest length = NMT's shortest), hypotheses of at least 4 tokens (NLTK
+    counts a missing n-gram order as 1 possible), no smoothing."""
+    from nltk.translate.bleu_score import corpus_bleu
+
+    from nanohf.evaluate.metrics.sacrebleu import tokenize_13a
+
+    rng = random.Random(11)
+    pairs = [(edited(a, rng), b) for a, b in mrpc_pairs(200)]
+    pairs = [(p, r) for p, r in pairs if len(tokenize_13a(p)) >= 4]
+    worst = 0.0
+    for chunk in (pairs, pairs[:1], pairs[:10], [(b, b) for _, b in pairs[:5]]):
+        predictions, references = [p for p, _ in chunk], [[r] for _, r in chunk]
+        ours = evaluate.load("bleu").compute(predictions=predictions, references=references)
+        theirs = quiet(corpus_bleu, [[tokenize_13a(r[0])] for r in references], [tokenize_13a(p) for p in predictions])
+        worst = max(worst, abs(ours["bleu"] - theirs))
+    assert worst < 1e-12, f"bleu vs nltk corpus_bleu on MRPC: max |Δ| = {worst}"
+
+
+def test_bleu_shortest_reference_smoothing_and_errors():
+    bleu = evaluate.load("bleu")
+    out = bleu.compute(predictions=["the cat"], references=[["the cat sat", "a cat"]])
+    # r = the shortest reference (2 tokens), so BP = 1; no 3-gram can match: precisions [1, 1, 0, 0] -> 0
+    assert out == {"bleu": 0.0, "precisions": [1.0, 1.0, 0.0, 0.0], "brevity_penalty": 1.0, "length_ratio": 1.0,
+                   "translation_length": 2, "reference_length": 2}, out  # fmt: skip
+    smoothed = bleu.compute(predictions=["the cat"], references=[["the cat sat", "a cat"]], smooth=True)
+    assert smoothed["precisions"] == [1.0, 1.0, 1.0, 1.0] and smoothed["bleu"] == 1.0, smoothed
+    short = bleu.compute(predictions=["a b c d"], references=["a b c d e f g h"], max_order=2)
+    assert abs(short["brevity_penalty"] - math.exp(1 - 8 / 4)) < 1e-15 and short["precisions"] == [1.0, 1.0], short
+    with pytest.raises(ValueError, match="predictions have no tokens"):
+        bleu.compute(predictions=[""], references=["a b"])
