@@ -11,6 +11,9 @@ import os
 from typing import Any
 
 
+JSON_NAMES = {dict: "object", list: "array", str: "string"}
+
+
 def read_json(path: str | os.PathLike, expect: type | None = dict) -> Any:
     """The JSON value in ``path``; ``expect`` (dict by default, None for any) is the top-level type.
 
@@ -30,5 +33,5 @@ def read_json(path: str | os.PathLike, expect: type | None = dict) -> Any:
     except RecursionError:
         raise ValueError(f"{path} nests JSON arrays or objects too deeply to read") from None
     if expect is not None and not isinstance(value, expect):
-        raise ValueError(f"{path} must hold a JSON {expect.__name__}, found {type(value).__name__}")
+        raise ValueError(f"{path} must hold a JSON {JSON_NAMES.get(expect, expect.__name__)}, found {type(value).__name__}")
     return value

@@ -319,6 +319,16 @@ def test_broken_shard_index(sharded_folder, content):
         nanohf.BertForSequenceClassification.from_pretrained(sharded_folder)
 
 
+@pytest.mark.parametrize("shard", ["../outside.safetensors", "/etc/passwd", "sub/model.safetensors", ".."])
+def test_shard_index_path_outside_the_folder_refused(sharded_folder, shard):
+    index = sharded_folder / "model.safetensors.index.json"
+    content = json.loads(index.read_text())
+    first = next(iter(content["weight_map"]))
+    index.write_text(json.dumps({**content, "weight_map": {**content["weight_map"], first: shard}}))
+    with pytest.raises(ValueError, match=rf"shard {re.escape(repr(shard))} is not a file name in"):
+        nanohf.BertForSequenceClassification.from_pretrained(sharded_folder)
+
+
 def test_shard_index_names_a_missing_shard(sharded_folder):
     shard = sorted(sharded_folder.glob("model-*.safetensors"))[1]
     shard.unlink()

@@ -12,7 +12,7 @@ from nanohf.jsonfile import read_json
         (b'{"a": ', r"is not valid JSON: Expecting value: line 1 column 7"),
         (b"", r"is not valid JSON"),
         (b"[" * 100_000 + b"]" * 100_000, r"nests JSON arrays or objects too deeply"),
-        (b"[1, 2]", r"must hold a JSON dict, found list"),
+        (b"[1, 2]", r"must hold a JSON object, found list"),
     ],
     ids=["not-utf8", "cut", "empty", "deep", "list"],
 )

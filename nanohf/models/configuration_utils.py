@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from nanohf.jsonfile import read_json
 from nanohf.models.config_validation import id2label_from_json
 from nanohf.models.hub import hub_upload_error, resolve_file, write_atomically
 
@@ -377,11 +378,4 @@ PreTrainedConfig = PretrainedConfig  # transformers 5 spelling
 
 def read_config_dict(path: str | os.PathLike) -> dict[str, Any]:
     """Parse a ``config.json``; a broken file gets an error that names it."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            config_dict = json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from None
-    if not isinstance(config_dict, dict):
-        raise ValueError(f"{path} must hold a JSON object, found {type(config_dict).__name__}")
-    return _decode_special_floats(config_dict)
+    return _decode_special_floats(read_json(path))

@@ -12,7 +12,6 @@ Loading, step by step (``from_pretrained``):
    the model does not use, as transformers does.
 """
 
-import json
 import logging
 import os
 import re
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from nanohf.jsonfile import read_json
 from nanohf.models.config_validation import validate_config
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.embedding_access import EmbeddingAccessMixin
@@ -485,12 +485,14 @@ def load_checkpoint(folder: Path) -> dict[str, np.ndarray]:
     if single.is_file():
         return load_safetensors(single)
     if index.is_file():
-        try:
-            weight_map = json.loads(index.read_text())["weight_map"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"{index} is not a valid shard index (JSON with a 'weight_map'): {err!r}") from None
+        weight_map = read_json(index).get("weight_map")
+        if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+            raise ValueError(f"{index} is not a valid shard index: 'weight_map' must map tensor names to file names")
         state_dict: dict[str, np.ndarray] = {}
         for shard in sorted(set(weight_map.values())):
+            # A shard's name is data: a plain file name in this folder, never a path out of it.
+            if Path(shard).name != shard or shard in ("", ".", ".."):
+                raise ValueError(f"{index}: shard {shard!r} is not a file name in {folder}; refusing to read it")
             state_dict.update(load_safetensors(folder / shard))
         return state_dict
     pickles = [name for name in PICKLE_NAMES if (folder / name).is_file()]
