@@ -10,7 +10,6 @@ import json
 import os
 from typing import Any
 
-
 JSON_NAMES = {dict: "object", list: "array", str: "string"}
 
 
@@ -33,5 +32,6 @@ def read_json(path: str | os.PathLike, expect: type | None = dict) -> Any:
     except RecursionError:
         raise ValueError(f"{path} nests JSON arrays or objects too deeply to read") from None
     if expect is not None and not isinstance(value, expect):
-        raise ValueError(f"{path} must hold a JSON {JSON_NAMES.get(expect, expect.__name__)}, found {type(value).__name__}")
+        wanted = JSON_NAMES.get(expect, expect.__name__)
+        raise ValueError(f"{path} must hold a JSON {wanted}, found {type(value).__name__}")
     return value
