@@ -13,6 +13,7 @@ import unicodedata
 
 from .normalized import NormalizedString, find_matches, rust_is_whitespace
 from .pattern import Regex, pattern_to_dict
+from .precompiled import Precompiled
 from .wordpiece import _NEWER_LOWERCASE, _code_points, category, is_cjk, is_control
 
 # The Unicode normalization tables of `tokenizers` (the unicode-normalization-alignments crate) are older than
@@ -272,5 +273,5 @@ class Sequence(Normalizer):
         return {"type": "Sequence", "normalizers": [n.to_dict() for n in self.normalizers]}
 
 
-__all__ = ["BertNormalizer", "Lowercase", "NFC", "NFD", "NFKC", "NFKD", "Normalizer", "Prepend", "Replace",
-           "Sequence", "Strip", "StripAccents", "find_matches"]
+__all__ = ["BertNormalizer", "Lowercase", "NFC", "NFD", "NFKC", "NFKD", "Normalizer", "Precompiled", "Prepend",
+           "Replace", "Sequence", "Strip", "StripAccents", "find_matches"]

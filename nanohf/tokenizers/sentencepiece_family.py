@@ -14,8 +14,8 @@ builds its own pipeline around it from its arguments:
                       decoder Replace + ByteFallback + Fuse + Strip; padding on the left
 
 so `AutoTokenizer.from_pretrained(folder)` gives what transformers' AutoTokenizer gives on the same folder.
-(SentencePiece's own normalizer, the "Precompiled" charsmap of real checkpoints, is not supported yet: such a
-tokenizer.json is refused with a clear error by tokenizer_json.py.)
+A file's SentencePiece normalizer (the "Precompiled" charsmap of real checkpoints, precompiled.py) is kept, as
+transformers keeps it.
 """
 
 from . import decoders, models, normalizers, pre_tokenizers, processors
@@ -35,6 +35,14 @@ def _unigram_vocab(source, default: list[tuple[str, float]]) -> list[tuple[str, 
     if not isinstance(source.model, models.Unigram):
         raise ValueError(f"expected a Unigram tokenizer.json, got a {type(source.model).__name__} model")
     return list(source.model.vocab)
+
+
+def _precompiled(source) -> list:
+    """[the file's Precompiled normalizer] when it has one (transformers passes it on as _spm_precompiled_charsmap)."""
+    found = [] if source is None else [source.normalizer]
+    while found and isinstance(found[0], normalizers.Sequence):
+        found = list(found[0].normalizers)
+    return [n for n in found if isinstance(n, normalizers.Precompiled)][:1]
 
 
 def _metaspace_pipeline(tok: Tokenizer, prepend_scheme: str) -> None:
@@ -84,6 +92,7 @@ class T5Tokenizer(_SentencePieceTokenizer):
         default = [(str(pad_token), 0.0), (str(eos_token), 0.0), (str(unk_token), 0.0), ("▁", -2.0)]
         default += [(f"<extra_id_{i}>", 0.0) for i in range(extra_ids - 1, -1, -1)]
         tok = Tokenizer(models.Unigram(_unigram_vocab(source, default), unk_id=2, byte_fallback=False))
+        tok.normalizer = (_precompiled(source) or [None])[0]
         _metaspace_pipeline(tok, "always")
         _carry_added_tokens(source, kwargs)
         self.extra_ids = extra_ids
@@ -113,7 +122,7 @@ class AlbertTokenizer(_SentencePieceTokenizer):
             steps += [normalizers.NFKD(), normalizers.StripAccents()]
         if do_lower_case:
             steps.append(normalizers.Lowercase())
-        tok.normalizer = normalizers.Sequence(steps)
+        tok.normalizer = normalizers.Sequence(steps + _precompiled(source))
         _metaspace_pipeline(tok, "always" if add_prefix_space else "never")
         _carry_added_tokens(source, kwargs)
         self.do_lower_case, self.keep_accents = do_lower_case, keep_accents
@@ -150,7 +159,7 @@ class XLNetTokenizer(_SentencePieceTokenizer):
                  normalizers.StripAccents()]
         if do_lower_case:
             steps.append(normalizers.Lowercase())
-        tok.normalizer = normalizers.Sequence(steps)
+        tok.normalizer = normalizers.Sequence(steps + _precompiled(source))
         _metaspace_pipeline(tok, "always")
         _carry_added_tokens(source, kwargs)
         self.do_lower_case, self.remove_space, self.keep_accents = do_lower_case, remove_space, keep_accents
@@ -174,6 +183,7 @@ class XLMRobertaTokenizer(_SentencePieceTokenizer):
         source = _source(tokenizer_object, tokenizer_file)
         default = [(str(t), 0.0) for t in (bos_token, pad_token, eos_token, unk_token, mask_token)]
         tok = Tokenizer(models.Unigram(_unigram_vocab(source, default), unk_id=3, byte_fallback=False))
+        tok.normalizer = (_precompiled(source) or [None])[0]
         _metaspace_pipeline(tok, "always" if add_prefix_space else "never")
         _carry_added_tokens(source, kwargs)
         self.add_prefix_space = add_prefix_space

@@ -70,9 +70,17 @@ _NORMALIZERS = {
     "Strip": lambda r, w: normalizers.Strip(r("strip_left", True, bool), r("strip_right", True, bool)),
     "Replace": lambda r, w: normalizers.Replace(r.pattern(), r("content", kind=str)),
     "Prepend": lambda r, w: normalizers.Prepend(r("prepend", kind=str)),
+    "Precompiled": lambda r, w: _precompiled(r),
     "Sequence": lambda r, w: normalizers.Sequence(
         [normalizer(d, f"{w}.normalizers[{i}]") for i, d in enumerate(r("normalizers", kind=list))]),
 }
+
+
+def _precompiled(r):
+    try:
+        return normalizers.Precompiled(r("precompiled_charsmap", kind=str))
+    except ValueError as error:  # base64 errors are ValueErrors too
+        raise ValueError(f"{r.where}: field 'precompiled_charsmap': {error}") from None
 
 
 def normalizer(data, where: str):
