@@ -16,6 +16,9 @@ from numba import njit, types
 from numba.typed import Dict
 
 LOW = (1 << 32) - 1
+# FNV-1a hashing of token strings, kept to 63 bits: the same value whether the product wraps (compiled int64)
+# or not (plain Python with NUMBA_DISABLE_JIT), and never negative.
+FNV_OFFSET, FNV_PRIME, MASK63 = 1469598103934665603, 1099511628211, (1 << 63) - 1
 
 
 @njit(cache=True)
@@ -86,10 +89,10 @@ def _pop(heap, size):
 
 @njit(cache=True)
 def _hash(chars, start, length):
-    h = np.uint64(1469598103934665603)
+    h = FNV_OFFSET
     for k in range(start, start + length):
-        h = (h ^ np.uint64(chars[k])) * np.uint64(1099511628211)
-    return np.int64(h >> np.uint64(1))
+        h = ((h ^ int(chars[k])) * FNV_PRIME) & MASK63
+    return h
 
 
 @njit(cache=True)

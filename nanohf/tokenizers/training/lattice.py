@@ -28,6 +28,9 @@ from numba.typed import Dict
 
 CODE_POINTS = 1 << 21  # every code point is below 0x110000 < 2**21
 UNK_PENALTY = 10.0  # the unknown node scores min_score - 10, as in the Rust model
+# FNV-1a hashing of substrings, kept to 63 bits: the same value whether the product wraps (compiled int64)
+# or not (plain Python with NUMBA_DISABLE_JIT), and never negative.
+FNV_OFFSET, FNV_PRIME, MASK63 = 1469598103934665603, 1099511628211, (1 << 63) - 1
 
 
 @njit(cache=True)
@@ -289,16 +292,15 @@ def substring_stats(chars, starts, max_len):
         for i in range(a, b - 1):
             if chars[i] == 0:
                 continue
-            h = np.uint64(1469598103934665603)
-            h = (h ^ np.uint64(chars[i])) * np.uint64(1099511628211)
+            h = ((FNV_OFFSET ^ int(chars[i])) * FNV_PRIME) & MASK63
             for end in range(i + 2, min(b, i + max_len) + 1):
                 c = chars[end - 1]
                 if c == 0:
                     break
-                h = (h ^ np.uint64(c)) * np.uint64(1099511628211)
+                h = ((h ^ int(c)) * FNV_PRIME) & MASK63
                 after = chars[end] if end < b else 0
                 size = end - i
-                key = np.int64(h >> np.uint64(1))
+                key = h
                 while True:
                     if key not in table:
                         if n == len(rep):
