@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nanohf.evaluate as evaluate
 from nanohf.evaluate.metrics._squad_answers import normalize_answer
@@ -105,7 +107,7 @@ def check_seqeval(predictions, references, **options):
 
 
 def test_seqeval_wnut17_default_and_strict():
-    references = wnut17_tags()
+    references = wnut17_tags(200)
     predictions = noisy(references, random.Random(0))
     deltas = [check_seqeval(predictions, references),
               check_seqeval(predictions, references, mode="strict", scheme="IOB2"),
@@ -474,3 +476,31 @@ def test_bleu_shortest_reference_smoothing_and_errors():
     assert abs(short["brevity_penalty"] - math.exp(1 - 8 / 4)) < 1e-15 and short["precisions"] == [1.0, 1.0], short
     with pytest.raises(ValueError, match="predictions have no tokens"):
         bleu.compute(predictions=[""], references=["a b"])
+
+
+# ---------------------------------------------------------------------------------------------- hypothesis
+TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "E-PER", "S-LOC", "E-LOC", "S-PER"]
+sentences = st.lists(st.lists(st.sampled_from(TAGS), min_size=1, max_size=10), min_size=1, max_size=6)
+
+
+@settings(derandomize=True, max_examples=80, deadline=None)
+@given(sentences, st.randoms(use_true_random=False))
+def test_seqeval_hypothesis(references, rng):
+    """Random IOBES-style corpora, lenient and strict (IOBES and IOB2 when the tags allow it)."""
+    predictions = [[t if rng.random() < 0.6 else rng.choice(TAGS) for t in seq] for seq in references]
+    check_seqeval(predictions, references)
+    check_seqeval(predictions, references, mode="strict", scheme="IOBES")
+    if not {t[0] for seq in references + predictions for t in seq} - set("BIO"):
+        check_seqeval(predictions, references, mode="strict", scheme="IOB2")
+
+
+words = st.text(alphabet="ab c.,-'!é1", min_size=0, max_size=25)
+
+
+@settings(derandomize=True, max_examples=150, deadline=None)
+@given(st.lists(st.tuples(words, words, words), min_size=1, max_size=5), st.sampled_from([None, "intl", "none"]))
+def test_sacrebleu_and_rouge_hypothesis(triples, tokenize):
+    """Random short texts from a small alphabet (many repeats, punctuation, empty strings)."""
+    predictions, refs = [p for p, _, _ in triples], [[a, b] for _, a, b in triples]
+    check_sacrebleu(predictions, refs, tokenize=tokenize)
+    check_rouge(predictions, [a for a, _ in refs], use_aggregator=False)
