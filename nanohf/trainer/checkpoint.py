@@ -229,7 +229,11 @@ def load_weights(model, folder: str | os.PathLike) -> None:
     shape — a tensor missing from the file is an error naming it, never a silent re-initialisation."""
     folder = Path(folder)
     source = next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), folder)
-    info = model.load_state_dict(load_checkpoint(folder), strict=False)
+    tensors = load_checkpoint(folder)
+    try:
+        info = model.load_state_dict(tensors, strict=False)
+    except ValueError as err:  # a tensor of the wrong shape: say which file it is in
+        raise ValueError(f"{source}: {err}") from None
     if info["missing_keys"] or info["unexpected_keys"]:
         raise ValueError(f"{source} does not hold this model's weights: missing tensors {info['missing_keys']}, "
                          f"unexpected tensors {info['unexpected_keys']}")  # fmt: skip

@@ -65,7 +65,8 @@ def run_training(trainer, resume_from_checkpoint=None, ignore_keys_for_eval=None
     bar = tqdm(total=max_steps, initial=done_steps, disable=args.disable_tqdm or not trainer.world.is_main_process,
                desc="train")  # fmt: skip
     try:
-        for epoch in range(done_steps // steps_per_epoch, num_epochs):
+        # Resumed from the last step (a run killed after its final checkpoint): nothing is left to train.
+        for epoch in range(done_steps // steps_per_epoch, num_epochs if done_steps < max_steps else 0):
             trainer._epoch_index = epoch
             batches = loader.index_batches(epoch)  # the same order as an uninterrupted run would see
             # On resume, skip the batches of this epoch that the checkpointed run already trained on.
