@@ -383,6 +383,26 @@ def test_new_ids_and_resizing(folders):
                 return_tensors="np")
 
 
+@pytest.mark.parametrize("kind", ["uncased", "gpt2", "roberta"])
+def test_call_keywords(folders, kind, tmp_path):
+    """split_special_tokens (per call and per tokenizer, saved), tokenizer_kwargs, unknown keywords: as transformers."""
+    ours, theirs = load_both(folders[kind])
+    for tok, token_class in ((ours, AddedToken), (theirs, RustAddedToken)):
+        tok.add_tokens(["newword", token_class("<sp>", special=True)])
+    texts = ["Paris is the [MASK] of <mask>. [CLS] <s></s> <|endoftext|> newword<sp>", "newword [SEP]"]
+    for kwargs in (dict(split_special_tokens=True), dict(split_special_tokens=False), dict(foo=1, bar=None),
+                   dict(tokenizer_kwargs={"return_offsets_mapping": True, "add_special_tokens": False}),
+                   dict(tokenizer_kwargs={"split_special_tokens": True})):
+        assert_same(ours, theirs, texts, **kwargs, **ALL_OUTPUTS)
+    ours, theirs = load_both(folders[kind], split_special_tokens=True)
+    assert ours.split_special_tokens and theirs.split_special_tokens
+    assert_same(ours, theirs, texts, **ALL_OUTPUTS)
+    assert_same(ours, theirs, texts, split_special_tokens=False)
+    ours.save_pretrained(tmp_path)
+    for tok in load_both(tmp_path):
+        assert tok.split_special_tokens
+
+
 def test_normalized_follows_special_unless_given(folders):
     """An AddedToken whose `normalized` was not given is not normalised once add_special_tokens makes it special."""
     ours, theirs = load_both(folders["uncased"])

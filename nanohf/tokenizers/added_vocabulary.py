@@ -192,8 +192,11 @@ class AddedVocabulary:
     def has_normalized(self) -> bool:
         return self._normalized is not None
 
-    def find(self, sentence: str, normalized: bool = False) -> list[tuple[int | None, int, int]] | None:
-        """Split `sentence` into [(id or None, start, end)] covering it, or None when no added token occurs."""
+    def find(self, sentence: str, normalized: bool = False,
+             skip_special: bool = False) -> list[tuple[int | None, int, int]] | None:
+        """Split `sentence` into [(id or None, start, end)] covering it, or None when no added token occurs.
+        skip_special: special tokens are not cut out (their matches are passed over, as `tokenizers` does with
+        encode_special_tokens)."""
         matcher = self._normalized if normalized else self._raw
         if matcher is None or not sentence:
             return None
@@ -203,6 +206,8 @@ class AddedVocabulary:
             start, stop = match.span()
             token_id = ids[match.group()]
             token = self.decoder[token_id]
+            if skip_special and token.content in self.special:
+                continue
             if token.single_word and ((start > 0 and _WORD_CHAR.match(sentence[start - 1]))
                                       or (stop < len(sentence) and _WORD_CHAR.match(sentence[stop]))):
                 continue  # a word character touches it: not a single word

@@ -18,37 +18,19 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from nanohf.models.hub import resolve_checkpoint_dir, write_atomically
+from nanohf.models.hub import write_atomically
 
 from .added_vocabulary import AddedToken, AddedVocabulary, as_added_token
 from .backend import follow_call, tokenizer_json
 from .batch import BatchEncoding
 from .encoding import Encoding, pad_batch, truncate_pair
+from .loading import common_settings, loading_folder, read_json, token_content  # noqa: F401 (re-exported)
 from .padding import VERY_LARGE_INTEGER, check_text_input, pad, resolve_strategies
 from .special_tokens import SPECIAL_TOKEN_NAMES, SpecialTokensMixin
-
-# from_pretrained arguments about where files come from: nanohf reads local folders (and the local Hugging
-# Face cache), so it accepts them and has nothing to do with them.
-HUB_ARGUMENTS = ("cache_dir", "force_download", "resume_download", "proxies", "revision", "token", "use_auth_token",
-                 "local_files_only", "trust_remote_code", "use_fast", "code_revision", "_from_auto", "_commit_hash",
-                 "tokenizer_type", "config", "from_slow", "gguf_file")
 
 # Words kept in a tokenizer's cache before it starts over: bounds the memory on huge corpora, while common
 # words come back after a reset within a few sentences.
 WORD_CACHE_SIZE = 100_000
-
-def read_json(folder, name):
-    """The parsed content of `folder/name`, or {} when the file does not exist."""
-    path = os.path.join(folder, name)
-    if not os.path.isfile(path):
-        return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def token_content(value):
-    """Special tokens are stored either as "[CLS]" or as {"content": "[CLS]", ...}; return the string."""
-    return value["content"] if isinstance(value, dict) else value
 
 
 @contextmanager
@@ -103,6 +85,9 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
         named = {name: kwargs.pop(name, None) for name in SPECIAL_TOKEN_NAMES}
         if model_max_length is None:
             model_max_length = kwargs.pop("max_len", None)
+        # True: special tokens typed in the text are encoded as text (`tokenizers`' encode_special_tokens)
+        self.split_special_tokens = bool(kwargs.pop("split_special_tokens", False))
+        self._splitting_special_tokens = False
         # transformers keeps the keywords it has no use for (return_tensors=, use_fast=, ...) and goes on.
         self.init_kwargs = dict(kwargs)
         self.model_max_length = VERY_LARGE_INTEGER if model_max_length is None else model_max_length
@@ -249,7 +234,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
         raw = added._raw
         if added._normalized is None and (raw is None or raw[0].search(text) is None):
             return [(text, 0, None, None)]  # the usual case: nothing to cut out (checked without a call)
-        splits = added.find(text)
+        skip_special = self._splitting_special_tokens
+        splits = added.find(text, skip_special=skip_special)
         if splits is None:
             splits = [(None, 0, len(text))]
         pieces = []
@@ -257,7 +243,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
             piece = text[start:stop]
             if token_id is None and added.has_normalized and piece:
                 normalized, align = self._normalize_with_alignment(piece)
-                found = added.find(normalized, normalized=True)
+                found = added.find(normalized, normalized=True, skip_special=skip_special)
                 if found is not None:
                     for inner_id, a, b in found:
                         if align is None:
@@ -355,7 +341,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
                  padding=False, truncation=None, max_length=None, stride=0, is_split_into_words=False,
                  pad_to_multiple_of=None, padding_side=None, return_tensors=None, return_token_type_ids=None,
                  return_attention_mask=None, return_overflowing_tokens=False, return_special_tokens_mask=False,
-                 return_offsets_mapping=False, return_length=False, verbose=True, max_target_length=None):
+                 return_offsets_mapping=False, return_length=False, verbose=True, max_target_length=None,
+                 split_special_tokens=None, tokenizer_kwargs=None, **kwargs):
         """Tokenize one text, a batch of texts, or (batches of) pairs into model inputs.
 
         Args:
@@ -364,6 +351,10 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
             text_target, text_pair_target: texts (and pairs) encoded the same way as labels of a sequence-to-
                 sequence model: with `text` their input_ids are returned as "labels", alone they are the result.
             max_target_length: max_length for the targets (default: max_length).
+            split_special_tokens: encode special tokens typed in the text as plain text (default: the
+                tokenizer's split_special_tokens, False).
+            tokenizer_kwargs: more of these arguments as a dict (it wins over the named ones, as in transformers).
+            **kwargs: other keywords are accepted and ignored, as transformers does.
             add_special_tokens: add [CLS]/[SEP] (or whatever the model's template adds).
             padding: False/"do_not_pad", True/"longest" (to the longest in the batch) or "max_length".
             truncation: None/False, True/"longest_first", "only_first" or "only_second".
@@ -384,26 +375,36 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
             BatchEncoding with the selected keys. For a single str (no overflow, no tensors) the values are
             flat lists of length seq, otherwise one row per example (and per overflow window): (B, seq).
         """
+        if tokenizer_kwargs:
+            named = {k: v for k, v in locals().items() if k not in ("self", "text", "text_pair", "text_target",
+                                                                     "text_pair_target", "tokenizer_kwargs", "kwargs")}
+            return self(text, text_pair, text_target, text_pair_target, **{**named, **tokenizer_kwargs, **kwargs})
         if text is None and text_target is None:
             raise ValueError("You need to specify either `text` or `text_target`.")
-        padding, truncation, max_length = resolve_strategies(self, padding, truncation, max_length,
-                                                             pad_to_multiple_of, verbose)
-        options = dict(add_special_tokens=add_special_tokens, padding=padding, truncation=truncation, stride=stride,
-                       is_split_into_words=is_split_into_words, pad_to_multiple_of=pad_to_multiple_of,
-                       padding_side=padding_side, return_tensors=return_tensors,
-                       return_token_type_ids=return_token_type_ids, return_attention_mask=return_attention_mask,
-                       return_overflowing_tokens=return_overflowing_tokens,
-                       return_special_tokens_mask=return_special_tokens_mask,
-                       return_offsets_mapping=return_offsets_mapping, return_length=return_length)
-        encodings = None if text is None else self._encode_batch(text, text_pair, max_length=max_length, **options)
-        if text_target is None:
+        # split_special_tokens: special tokens typed in the text are plain text for this call (_split_added)
+        split = self.split_special_tokens if split_special_tokens is None else split_special_tokens
+        previous, self._splitting_special_tokens = self._splitting_special_tokens, bool(split)
+        try:
+            padding, truncation, max_length = resolve_strategies(self, padding, truncation, max_length,
+                                                                 pad_to_multiple_of, verbose)
+            options = dict(add_special_tokens=add_special_tokens, padding=padding, truncation=truncation, stride=stride,
+                           is_split_into_words=is_split_into_words, pad_to_multiple_of=pad_to_multiple_of,
+                           padding_side=padding_side, return_tensors=return_tensors,
+                           return_token_type_ids=return_token_type_ids, return_attention_mask=return_attention_mask,
+                           return_overflowing_tokens=return_overflowing_tokens,
+                           return_special_tokens_mask=return_special_tokens_mask,
+                           return_offsets_mapping=return_offsets_mapping, return_length=return_length)
+            encodings = None if text is None else self._encode_batch(text, text_pair, max_length=max_length, **options)
+            if text_target is None:
+                return encodings
+            targets = self._encode_batch(text_target, text_pair_target, **options,
+                                         max_length=max_target_length if max_target_length is not None else max_length)
+            if encodings is None:
+                return targets
+            encodings["labels"] = targets["input_ids"]
             return encodings
-        targets = self._encode_batch(text_target, text_pair_target, **options,
-                                     max_length=max_target_length if max_target_length is not None else max_length)
-        if encodings is None:
-            return targets
-        encodings["labels"] = targets["input_ids"]
-        return encodings
+        finally:
+            self._splitting_special_tokens = previous
 
     def _encode_batch(self, text, text_pair, add_special_tokens, padding, truncation, max_length, stride,
                       is_split_into_words, pad_to_multiple_of, padding_side, return_tensors, return_token_type_ids,
@@ -515,6 +516,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
             config["padding_side"] = self.padding_side
         if self.truncation_side != "right":
             config["truncation_side"] = self.truncation_side
+        if self.split_special_tokens:
+            config["split_special_tokens"] = True
         config["tokenizer_class"] = type(self).__name__
         config["added_tokens_decoder"] = {str(i): t.to_dict() for i, t in self.added_tokens_decoder.items()}
         return config
@@ -543,48 +546,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
             write_atomically(paths[-1], text.encode("utf-8"))
         return tuple(paths) + tuple(self.save_vocabulary(save_directory))
 
-    @staticmethod
-    def _loading_folder(name_or_path, kwargs):
-        """The local folder to load from, after taking out of `kwargs` the arguments about where files come
-        from (cache_dir, revision, token, local_files_only, trust_remote_code, use_fast, ...): nanohf reads
-        local folders and the local Hugging Face cache only, and its tokenizers are all fast ones (transformers
-        5 ignores use_fast too)."""
-        for key in HUB_ARGUMENTS:
-            kwargs.pop(key, None)
-        folder = resolve_checkpoint_dir(name_or_path)
-        subfolder = kwargs.pop("subfolder", None)
-        return os.path.join(folder, subfolder) if subfolder else str(folder)
-
-    @staticmethod
-    def _common_settings(config, folder=None):
-        """The keys of a tokenizer_config.json (+ special_tokens_map.json) every tokenizer understands, and
-        the added tokens of `folder` (tokenizer.json's added_tokens, then tokenizer_config.json's
-        added_tokens_decoder, then a legacy added_tokens.json), each with its id."""
-        added = {}
-        if folder is not None:
-            added = {int(t["id"]): t for t in read_json(folder, "tokenizer.json").get("added_tokens", [])}
-            added.update({int(i): t for i, t in (config.get("added_tokens_decoder") or {}).items()})
-            known = {t["content"] for t in added.values()}
-            for content, token_id in read_json(folder, "added_tokens.json").items():
-                if content not in known:
-                    added[int(token_id)] = {"content": content}
-        known = {t["content"] for t in added.values()}
-        # A special token's flags come from the added tokens when they list it, else from its own dict.
-        settings = {key: token_content(config[key]) if token_content(config[key]) in known else config[key]
-                    for key in SPECIAL_TOKEN_NAMES if config.get(key) is not None}
-        if added:
-            settings["added_tokens"] = sorted(added.items())
-        for key in ("clean_up_tokenization_spaces", "padding_side", "truncation_side", "model_input_names"):
-            if key in config:
-                settings[key] = config[key]
-        if config.get("model_max_length") is not None:
-            settings["model_max_length"] = config["model_max_length"]
-        extra = config.get("extra_special_tokens") or config.get("additional_special_tokens")
-        if isinstance(extra, dict):  # named model-specific tokens ({"image_token": "<image>"})
-            extra = list(extra.values())
-        if isinstance(extra, list):
-            settings["extra_special_tokens"] = [token_content(t) for t in extra]
-        return settings
+    _loading_folder = staticmethod(loading_folder)
+    _common_settings = staticmethod(common_settings)
 
 
 def clean_up_tokenization(text):
