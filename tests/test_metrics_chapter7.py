@@ -504,3 +504,29 @@ def test_sacrebleu_and_rouge_hypothesis(triples, tokenize):
     predictions, refs = [p for p, _, _ in triples], [[a, b] for _, a, b in triples]
     check_sacrebleu(predictions, refs, tokenize=tokenize)
     check_rouge(predictions, [a for a, _ in refs], use_aggregator=False)
+
+
+def test_add_batch_then_compute_equals_one_compute(squad_case):
+    """The course's loops feed these metrics batch by batch; the stored batches give the one-shot result."""
+    rng = random.Random(2)
+    pairs = mrpc_pairs(12)
+    tags = wnut17_tags(12)
+    references, predictions = squad_case
+    cases = {
+        "seqeval": ({}, noisy(tags, rng), tags),
+        "sacrebleu": ({}, [a for a, _ in pairs], [[b] for _, b in pairs]),
+        "bleu": ({}, [a for a, _ in pairs], [[b, a] for a, b in pairs]),
+        "rouge": ({"use_aggregator": False}, [a for a, _ in pairs], [b for _, b in pairs]),
+        "squad": ({}, [{"id": p["id"], "prediction_text": p["prediction_text"]} for p in predictions[:12]
+                       if any(r["id"] == p["id"] and r["answers"]["text"] for r in references)],
+                  [r for r in references[:12] if r["answers"]["text"]]),
+        "squad_v2": ({}, predictions[:12], references[:12]),
+    }  # fmt: skip
+    for name, (options, preds, refs) in cases.items():
+        whole = evaluate.load(name).compute(predictions=preds, references=refs, **options)
+        metric = evaluate.load(name)
+        half = len(preds) // 2
+        metric.add_batch(predictions=preds[:half], references=refs[:half])
+        for p, r in zip(preds[half:], refs[half:], strict=True):
+            metric.add(prediction=p, reference=r)
+        assert metric.compute(**options) == whole, name
