@@ -440,6 +440,8 @@ def test_sacrebleu_edge_cases():
         for tokenize in (None, "none", "intl", "char"):
             for smooth in ("exp", "none", "floor", "add-k"):
                 worst = max(worst, check_sacrebleu(predictions, references, tokenize=tokenize, smooth_method=smooth))
+    # a varying number of references per sentence: the missing ones are None, as sacrebleu takes them
+    worst = max(worst, check_sacrebleu(["the cat sat", "a dog ran"], [["the cat sat", None], ["a dog", "a dog ran"]]))
     assert worst <= 1e-9, f"sacrebleu edge cases: max |Δ| = {worst}"
 
 

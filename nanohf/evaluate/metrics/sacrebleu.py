@@ -73,7 +73,7 @@ def corpus_statistics(predictions, references, tokenize, lowercase: bool):
     counts, totals = [0] * MAX_ORDER, [0] * MAX_ORDER
     for prediction, refs in zip(predictions, references, strict=True):
         hyp = prepare(prediction)
-        ref_tokens = [prepare(r) for r in refs]
+        ref_tokens = [prepare(r) for r in refs if r is not None]  # None: this sentence has fewer references
         best = Counter()
         for tokens in ref_tokens:
             best |= _ngrams(tokens)  # per n-gram, its largest count in any reference
