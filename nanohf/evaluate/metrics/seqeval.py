@@ -89,8 +89,9 @@ class Seqeval(EvaluationModule):
             bad = next(i for i, (p, r) in enumerate(zip(predictions, references, strict=False)) if len(p) != len(r))
             raise ValueError(f"seqeval: each prediction must have as many tags as its reference (example {bad}: "
                              f"{len(predictions[bad])} predicted, {len(references[bad])} true)")  # fmt: skip
-        true, pred = (_typed_entities(seqs, mode, scheme or (mode == "strict" and detect_scheme(references, suffix)),
-                                      suffix) for seqs in (references, predictions))  # fmt: skip
+        if mode == "strict" and scheme is None:
+            scheme = detect_scheme(references, suffix)
+        true, pred = (_typed_entities(seqs, mode, scheme, suffix) for seqs in (references, predictions))
         types = sorted(set(true) | set(pred))
         true_sets, pred_sets = ({t: found.get(t, set()) for t in types} for found in (true, pred))
         tp = np.array([len(true_sets[t] & pred_sets[t]) for t in types], dtype=np.float64)
