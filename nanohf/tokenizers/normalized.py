@@ -142,6 +142,8 @@ class NormalizedString:
     def replace(self, pattern, content: str) -> None:
         """Replace every match of `pattern` (str or Regex) by `content`: the new characters are inserted
         after the deleted match, so they take the span of the character before it (empty at the start)."""
+        if isinstance(pattern, str) and pattern not in self.normalized:
+            return  # the common case (no space left after a whitespace split): nothing to do
         matches = find_matches(pattern, self.normalized)
         if not any(is_match for _, is_match in matches):
             return

@@ -12,7 +12,7 @@ Each word keeps the span of the original text it covers. Names, arguments and ru
 import regex
 
 from .bpe import BYTE_TO_CHAR, GPT2_PATTERN
-from .normalized import SPLIT_BEHAVIORS, Invert, NormalizedString, PreTokenizedString, rust_is_whitespace
+from .normalized import SPLIT_BEHAVIORS, Invert, NormalizedString, PreTokenizedString
 from .pattern import Regex, pattern_to_dict
 from .wordpiece import _code_points, category, is_punctuation
 
@@ -39,6 +39,9 @@ _WHITESPACE_RE = regex.compile(rf"[\w--[{_UNICODE_17_WORD}]]+|[[^\w\s][{_UNICODE
 # BertPreTokenizer on ASCII text in one pass: runs that are neither whitespace nor ASCII punctuation, or one
 # punctuation character (whitespace as Rust sees it: no U+001C..U+001F).
 _BERT_ASCII_RE = regex.compile(r"[^\t\n\x0b\x0c\r !-/:-@\[-`{-~]+|[!-/:-@\[-`{-~]")
+# Rust's char::is_whitespace (Unicode White_Space), and the runs between such characters.
+_RUST_WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NOT_WHITESPACE_RUN = regex.compile(f"[^{_RUST_WHITESPACE}]+")
 # Bytes 0..127 -> GPT-2's printable characters, for ASCII words (one character per byte, spans unchanged).
 _ASCII_BYTE_TABLE = str.maketrans({chr(b): BYTE_TO_CHAR[b] for b in range(128)})
 
@@ -82,7 +85,8 @@ class WhitespaceSplit(PreTokenizer):
     """Split on whitespace only."""
 
     def pre_tokenize(self, pretok: PreTokenizedString) -> None:
-        pretok.split(lambda _, piece: piece.split(rust_is_whitespace, "removed"))
+        # = piece.split(rust_is_whitespace, "removed"), in one regex pass
+        pretok.split(lambda _, piece: [piece.slice(*m.span()) for m in _NOT_WHITESPACE_RUN.finditer(piece.normalized)])
 
 
 class BertPreTokenizer(PreTokenizer):
@@ -96,8 +100,8 @@ class BertPreTokenizer(PreTokenizer):
         text = piece.normalized
         if text.isascii():
             return [piece.slice(*m.span()) for m in _BERT_ASCII_RE.finditer(text)]
-        return [word for part in piece.split(rust_is_whitespace, "removed")
-                for word in part.split(is_punctuation, "isolated")]
+        return [word for m in _NOT_WHITESPACE_RUN.finditer(text)
+                for word in piece.slice(*m.span()).split(is_punctuation, "isolated")]
 
 
 class Punctuation(PreTokenizer):
