@@ -14,7 +14,7 @@ import unicodedata
 from .normalized import NormalizedString, find_matches, rust_is_whitespace
 from .pattern import Regex, pattern_to_dict
 from .precompiled import Precompiled
-from .wordpiece import _NEWER_LOWERCASE, _code_points, category, is_cjk, is_control
+from .wordpiece import _ASCII_CONTROL, _NEWER_LOWERCASE, _code_points, category, is_cjk, is_control
 
 # The Unicode normalization tables of `tokenizers` (the unicode-normalization-alignments crate) are older than
 # Python's: these characters it does not decompose (compatibility forms added since, and U+11938), and these
@@ -217,6 +217,9 @@ class Prepend(Normalizer):
         return {"type": "Prepend", "prepend": self.prepend}
 
 
+_TAB_NEWLINE_TO_SPACE = str.maketrans("\t\n\r", "   ")
+
+
 class BertNormalizer(Normalizer):
     """BERT's clean-up: delete control characters (and NUL, U+FFFD), turn whitespace into spaces, put spaces
     around CJK ideographs, strip accents (None: when lower-casing), lower-case."""
@@ -230,8 +233,9 @@ class BertNormalizer(Normalizer):
         text = normalized.normalized
         if text.isascii():  # the common case: no CJK, no accents, only ASCII control characters to handle
             if self.clean_text:
-                normalized.filter(lambda c: c != "\0" and not is_control(c))
-                normalized.map(lambda c: " " if c in "\t\n\r" else c)
+                if _ASCII_CONTROL.search(text):  # NUL and the other control characters go (not tab/newline/CR)
+                    normalized.filter(lambda c: c != "\0" and not is_control(c))
+                normalized.normalized = normalized.normalized.translate(_TAB_NEWLINE_TO_SPACE)
             if self.lowercase:
                 normalized.normalized = normalized.normalized.lower()
             return
