@@ -385,3 +385,23 @@ def test_building_blocks_like_the_course():
                          "pair")
     assert ours.decode(ours.encode(text).ids) == ref.decode(ref.encode(text).ids)
     assert json.loads(ours.to_str()) == json.loads(ref.to_str())
+
+
+def _code_point_chunks(size: int = 100):
+    """Planes 0 and 1 (every script, mark, digit and symbol there), `size` code points per text, each in a few
+    contexts (after a letter, doubled, before a combining accent)."""
+    points = [cp for cp in range(0x20000) if not 0xD800 <= cp < 0xE000]
+    for i in range(0, len(points), size):
+        yield "".join(f"a{c} {c}{c}\u0301b " for c in map(chr, points[i:i + size]))
+
+
+def test_every_code_point_of_planes_0_and_1():
+    """Where Python's Unicode tables and the Rust library's differ, nanohf follows the Rust library."""
+    chunks = list(_code_point_chunks())
+    pairs = [(_pair_of(normalizers, T.normalizers, name, *NORMALIZERS[name]), "normalize_str") for name in NORMALIZERS]
+    pairs += [(_pair_of(pre_tokenizers, T.pre_tokenizers, name, *PRE_TOKENIZERS[name]), "pre_tokenize_str")
+              for name in ("BertPreTokenizer", "Whitespace", "WhitespaceSplit", "ByteLevel", "Metaspace", "Punctuation",
+                           "Digits")]
+    for (ours, ref), method in pairs:
+        for text in chunks:
+            assert getattr(ours, method)(text) == getattr(ref, method)(text), (ours, text[:80])
