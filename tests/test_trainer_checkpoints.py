@@ -328,6 +328,32 @@ def test_a_save_into_an_output_dir_gone_bad_names_it(model_dir, tmp_path):
         trainer.train()
 
 
+def test_save_model_on_a_full_disk_names_the_folder(model_dir, tmp_path, monkeypatch):
+    trainer = make_trainer(model_dir, tmp_path / "out")
+
+    def no_space(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("nanohf.models.safetensors_io.write_atomically", no_space)
+    with pytest.raises(OSError, match=f"could not save the model in {tmp_path / 'final'}") as error:
+        trainer.save_model(str(tmp_path / "final"))
+    assert error.value.errno == errno.ENOSPC
+
+
+def test_orphaned_temporary_files_beside_the_checkpoints_are_removed_at_the_next_save(model_dir, tmp_path):
+    (tmp_path / ".trainer_state.json.x1y2.tmp").write_text("{")
+    (tmp_path / "notes.tmp").write_text("a user's file")  # not one of ours: kept
+    make_trainer(model_dir, tmp_path, max_steps=3).train()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-3", "notes.tmp"]
+
+
+def test_save_metrics_with_a_damaged_all_results_names_it(model_dir, tmp_path):
+    trainer = make_trainer(model_dir, tmp_path)
+    (tmp_path / "all_results.json").write_text('{"train_loss": 0.5,')
+    with pytest.raises(ValueError, match=f"{tmp_path / 'all_results.json'} is not valid JSON"):
+        trainer.save_metrics("eval", {"eval_loss": 0.3})
+
+
 # --- kill -9 ------------------------------------------------------------------------------------------------
 SCRIPT = """
 import sys

@@ -53,6 +53,11 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_atomically(path, text.encode("utf-8"))
 
 
+def named_os_error(err: OSError, message: str) -> OSError:
+    """``err`` again (same class and errno, so ``except PermissionError`` still works) with ``message``."""
+    return type(err)(err.errno, message) if err.errno is not None else type(err)(message)
+
+
 def _kill_point(name: str) -> None:
     """Test hook: ``NANOHF_TRAINER_KILL_AT=<name>:<n>`` SIGKILLs this process the n-th time it gets here, to test
     that a kill at that moment leaves a usable output_dir (tests/test_trainer_checkpoints.py). Unset: nothing."""
@@ -130,8 +135,8 @@ def save_checkpoint(folder: Path, model, optimizer, scheduler, state, args, toke
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         earlier = [p.name for p in sorted_checkpoints(folder.parent)]
-        raise type(err)(err.errno, f"could not save the checkpoint {folder} in {folder.parent} ({err}); nothing "
-                        f"was changed in the earlier checkpoints {earlier or '(none)'}") from err  # fmt: skip
+        raise named_os_error(err, f"could not save the checkpoint {folder} in {folder.parent} ({err}); nothing was "
+                             f"changed in the earlier checkpoints {earlier or '(none)'}") from err  # fmt: skip
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -173,7 +178,8 @@ def clean_leftovers(output_dir: str | os.PathLike) -> None:
             shutil.rmtree(path)
         else:
             path.unlink()
-    for folder in sorted_checkpoints(root):  # orphaned temporary files of atomic writes inside checkpoints
+    # Orphaned temporary files of atomic writes (".<name>.<random>.tmp"), beside the checkpoints and inside them.
+    for folder in [root, *sorted_checkpoints(root)]:
         for path in folder.glob(".*.tmp"):
             if path.is_file():
                 path.unlink()
@@ -220,8 +226,8 @@ def make_output_dir(output_dir: str | os.PathLike) -> None:
     try:
         os.makedirs(output_dir, exist_ok=True)
     except OSError as err:
-        raise type(err)(err.errno, f"output_dir {output_dir!r} cannot be created ({err}): checkpoints and the "
-                        "model could not be saved there; pass a writable folder") from err  # fmt: skip
+        raise named_os_error(err, f"output_dir {output_dir!r} cannot be created ({err}): checkpoints and the "
+                             "model could not be saved there; pass a writable folder") from err  # fmt: skip
 
 
 def load_weights(model, folder: str | os.PathLike) -> None:

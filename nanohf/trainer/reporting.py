@@ -8,6 +8,7 @@ import datetime
 import json
 from pathlib import Path
 
+from nanohf.jsonfile import read_json
 from nanohf.trainer import checkpoint as ckpt
 
 
@@ -53,6 +54,6 @@ def save_metrics(trainer, split: str, metrics: dict, combined: bool = True) -> N
     ckpt.write_text_atomic(folder / f"{split}_results.json", json.dumps(metrics, indent=4, sort_keys=True))
     if combined:
         path = folder / "all_results.json"
-        everything = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        everything = read_json(path) if path.exists() else {}
         everything.update(metrics)
         ckpt.write_text_atomic(path, json.dumps(everything, indent=4, sort_keys=True))

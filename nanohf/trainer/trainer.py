@@ -438,10 +438,13 @@ class Trainer:
         """The model (and ``processing_class``) with ``save_pretrained``, and training_args.json; rank 0 writes."""
         output_dir = output_dir or self.args.output_dir
         if self.is_world_process_zero():  # the weights are the same on every rank: one writer
-            self.model.save_pretrained(output_dir)
-            if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
-                self.processing_class.save_pretrained(output_dir)
-            ckpt.write_text_atomic(Path(output_dir) / "training_args.json", self.args.to_json_string())
+            try:
+                self.model.save_pretrained(output_dir)
+                if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
+                    self.processing_class.save_pretrained(output_dir)
+                ckpt.write_text_atomic(Path(output_dir) / "training_args.json", self.args.to_json_string())
+            except OSError as err:  # a full disk, a read-only folder: say where
+                raise ckpt.named_os_error(err, f"could not save the model in {output_dir} ({err})") from err
         dist.barrier("barrier after rank 0 saved the model")
 
     def push_to_hub(self, commit_message: str | None = "End of training", blocking: bool = True,
