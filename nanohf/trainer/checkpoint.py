@@ -240,9 +240,10 @@ def load_weights(model, folder: str | os.PathLike) -> None:
         info = model.load_state_dict(tensors, strict=False)
     except ValueError as err:  # a tensor of the wrong shape: say which file it is in
         raise ValueError(f"{source}: {err}") from None
-    if info["missing_keys"] or info["unexpected_keys"]:
-        raise ValueError(f"{source} does not hold this model's weights: missing tensors {info['missing_keys']}, "
-                         f"unexpected tensors {info['unexpected_keys']}")  # fmt: skip
+    kinds = (("missing", "missing_keys"), ("unexpected", "unexpected_keys"))
+    faults = [f"{what} tensors {info[key]}" for what, key in kinds if info[key]]
+    if faults:
+        raise ValueError(f"{source} does not hold this model's weights: {', '.join(faults)}")
 
 
 def newest_complete(output_dir) -> Path:
