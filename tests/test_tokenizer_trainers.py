@@ -502,3 +502,30 @@ def test_unigram_settings_as_the_reference(small_corpus, settings):
     # measured: identical piece sets in both cases; 1% of slack for ties in the loss order
     assert len(vocab) == len(ref["vocab"]) and len(ours ^ theirs) <= 0.01 * len(theirs), ours ^ theirs
     assert max(len(p) for p in ours) <= max(settings.get("max_piece_length", 16), 3)
+
+
+@pytest.mark.parametrize("name", ["T5Tokenizer", "AlbertTokenizer", "XLNetTokenizer", "XLMRobertaTokenizer"])
+def test_train_new_from_iterator_sentencepiece_family(small_corpus, held_out, name):
+    """Unigram tokenizers (PreTrainedTokenizerFast subclasses) retrain through their tokenizer.json, as
+    transformers does: same pieces and special tokens; the ids of the last pieces can differ (the characters
+    Rust scores in hash-map order), so held-out texts are compared as tokens."""
+    import warnings
+
+    import transformers
+
+    from nanohf.tokenizers import sentencepiece_family
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = getattr(transformers, name)().train_new_from_iterator(small_corpus, 500)
+    ours = getattr(sentencepiece_family, name)().train_new_from_iterator(small_corpus, 500, show_progress=False)
+    assert type(ours).__name__ == name and len(ours) == len(theirs)
+    assert set(ours.get_vocab()) == set(theirs.get_vocab())  # measured: identical
+    assert ours.added_tokens_decoder.keys() == theirs.added_tokens_decoder.keys()
+    assert [t.content for t in ours.added_tokens_decoder.values()] == [
+        t.content for t in theirs.added_tokens_decoder.values()
+    ]
+    ours_tokens = [ours.convert_ids_to_tokens(ids) for ids in ours(held_out[:300])["input_ids"]]
+    their_tokens = [theirs.convert_ids_to_tokens(ids) for ids in theirs(held_out[:300])["input_ids"]]
+    same = sum(a == b for a, b in zip(ours_tokens, their_tokens, strict=True)) / len(ours_tokens)
+    assert same >= 0.99, f"{same:.3f} of held-out lines tokenized alike"

@@ -103,7 +103,11 @@ def train_new_from_iterator(old, text_iterator, vocab_size: int, length: int | N
         kwargs: passed to the trainer (min_frequency, limit_alphabet, show_progress, ...).
     """
     from . import pre_tokenizers, trainers
+    from .fast import PreTrainedTokenizerFast
 
+    if isinstance(old, PreTrainedTokenizerFast):  # T5, ALBERT, XLNet, XLM-R, tokenizer_object=...: via tokenizer.json
+        return _train_from_backend(old, text_iterator, vocab_size, length, new_special_tokens, special_tokens_map,
+                                   **kwargs)  # fmt: skip
     pipeline = _fresh_pipeline(old)
     special_tokens = _special_tokens(old, special_tokens_map) + list(new_special_tokens or [])
     if isinstance(old, BertTokenizer):
@@ -148,3 +152,86 @@ def _rebuild(old, pipeline, special_tokens_map: dict | None, new_special_tokens:
                 os.remove(os.path.join(folder, name))
         _write_vocabulary(old, pipeline.model, folder)
         return type(old).from_pretrained(folder)
+
+
+_TRAINERS = {"BPE": "BpeTrainer", "WordPiece": "WordPieceTrainer", "WordLevel": "WordLevelTrainer",
+             "Unigram": "UnigramTrainer"}  # fmt: skip
+
+
+def _train_from_backend(old, text_iterator, vocab_size, length, new_special_tokens, special_tokens_map, **kwargs):
+    """transformers' own steps on the backend's tokenizer.json, for a PreTrainedTokenizerFast: empty the
+    model, keep the pipeline, train, put the post-processor back with the new ids, and build the class again
+    with tokenizer_object=."""
+    from . import pre_tokenizers, trainers
+    from .tokenizer import Tokenizer
+
+    rename = special_tokens_map or {}
+    data = json.loads(old.backend_tokenizer.to_str())
+    added_tokens, post_processor = data["added_tokens"], data["post_processor"]
+    data["added_tokens"], data["post_processor"] = [], None
+    model = data["model"]
+    if model["type"] not in _TRAINERS:
+        raise ValueError(f"train_new_from_iterator does not support a {model['type']} model")
+    unk_token = None
+    if model["type"] == "BPE":
+        model["vocab"], model["merges"] = {}, []
+    elif model["type"] == "Unigram":
+        if model.get("unk_id") is not None:
+            unk_token = rename.get(model["vocab"][model["unk_id"]][0], model["vocab"][model["unk_id"]][0])
+            model["unk_id"], model["vocab"] = 0, [[unk_token, 0.0]]
+    else:
+        model["vocab"] = {}
+    if model.get("unk_token") in rename:
+        model["unk_token"] = rename[model["unk_token"]]
+    tokenizer = Tokenizer.from_str(json.dumps(data))
+
+    # the old added tokens in id order (all of them for Unigram, the special ones otherwise), renamed
+    special_tokens = []
+    for token in added_tokens:
+        if model["type"] != "Unigram" and not token.get("special"):
+            continue
+        fields = {k: token[k] for k in ("single_word", "lstrip", "rstrip", "normalized", "special") if k in token}
+        special_tokens.append(AddedToken(rename.get(token["content"], token["content"]), **fields))
+    special_tokens += list(new_special_tokens or [])
+    if model["type"] == "BPE":
+        for key in ("continuing_subword_prefix", "end_of_word_suffix"):
+            if key not in kwargs and model.get(key) is not None:
+                kwargs[key] = model[key]
+    if model["type"] == "Unigram" and unk_token is not None:
+        kwargs["unk_token"] = unk_token
+    pre = data.get("pre_tokenizer") or {}
+    if pre.get("type") == "ByteLevel" or any(p.get("type") == "ByteLevel" for p in pre.get("pretokenizers", [])):
+        kwargs["initial_alphabet"] = pre_tokenizers.ByteLevel.alphabet()
+    trainer = getattr(trainers, _TRAINERS[model["type"]])(vocab_size=vocab_size, special_tokens=special_tokens,
+                                                          **kwargs)  # fmt: skip
+    tokenizer.train_from_iterator(text_iterator, trainer=trainer, length=length)
+
+    if post_processor is not None:
+        trained = json.loads(tokenizer.to_str())
+        for entry in (post_processor.get("special_tokens") or {}).values():
+            entry["tokens"] = [rename.get(t, t) for t in entry["tokens"]]
+            entry["ids"] = [_new_id(tokenizer, t) for t in entry["tokens"]]
+        for key in ("cls", "sep"):
+            if key in post_processor:
+                token = rename.get(post_processor[key][0], post_processor[key][0])
+                post_processor[key] = [token, _new_id(tokenizer, token)]
+        trained["post_processor"] = post_processor
+        tokenizer = Tokenizer.from_str(json.dumps(trained))
+
+    settings = dict(old.init_kwargs)
+    for name in ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"):
+        value = getattr(old, name, None)
+        if value is not None:
+            settings[name] = rename.get(str(value), str(value))
+    extra = [rename.get(str(t), str(t)) for t in (getattr(old, "extra_special_tokens", None) or [])]
+    extra += [t if isinstance(t, str) else t.content for t in new_special_tokens or []]
+    if extra:
+        settings["extra_special_tokens"] = extra
+    return type(old)(tokenizer_object=tokenizer, **settings)
+
+
+def _new_id(tokenizer, token: str) -> int:
+    token_id = tokenizer.token_to_id(token)
+    if token_id is None:
+        raise ValueError(f"train_new_from_iterator: the post-processor's token {token!r} is not in the new vocabulary")
+    return token_id
