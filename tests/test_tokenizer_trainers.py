@@ -529,3 +529,19 @@ def test_train_new_from_iterator_sentencepiece_family(small_corpus, held_out, na
     their_tokens = [theirs.convert_ids_to_tokens(ids) for ids in theirs(held_out[:300])["input_ids"]]
     same = sum(a == b for a, b in zip(ours_tokens, their_tokens, strict=True)) / len(ours_tokens)
     assert same >= 0.99, f"{same:.3f} of held-out lines tokenized alike"
+
+
+def test_default_trainer_is_the_models_own():
+    """train_from_iterator(trainer=None) trains with the model's trainer and its defaults, as the Rust library."""
+    import tokenizers as rust
+
+    from nanohf.tokenizers import Tokenizer, models, pre_tokenizers
+
+    corpus = ["hello world", "hello there", "a tokenizer learns its merges"] * 10
+    ours = Tokenizer(models.BPE(unk_token="[UNK]"))
+    ours.pre_tokenizer = pre_tokenizers.Whitespace()
+    ours.train_from_iterator(corpus)
+    theirs = rust.Tokenizer(rust.models.BPE(unk_token="[UNK]"))
+    theirs.pre_tokenizer = rust.pre_tokenizers.Whitespace()
+    theirs.train_from_iterator(corpus)
+    assert ours.get_vocab() == theirs.get_vocab()

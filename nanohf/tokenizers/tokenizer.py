@@ -322,10 +322,10 @@ class Tokenizer:
         trainer.train_tokenizer(self, _lines(files), None)
 
     def _default_trainer(self):
-        trainer = getattr(self.model, "get_trainer", None)
-        if trainer is None:
-            raise ValueError(f"{type(self.model).__name__} has no default trainer: pass trainer=...")
-        return trainer()
+        """The model's own trainer with its defaults, as the Rust library's ``model.get_trainer()``."""
+        from .trainers import trainer_for_model  # trainers build models: imported when first needed
+
+        return trainer_for_model(self.model)
 
 
 def _lines(files: list[str]) -> Iterator[str]:
