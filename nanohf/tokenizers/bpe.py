@@ -16,7 +16,10 @@ import numpy as np
 import regex
 from numba import njit
 
+from nanohf.jsonfile import read_json as read_json_file
+
 from .base import WORD_CACHE_SIZE, PreTrainedTokenizerBase, read_json
+from .loading import tokenizer_json_model
 
 
 def bytes_to_unicode():
@@ -133,8 +136,7 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
         if vocab is None or merges is None:
             raise ValueError("GPT2Tokenizer needs a vocabulary (vocab.json) and merges (merges.txt)")
         if isinstance(vocab, (str, os.PathLike)):
-            with open(vocab, encoding="utf-8") as f:
-                vocab = json.load(f)
+            vocab = read_json_file(vocab)
         if isinstance(merges, (str, os.PathLike)):
             merges = load_merges(merges)
         super().__init__(vocab, unk_token=unk_token, bos_token=bos_token, eos_token=eos_token,
@@ -175,7 +177,8 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
             if not fast:
                 raise FileNotFoundError(f"no vocab.json + merges.txt, encoder.json + vocab.bpe or tokenizer.json "
                                         f"in {folder}")
-            settings.update(vocab=fast["model"]["vocab"], merges=fast["model"]["merges"])
+            model = tokenizer_json_model(fast, folder, "vocab", "merges")
+            settings.update(vocab=model["vocab"], merges=model["merges"])
         for key in ("errors", "add_prefix_space"):
             if key in config:
                 settings[key] = config[key]

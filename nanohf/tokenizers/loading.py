@@ -4,9 +4,9 @@
     settings = common_settings(tokenizer_config, folder)       # special tokens, sides, added tokens, ...
 """
 
-import json
 import os
 
+from nanohf.jsonfile import read_json as read_json_file
 from nanohf.models.hub import resolve_checkpoint_dir
 
 from .special_tokens import SPECIAL_TOKEN_NAMES
@@ -19,12 +19,12 @@ HUB_ARGUMENTS = ("cache_dir", "force_download", "resume_download", "proxies", "r
 
 
 def read_json(folder, name):
-    """The parsed content of `folder/name`, or {} when the file does not exist."""
+    """The parsed content of `folder/name`, or {} when the file does not exist; a broken file is an error naming
+    it (nanohf/jsonfile.py)."""
     path = os.path.join(folder, name)
     if not os.path.isfile(path):
         return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return read_json_file(path)
 
 
 def token_content(value):
@@ -73,3 +73,15 @@ def common_settings(config, folder=None):
     if isinstance(extra, list):
         settings["extra_special_tokens"] = [token_content(t) for t in extra]
     return settings
+
+
+def tokenizer_json_model(fast: dict, folder, *keys: str) -> dict:
+    """tokenizer.json's ``"model"`` object, with ``keys`` present; otherwise an error naming the file and key."""
+    path = os.path.join(folder, "tokenizer.json")
+    model = fast.get("model")
+    if not isinstance(model, dict):
+        raise ValueError(f"{path}: 'model' must be a JSON object, got {type(model).__name__} {model!r:.80}")
+    for key in keys:
+        if key not in model:
+            raise ValueError(f"{path}: 'model' has no {key!r}")
+    return model

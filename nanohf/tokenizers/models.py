@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from nanohf.jsonfile import read_json as read_json_file
+
 from .bpe import load_merges, merge_pairs
 from .wordpiece import WordpieceTokenizer, load_vocab
 
@@ -259,8 +261,7 @@ class BPE(Model):
     @staticmethod
     def read_file(vocab: str, merges: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
         """vocab.json + merges.txt -> (vocab, merges)."""
-        with open(vocab, encoding="utf-8") as f:
-            return json.load(f), load_merges(merges)
+        return read_json_file(vocab), load_merges(merges)
 
     @classmethod
     def from_file(cls, vocab: str, merges: str, **kwargs) -> "BPE":
@@ -352,8 +353,7 @@ class WordLevel(Model):
 
     @staticmethod
     def read_file(vocab: str) -> dict[str, int]:
-        with open(vocab, encoding="utf-8") as f:
-            return json.load(f)
+        return read_json_file(vocab)
 
     @classmethod
     def from_file(cls, vocab: str, unk_token: str | None = None) -> "WordLevel":

@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 from .base import WORD_CACHE_SIZE, PreTrainedTokenizerBase, read_json
+from .loading import tokenizer_json_model
 
 # The CJK ideograph blocks that get a space on each side, so that every character becomes its own word.
 # These are the ranges `tokenizers` uses: it skips U+2B820..U+2B91F (CJK extension E), so we skip it too.
@@ -297,7 +298,7 @@ class BertTokenizer(PreTrainedTokenizerBase):
         settings = {}
         fast = read_json(folder, "tokenizer.json")
         if fast:  # transformers prefers tokenizer.json's vocabulary when both files are present
-            model, normalizer = fast["model"], fast.get("normalizer") or {}
+            model, normalizer = tokenizer_json_model(fast, folder, "vocab"), fast.get("normalizer") or {}
             settings.update(vocab=model["vocab"], unk_token=model.get("unk_token", "[UNK]"),
                             max_input_chars_per_word=model.get("max_input_chars_per_word", 100))
             if not os.path.isfile(config_path) and normalizer.get("type") == "BertNormalizer":
