@@ -28,7 +28,7 @@ from nanohf.data import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path("/work/shared/data") if Path("/work/shared/data").is_dir() else ROOT / "data"
+SHARED = ROOT / "data"  # the shipped copies of ../shared/data (data/README.md)
 CONDITIONS = ["Depression", "ADHD", "birth Control", "Acne", None, "Anxiety", "insomnia"]
 
 

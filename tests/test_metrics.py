@@ -14,6 +14,8 @@ import nanohf.evaluate as evaluate
 from nanohf import metrics
 from nanohf.metrics import EvalPrediction, load_metric
 
+DATA = Path(__file__).resolve().parents[1] / "data"  # the shipped copies of ../shared/data
+
 skm = importlib.import_module("sklearn.metrics")
 stats = importlib.import_module("scipy.stats")
 
@@ -269,7 +271,7 @@ def test_eval_prediction_unpacks_like_transformers():
 def _wnut17_tags(limit=400):
     """The tag sequences of WNUT-17's first sentences (token<TAB>tag lines, a blank line between sentences)."""
     sentences, current = [], []
-    for line in (Path("/work/shared/data/wnut17/wnut17train.conll")).read_text(encoding="utf-8").splitlines():
+    for line in (DATA / "wnut17" / "wnut17train.conll").read_text(encoding="utf-8").splitlines():
         if not line.strip():
             if current:
                 sentences.append(current)
@@ -337,7 +339,7 @@ def test_seqeval_matches_the_seqeval_package(scheme):
 def _translations(n=60, seed=0):
     """Shakespeare lines as references (two per prediction), predictions made from them by dropping, swapping
     and replacing words; plus lines that exercise 13a's rules (numbers, dashes, entities, punctuation)."""
-    lines = [line.strip() for line in Path("/work/shared/data/tinyshakespeare/input.txt").read_text().splitlines()
+    lines = [line.strip() for line in (DATA / "tinyshakespeare" / "input.txt").read_text().splitlines()
              if len(line.split()) > 3][: 2 * n]  # fmt: skip
     rng = np.random.default_rng(seed)
     predictions, references = [], []
@@ -427,9 +429,9 @@ def test_porter_stemmer_matches_nltk():
     and the special cases of NLTK's extensions."""
     porter_stemmer = importlib.import_module("nltk.stem.porter").PorterStemmer()
     porter = importlib.import_module("nanohf.evaluate.metrics._porter")
-    text = Path("/work/shared/data/tinyshakespeare/input.txt").read_text().lower()
+    text = (DATA / "tinyshakespeare" / "input.txt").read_text().lower()
     words = set(re.findall(r"[a-z0-9]+", text))
-    vocab = Path("/work/shared/data/tokenizers/bert-base-uncased/vocab.txt").read_text().split("\n")
+    vocab = (DATA / "tokenizers" / "bert-base-uncased" / "vocab.txt").read_text().split("\n")
     words |= {w for w in vocab if w.isalpha()}
     words |= {"skies", "dying", "ties", "tied", "agreed", "feed", "hopping", "filing", "happy", "yy", "sayy",
               "conditionalli", "generalli", "analogi", "hopefulli", "Running"}  # fmt: skip

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +17,7 @@ from nanohf.tokenizers import AutoTokenizer
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 CONFIGS = {"BertForTokenClassification": TINY_BERT, "DistilBertForTokenClassification": TINY_DISTILBERT}
 STRATEGIES = ["none", "simple", "first", "average", "max"]
-WNUT17 = "/work/shared/data/wnut17/emerging.test.annotated"
+WNUT17 = str(Path(__file__).resolve().parents[1] / "data" / "wnut17" / "emerging.test.annotated")
 
 
 def wnut17_sentences(count: int) -> list[str]:

@@ -23,7 +23,7 @@ import nanohf
 from nanohf import AddedToken, AutoTokenizer
 from nanohf.tokenizers import BertTokenizer, DistilBertTokenizer, GPT2Tokenizer, RobertaTokenizer
 
-SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad_v2_dev_subset" / "dev-subset.json"
+SQUAD = Path(__file__).resolve().parents[1] / "data" / "squad_v2_dev_subset" / "dev-subset.json"
 KINDS = ["uncased", "cased", "minilm", "distilbert", "gpt2", "roberta"]
 
 

@@ -27,7 +27,7 @@ from nanohf.tokenizers.training.wordlevel import train_wordlevel
 from nanohf.tokenizers.training.wordpiece import train_wordpiece
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path("/work/shared/data") if Path("/work/shared/data").is_dir() else ROOT / "data"
+SHARED = ROOT / "data"  # the shipped copies of ../shared/data (data/README.md)
 BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
