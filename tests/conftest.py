@@ -90,3 +90,15 @@ def ragged_batch(vocab_size: int, lengths=(11, 7, 3), seed: int = 0) -> tuple[np
         input_ids[i, :n] = rng.integers(1, vocab_size, n)
         attention_mask[i, :n] = 1
     return input_ids, attention_mask
+
+
+@pytest.fixture(autouse=True)
+def _restore_nanohf_log_level():
+    """Trainer(args) sets the "nanohf" logger's level from args.log_level, process-wide, as transformers sets
+    its verbosity: put it back after each test so a later test's caplog still sees warnings."""
+    import logging
+
+    logger = logging.getLogger("nanohf")
+    level = logger.level
+    yield
+    logger.setLevel(level)
