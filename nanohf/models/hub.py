@@ -108,20 +108,40 @@ def resolve_file(name_or_path: str | os.PathLike, filename: str) -> Path:
 def write_atomically(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it into place.
 
-    A crash mid-write leaves the old file (or none), never half a file.
+    A crash mid-write leaves the old file (or none), never half a file; a process killed mid-write leaves
+    at most a ``.<name>.*.tmp`` file, which :func:`remove_orphaned_temporaries` clears at the next save. A
+    failed write (a full disk, a read-only folder) is an OSError naming ``path``, the old file intact.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as err:
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and str(path) not in str(err):
+            raise OSError(err.errno, f"could not write {path}: {err.strerror or err}") from err
         raise
+
+
+TEMPORARY_SUFFIX = ".tmp"
+
+
+def remove_orphaned_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the ``.<name>.*.tmp`` files a killed :func:`write_atomically` left in ``folder``; returns them."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    orphans = [p for p in folder.iterdir()
+               if p.is_file() and p.name.startswith(".") and p.name.endswith(TEMPORARY_SUFFIX)]  # fmt: skip
+    for orphan in orphans:
+        orphan.unlink(missing_ok=True)
+    return orphans
 
 
 def hub_upload_error(what: str) -> OSError:

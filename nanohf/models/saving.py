@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nanohf.models.configuration_utils import TRANSFORMERS_FORMAT_VERSION
-from nanohf.models.hub import write_atomically
+from nanohf.models.hub import remove_orphaned_temporaries, write_atomically
 from nanohf.models.safetensors_io import save_safetensors
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ def write_weights(
 ) -> list[str]:
     """Write ``tensors`` (no aliases) into ``save_directory``; returns the weight files written."""
     folder = Path(save_directory)
+    remove_orphaned_temporaries(folder)  # what a save killed mid-write left behind
     weights_name = "model.safetensors" if variant is None else f"model.{variant}.safetensors"
     index_name = "model.safetensors.index.json" if variant is None else f"model.safetensors.index.{variant}.json"
     stem = weights_name[: -len(".safetensors")]

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from nanohf.models.hub import write_atomically
+from nanohf.models.hub import remove_orphaned_temporaries, write_atomically
 
 from .added_vocabulary import AddedToken, AddedVocabulary, as_added_token
 from .backend import follow_call, tokenizer_json
@@ -534,6 +534,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
             raise OSError("push_to_hub=True needs the Hugging Face Hub; nanohf works offline: save_pretrained "
                           "writes the folder, upload it with huggingface_hub yourself")
         os.makedirs(save_directory, exist_ok=True)
+        remove_orphaned_temporaries(save_directory)  # what a save killed mid-write left behind
         config = self.tokenizer_config()
         special = {k: v for k, v in config.items() if k in SPECIAL_TOKEN_NAMES or k == "extra_special_tokens"}
         paths = []

@@ -17,6 +17,7 @@ import regex
 from numba import njit
 
 from nanohf.jsonfile import read_json as read_json_file
+from nanohf.models.hub import write_atomically
 
 from .base import WORD_CACHE_SIZE, PreTrainedTokenizerBase, read_json
 from .loading import tokenizer_json_model
@@ -282,11 +283,9 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
     def save_vocabulary(self, folder):
         """Write vocab.json and merges.txt (transformers' file names)."""
         vocab_path, merges_path = os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt")
-        with open(vocab_path, "w", encoding="utf-8") as f:
-            json.dump(self.vocab, f, ensure_ascii=False)
-        with open(merges_path, "w", encoding="utf-8") as f:
-            f.write("#version: 0.2\n")
-            f.writelines(f"{left} {right}\n" for left, right in sorted(self.bpe_ranks, key=self.bpe_ranks.get))
+        write_atomically(vocab_path, json.dumps(self.vocab, ensure_ascii=False).encode("utf-8"))
+        merges = "".join(f"{left} {right}\n" for left, right in sorted(self.bpe_ranks, key=self.bpe_ranks.get))
+        write_atomically(merges_path, ("#version: 0.2\n" + merges).encode("utf-8"))
         return vocab_path, merges_path
 
     def tokenizer_config(self):

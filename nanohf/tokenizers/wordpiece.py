@@ -13,6 +13,8 @@ import os
 import re
 import unicodedata
 
+from nanohf.models.hub import write_atomically
+
 from .base import WORD_CACHE_SIZE, PreTrainedTokenizerBase, read_json
 from .loading import tokenizer_json_model
 
@@ -399,8 +401,8 @@ class BertTokenizer(PreTrainedTokenizerBase):
     def save_vocabulary(self, folder):
         """Write vocab.txt, one token per line in id order."""
         path = os.path.join(folder, "vocab.txt")
-        with open(path, "w", encoding="utf-8") as f:
-            f.writelines(token + "\n" for token in sorted(self.vocab, key=self.vocab.get))
+        lines = "".join(token + "\n" for token in sorted(self.vocab, key=self.vocab.get))
+        write_atomically(path, lines.encode("utf-8"))
         return (path,)
 
     def tokenizer_config(self):
