@@ -98,7 +98,8 @@ def _restore_nanohf_log_level():
     its verbosity: put it back after each test so a later test's caplog still sees warnings."""
     import logging
 
-    logger = logging.getLogger("nanohf")
-    level = logger.level
+    loggers = [logging.getLogger(name) for name in ("nanohf", "transformers")]  # transformers' too: its
+    levels = [logger.level for logger in loggers]  # TrainingArguments reads it for disable_tqdm
     yield
-    logger.setLevel(level)
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
