@@ -114,6 +114,22 @@ def _find(table, chars, token_start, token_length, start, length):
 
 
 @njit(cache=True)
+def _count_new_pair(k, w, c, stamp, pair_counts, created_at, created_key, created_word, n_created):
+    """A merge made pair ``k`` in word ``w`` (counted ``c`` times): add ``c`` to its count, and note (k, w)
+    once per word and step (``stamp``) so the caller can push ``k`` with its word positions afterwards.
+
+    Returns the (possibly grown) ``created_key``, ``created_word`` and the new ``n_created``."""
+    pair_counts[k] = pair_counts.get(k, 0) + c
+    if not (k in created_at and created_at[k] == stamp):
+        created_at[k] = stamp
+        created_key = _grow(created_key, n_created + 1)
+        created_word = _grow(created_word, n_created + 1)
+        created_key[n_created], created_word[n_created] = k, w
+        n_created += 1
+    return created_key, created_word, n_created
+
+
+@njit(cache=True)
 def merge_loop(symbols, word_start, word_length, counts, chars, token_start, token_length, n_tokens, char_len,
                vocab_size, min_frequency, max_len, prefix):  # fmt: skip
     """Count the pairs, then merge until `vocab_size` tokens (see bpe.py). `chars`/`token_*`/`char_len` hold
@@ -229,29 +245,17 @@ def merge_loop(symbols, word_start, word_length, counts, chars, token_start, tok
                         k = a << 32 | x
                         pair_counts[k] = pair_counts.get(k, 0) - c
                         if max_len < 0 or char_len[a] + new_len < max_len:
-                            k = a << 32 | new
-                            pair_counts[k] = pair_counts.get(k, 0) + c
-                            stamp = step * n_words + w
-                            if not (k in created_at and created_at[k] == stamp):
-                                created_at[k] = stamp
-                                created_key = _grow(created_key, n_created + 1)
-                                created_word = _grow(created_word, n_created + 1)
-                                created_key[n_created], created_word[n_created] = k, w
-                                n_created += 1
+                            created_key, created_word, n_created = _count_new_pair(
+                                a << 32 | new, w, c, step * n_words + w, pair_counts, created_at,
+                                created_key, created_word, n_created)  # fmt: skip
                     if i + 2 < s + n:  # a symbol after: (y, b) -> (new, b)
                         b = symbols[i + 2]
                         k = y << 32 | b
                         pair_counts[k] = pair_counts.get(k, 0) - c
                         if max_len < 0 or char_len[b] + new_len < max_len:
-                            k = new << 32 | b
-                            pair_counts[k] = pair_counts.get(k, 0) + c
-                            stamp = step * n_words + w
-                            if not (k in created_at and created_at[k] == stamp):
-                                created_at[k] = stamp
-                                created_key = _grow(created_key, n_created + 1)
-                                created_word = _grow(created_word, n_created + 1)
-                                created_key[n_created], created_word[n_created] = k, w
-                                n_created += 1
+                            created_key, created_word, n_created = _count_new_pair(
+                                new << 32 | b, w, c, step * n_words + w, pair_counts, created_at,
+                                created_key, created_word, n_created)  # fmt: skip
                     symbols[j] = new
                     i += 2
                 else:
