@@ -260,7 +260,7 @@ class GPT2LMHeadModel(GenerationMixin, GPT2PreTrainedModel):
         logits = self.lm_head(base.last_hidden_state)
         loss = None
         if labels is not None:
-            labels = check_labels(labels, logits.shape[:2], self.config.vocab_size)
+            labels = check_labels(labels, logits.shape[:2])
             # Shift: position t predicts token t + 1; the last position has nothing to predict.
             shifted = np.concatenate([labels[:, 1:], np.full((labels.shape[0], 1), -100)], axis=1)
             loss = make_loss(cross_entropy_loss(logits, shifted), self.backward)

@@ -9,8 +9,8 @@ already sit in the cache that ``huggingface_hub`` writes::
         models--org--name/refs/main            -> the commit hash of the snapshot to use
         models--org--name/snapshots/<commit>/  -> config.json, model.safetensors, tokenizer files
 
-A ref file is only followed when it names a snapshot folder directly (no path separators, no ``..``): a ref
-that points elsewhere is refused rather than read.
+The lookup itself is ``cached_snapshot`` in nanohf/models/hub.py, the one home of the cache layout (a ref file
+is followed only when it names a snapshot folder directly; a ref that points elsewhere is refused).
 """
 
 import os
