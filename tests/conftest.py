@@ -92,14 +92,18 @@ def ragged_batch(vocab_size: int, lengths=(11, 7, 3), seed: int = 0) -> tuple[np
     return input_ids, attention_mask
 
 
-@pytest.fixture(autouse=True)
-def _restore_nanohf_log_level():
-    """Trainer(args) sets the "nanohf" logger's level from args.log_level, process-wide, as transformers sets
-    its verbosity: put it back after each test so a later test's caplog still sees warnings."""
-    import logging
+# The logger levels as the session starts, before any test or fixture (of any scope) changes them.
+import logging as _logging  # noqa: E402
 
-    loggers = [logging.getLogger(name) for name in ("nanohf", "transformers")]  # transformers' too: its
-    levels = [logger.level for logger in loggers]  # TrainingArguments reads it for disable_tqdm
+_BASE_LOG_LEVELS = {name: _logging.getLogger(name).level for name in ("nanohf", "transformers")}
+
+
+@pytest.fixture(autouse=True)
+def _restore_log_levels():
+    """Trainer(args) sets the "nanohf" logger's level from args.log_level, process-wide, as transformers sets its
+    verbosity, and tests quiet transformers (some in module-scoped fixtures): after each test both go back to
+    the session's starting levels, so a later test's caplog sees warnings and TrainingArguments' disable_tqdm
+    (which reads the logger) sees what a fresh process sees."""
     yield
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.setLevel(level)
+    for name, level in _BASE_LOG_LEVELS.items():
+        _logging.getLogger(name).setLevel(level)
