@@ -6,6 +6,9 @@ datasets reads them, written once to the disk cache and memory-mapped from there
     test = load_dataset("json", data_files="test.jsonl", split="train[:10%]")   # one split -> a Dataset
     stream = load_dataset("json", data_files="big.jsonl.gz", split="train", streaming=True)  # IterableDataset
 
+`load_dataset("conll", data_files=...)` reads CoNLL token-per-line NER files and `load_dataset("wnut_17")` the
+shipped WNUT-17 (conll.py: tokens + ClassLabel ner_tags, in memory).
+
 data_files is a path (or glob), a list of them (both give the split "train"), or {split: path(s)}; paths
 may be relative to `data_dir`. The formats and their options are in readers.py.
 
@@ -27,6 +30,8 @@ import re
 
 from . import cache
 from .combine import concatenate_datasets
+from .conll import OPTIONS as CONLL_OPTIONS
+from .conll import load_wnut17, read_conll_files
 from .dataset import Dataset
 from .dataset_dict import DatasetDict
 from .export import load_saved
@@ -195,6 +200,14 @@ def load_dataset(path, name=None, data_dir=None, data_files=None, split=None, ca
             json: field, encoding; text: keep_linebreaks, sample_by, encoding; parquet: columns.
     """
     kind = os.fspath(path) if isinstance(path, os.PathLike) else path
+    if kind in ("conll", "wnut_17", "leondz/wnut_17"):  # token-per-line NER files, read in memory (conll.py)
+        unknown = set(config_kwargs) - set(CONLL_OPTIONS) - set(_IGNORED)
+        if unknown or streaming or name not in (None, "default", "wnut_17"):
+            raise TypeError(f"load_dataset({kind!r}) accepts {sorted(CONLL_OPTIONS)} (no streaming, no config name); "
+                            f"got {sorted(unknown)}, streaming={streaming}, name={name!r}")
+        dataset_dict = (read_conll_files(_resolve_files(data_files, data_dir), features=features, **config_kwargs)
+                        if kind == "conll" else load_wnut17(data_dir))  # fmt: skip
+        return dataset_dict if split is None else select_split(dataset_dict, split)
     if kind not in _READERS:
         hint = f" (🤗 datasets calls this reader {_ALIASES[kind]!r})" if kind in _ALIASES else ""
         raise HubUnavailableError(
