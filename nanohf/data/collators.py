@@ -6,8 +6,8 @@
 
 * `DataCollatorWithPadding`: pads the tokenizer's inputs with `tokenizer.pad`; `label`/`label_ids` -> `labels`.
 * `DataCollatorForTokenClassification`: the same, plus per-token labels padded with -100 (ignored by the loss).
-* `DataCollatorForLanguageModeling`: masked LM (BERT's 15%, of which 80% [MASK], 10% random, 10% kept) or
-  causal LM labels (mlm=False).
+* `DataCollatorForLanguageModeling`: masked LM (BERT's 15%, of which 80% [MASK], 10% random, 10% kept; or
+  whole words with whole_word_mask=True) or causal LM labels (mlm=False).
 * `default_data_collator`: stacks values that already have equal shapes (no tokenizer).
 
 Every collator first checks that each column can become an array, so that the classic mistake of the
@@ -15,6 +15,7 @@ course, a text column left in the data set (PyTorch's "too many dimensions 'str'
 naming the column and how to remove it.
 """
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -168,16 +169,33 @@ class DataCollatorForLanguageModeling:
     tokens are to be predicted. The draws come in the same order as in transformers' NumPy collator, so the
     same `seed` masks the same tokens.
 
+    whole_word_mask=True (transformers 5's spelling; there is no DataCollatorForWholeWordMask any more):
+    words are chosen instead of tokens, each with probability mlm_probability, and every token of a chosen
+    word becomes [MASK] (no random or kept tokens: mask_replace_prob is set to 1, with a warning, as
+    transformers does). A "word" is read from the `offset_mapping` the tokenizer returns
+    (`return_offsets_mapping=True`): a token continues the word before it when it starts exactly where the
+    previous token ended ("un" + "##believ" + "##able", but also "don" + "'" + "t").
+
     mlm=False: labels = input_ids with padding set to -100 (the model shifts them itself).
 
     Args:
         tokenizer: pads the examples; its special tokens are never masked.
+        mlm: masked (True) or causal (False) language modelling.
+        whole_word_mask: mask whole words (needs `offset_mapping` in the examples; mlm=True only).
+        mlm_probability: the share of tokens (or words) chosen for the loss.
+        mask_replace_prob / random_replace_prob: of the chosen tokens, the shares turned into [MASK] and into
+            a random id (the rest stay as they are); their sum is at most 1.
+        pad_to_multiple_of: round the padded length up to a multiple of this.
+        return_tensors: "np" (the only kind nanohf makes).
         seed: a private generator for the masking, created on the first call; None draws from
             `nanohf.random.get_generator()` (seeded by `nanohf.set_seed`).
+
+    Returns (from __call__): the padded batch, int64 arrays (B, seq), with `labels` (B, seq); the
+    `special_tokens_mask` and `offset_mapping` columns are used and dropped, as in transformers.
     """
 
-    def __init__(self, tokenizer, mlm=True, mlm_probability=0.15, mask_replace_prob=0.8, random_replace_prob=0.1,
-                 pad_to_multiple_of=None, return_tensors="np", seed=None):
+    def __init__(self, tokenizer, mlm=True, whole_word_mask=False, mlm_probability=0.15, mask_replace_prob=0.8,
+                 random_replace_prob=0.1, pad_to_multiple_of=None, return_tensors="np", seed=None):
         _check_return_tensors(return_tensors)
         if mlm:
             if tokenizer.mask_token is None:
@@ -185,13 +203,26 @@ class DataCollatorForLanguageModeling:
                                  "modeling. You should pass `mlm=False` to train on causal language modeling instead.")
             if mlm_probability is None or not 0 <= mlm_probability <= 1:
                 raise ValueError("mlm_probability should be between 0 and 1.")
+        elif whole_word_mask:
+            raise ValueError("Whole word masking can only be used with mlm=True. If you want to use whole word "
+                             "masking, please set mlm=True.")
+        if mask_replace_prob + random_replace_prob > 1:
+            raise ValueError("The sum of mask_replace_prob and random_replace_prob should not exceed 1")
         for name, value in (("mask_replace_prob", mask_replace_prob), ("random_replace_prob", random_replace_prob)):
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} should be between 0 and 1.")
-        if mask_replace_prob + random_replace_prob > 1:
-            raise ValueError("The sum of mask_replace_prob and random_replace_prob should not exceed 1")
+        if whole_word_mask:
+            if not getattr(tokenizer, "is_fast", True):
+                warnings.warn("Whole word masking depends on offset mapping which is only natively available with "
+                              "fast tokenizers.", UserWarning, stacklevel=2)
+            if mask_replace_prob < 1:
+                # A word is masked as a whole: a random id in the middle of a word would make no word at all.
+                warnings.warn("Random token replacement is not supported with whole word masking. Setting "
+                              "mask_replace_prob to 1.", stacklevel=2)
+                mask_replace_prob, random_replace_prob = 1, 0
         self.tokenizer = tokenizer
         self.mlm = mlm
+        self.whole_word_mask = whole_word_mask
         self.mlm_probability = float(mlm_probability) if mlm else mlm_probability
         self.mask_replace_prob = float(mask_replace_prob)
         self.random_replace_prob = float(random_replace_prob)
@@ -227,17 +258,40 @@ class DataCollatorForLanguageModeling:
                 out[i, :len(r)] = r
         return out
 
-    def __call__(self, examples):
+    def _pad_offsets(self, offsets, length):
+        """Per-example (start, end) pairs -> (B, length, 2) int64; padding positions get (0, 0).
+        (transformers' tokenizer.pad cannot pad this column: there, examples of unequal length fail.)"""
+        out = np.zeros((len(offsets), length, 2), dtype=np.int64)
+        for i, pairs in enumerate(offsets):
+            pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+            if len(pairs) > length:
+                raise ValueError(f"{type(self).__name__}: example {i} has {len(pairs)} offset_mapping pairs for "
+                                 f"{length} tokens; keep offset_mapping aligned with input_ids.")
+            if self.tokenizer.padding_side == "left":
+                out[i, length - len(pairs):] = pairs
+            else:
+                out[i, :len(pairs)] = pairs
+        return out
+
+    def __call__(self, examples, return_tensors=None):
+        _check_return_tensors(return_tensors or self.return_tensors)
+        offsets = offset_mapping = None
         if isinstance(examples, Mapping) or isinstance(examples[0], Mapping):
             rows = _rows(examples)
             main = self.tokenizer.model_input_names[0]
+            if "offset_mapping" in rows[0]:  # padded here: tokenizer.pad leaves this column alone
+                offsets = [row["offset_mapping"] for row in rows]
+                rows = [{k: v for k, v in row.items() if k != "offset_mapping"} for row in rows]
             check_features(rows, (main, *PADDED_KEYS), type(self).__name__)
             batch = dict(self.tokenizer.pad(rows, pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="np"))
+            if offsets is not None:
+                offset_mapping = self._pad_offsets(offsets, batch[main].shape[1])
         else:
             batch = {"input_ids": self._stack_ids(examples)}
         special_tokens_mask = batch.pop("special_tokens_mask", None)
         if self.mlm:
-            batch["input_ids"], batch["labels"] = self.mask_tokens(batch["input_ids"], special_tokens_mask)
+            batch["input_ids"], batch["labels"] = self.mask_tokens(batch["input_ids"], special_tokens_mask,
+                                                                   offset_mapping)
         else:
             labels = batch["input_ids"].copy()
             if self.tokenizer.pad_token_id is not None:
@@ -245,8 +299,9 @@ class DataCollatorForLanguageModeling:
             batch["labels"] = labels
         return batch
 
-    def mask_tokens(self, inputs, special_tokens_mask=None):
-        """(input_ids (B, seq), optional special mask) -> (masked input_ids, labels), both int64 (B, seq)."""
+    def mask_tokens(self, inputs, special_tokens_mask=None, offset_mapping=None):
+        """(input_ids (B, seq), optional special mask (B, seq), offsets (B, seq, 2) for whole words)
+        -> (masked input_ids, labels), both int64 (B, seq)."""
         rng = self._rng()
         inputs = np.array(inputs, dtype=np.int64)
         labels = inputs.copy()
@@ -254,8 +309,14 @@ class DataCollatorForLanguageModeling:
             special_tokens_mask = [self.tokenizer.get_special_tokens_mask(row, already_has_special_tokens=True)
                                    for row in labels.tolist()]
         special = np.asarray(special_tokens_mask, dtype=bool)
-        probability = np.where(special, 0.0, self.mlm_probability)
+        if self.whole_word_mask:
+            word_start, start_of = self._word_starts(offset_mapping, special, inputs.shape)
+            probability = np.where(word_start, self.mlm_probability, 0.0)  # one draw per word: at its first token
+        else:
+            probability = np.where(special, 0.0, self.mlm_probability)
         chosen = rng.binomial(1, probability, size=inputs.shape).astype(bool)
+        if self.whole_word_mask:  # a token is chosen when the first token of its word is
+            chosen = np.take_along_axis(chosen, start_of, axis=1) & ~special
         labels[~chosen] = -100  # the loss only looks at the chosen tokens
 
         to_mask = rng.binomial(1, self.mask_replace_prob, size=inputs.shape).astype(bool) & chosen
@@ -267,6 +328,28 @@ class DataCollatorForLanguageModeling:
         to_randomise = rng.binomial(1, random_share, size=inputs.shape).astype(bool) & chosen & ~to_mask
         inputs[to_randomise] = rng.integers(0, len(self.tokenizer), size=int(to_randomise.sum()), dtype=np.int64)
         return inputs, labels
+
+    @staticmethod
+    def _word_starts(offset_mapping, special, shape):
+        """Where the words start, from the offsets: (word_start (B, seq) bool, start_of (B, seq) int).
+
+        A non-special token starts a new word unless it begins exactly where the token before it ended
+        (and that one was not special). start_of[b, t] is the position of the first token of t's word."""
+        if offset_mapping is None:
+            raise ValueError("DataCollatorForLanguageModeling(whole_word_mask=True) finds the words from the "
+                             "tokens' character offsets, and the examples have no 'offset_mapping': tokenize "
+                             "with return_offsets_mapping=True (and keep the column through group_texts).")
+        offsets = np.asarray(offset_mapping, dtype=np.int64)
+        if offsets.shape != (*shape, 2):
+            raise ValueError(f"offset_mapping has shape {offsets.shape}, expected {(*shape, 2)} (one (start, end) "
+                             "pair per token of input_ids)")
+        starts, ends = offsets[..., 0], offsets[..., 1]
+        previous_end = np.concatenate([np.full((shape[0], 1), -1), ends[:, :-1]], axis=1)
+        previous_special = np.concatenate([np.zeros((shape[0], 1), dtype=bool), special[:, :-1]], axis=1)
+        word_start = ~special & ((starts != previous_end) | previous_special)
+        positions = np.broadcast_to(np.arange(shape[1]), shape)
+        start_of = np.maximum.accumulate(np.where(word_start, positions, 0), axis=1)
+        return word_start, start_of
 
 
 def default_data_collator(features, return_tensors="np"):
