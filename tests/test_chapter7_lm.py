@@ -220,3 +220,60 @@ def test_mlm_domain_adaptation_tiny(tmp_path):
     assert len(re.findall(r"fill-mask (before|after): ", out)) == 6
     assert {"model.safetensors", "config.json", "vocab.txt"} <= {p.name for p in (tmp_path / "out").iterdir()}
     assert math.isfinite(after)
+
+
+def course_keytoken_weighted_loss(inputs, logits, keytoken_ids, alpha=1.0):
+    """The course's keytoken_weighted_loss, in torch, as chapter 7 writes it (the reference)."""
+    import torch
+    from torch.nn import CrossEntropyLoss
+
+    shift_labels = inputs[..., 1:].contiguous()
+    shift_logits = logits[..., :-1, :].contiguous()
+    loss_fct = CrossEntropyLoss(reduction="none")  # the course's reduce=False, deprecated
+    loss = loss_fct(shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1))
+    loss_per_sample = loss.view(shift_logits.size(0), shift_logits.size(1)).mean(axis=1)
+    weights = torch.stack([(inputs == kt).float() for kt in keytoken_ids]).sum(axis=[0, 2])
+    weights = alpha * (1.0 + weights)
+    return (loss_per_sample * weights).mean()
+
+
+def test_keytoken_weighted_loss_matches_the_course():
+    """Value and gradient (d loss / d logits) equal the course's torch code with autograd, float64."""
+    import torch
+
+    loss_fn = load_example("causal_lm_from_scratch").keytoken_weighted_loss
+    rng = np.random.default_rng(0)
+    inputs = rng.integers(0, 50, (4, 12))
+    inputs[0, 3] = inputs[0, 7] = inputs[2, 0] = 5  # key tokens in some sequences, none in others
+    logits = rng.normal(size=(4, 12, 50))
+    for keytoken_ids, alpha in (([5, 9], 1.0), ([5], 0.5)):
+        value, grad = loss_fn(inputs, logits, keytoken_ids, alpha)
+        torch_logits = torch.tensor(logits, requires_grad=True)
+        reference = course_keytoken_weighted_loss(torch.tensor(inputs), torch_logits, keytoken_ids, alpha)
+        reference.backward()
+        assert abs(value - reference.item()) < 1e-12, (value, reference.item())
+        diff = np.abs(grad - torch_logits.grad.numpy()).max()
+        assert diff < 1e-12, f"max |d logits difference| {diff:.3g}"
+    padded = inputs.copy()
+    labels = np.where(np.arange(12) < 9, inputs, -100)  # -100 labels: those positions do not count
+    value, grad = loss_fn(padded, logits, [5], 1.0, labels)
+    short, short_grad = loss_fn(inputs[:, :9], logits[:, :9], [5], 1.0)
+    weights_full = 1 + np.isin(inputs, [5]).sum(1)
+    weights_short = 1 + np.isin(inputs[:, :9], [5]).sum(1)
+    assert (weights_full == weights_short).all() and abs(value - short) < 1e-12
+    np.testing.assert_allclose(grad[:, :8], short_grad[:, :8], atol=1e-15)
+    assert not grad[:, 8:].any()
+
+
+def test_causal_lm_from_scratch_tiny(tmp_path):
+    for extra in ((), ("--keytoken-loss",)):
+        result = run_example("causal_lm_from_scratch.py", tmp_path, *extra)
+        out = result.stdout
+        assert re.search(r"new tokenizer: 500 tokens", out), out[-2000:]
+        before = float(re.search(r"before training: eval_loss ([\d.]+)", out).group(1))
+        after = float(re.search(r"after training: eval_loss ([\d.]+)", out).group(1))
+        assert abs(before - math.log(500)) < 0.3 and after < before - 0.3, (before, after)
+        assert out.count("--- sample ---") == 3 and "--- end of samples ---" in out
+        assert "train:" in result.stderr  # the Trainer's progress bar
+    assert re.search(r"key tokens \[\d+, \d+, \d+\] for \[' the', ' to', ' and'\]", out)
+    assert {"model.safetensors", "config.json", "tokenizer.json"} <= {p.name for p in (tmp_path / "out").iterdir()}
