@@ -203,6 +203,9 @@ def test_collator_labels_longer_than_tokens(tokenizers, wnut):
     rows[2]["labels"] = rows[2]["labels"] + [0] * 200
     with pytest.raises(ValueError, match=r"example 2 has \d+ labels for \d+ tokens"):
         DataCollatorForTokenClassification(tokenizers[0])(rows)
+    # padding=False on rows of different lengths: transformers fails with "IndexError: tuple index out of range"
+    with pytest.raises(ValueError, match="different lengths"):
+        DataCollatorForTokenClassification(tokenizers[0], padding=False)(tokenized_rows(tokenizers[0], wnut, 3))
 
 
 # ---------------------------------------------------------------------------------------------- label alignment
