@@ -144,8 +144,15 @@ def test_conll_unknown_options_and_column_counts(tmp_path):
         load_dataset("conll", data_files=str(path))
     raw = load_dataset("conll", data_files=str(path), column_names=["tokens", "pos_tags", "ner_tags"])["train"]
     assert raw["ner_tags"] == [[0, 1]] and raw.features["ner_tags"].feature.names == ["O", "B-x"]
+    raw = load_dataset("conll", data_files=str(path), column_names=["words", "pos", "tags"], label_names=["B-x", "O"])
+    assert raw["train"]["tags"] == [[1, 0]] and raw["train"].features["pos"].feature.names == ["NN"]
     with pytest.raises(TypeError, match="accepts"):
         load_dataset("conll", data_files=str(path), sep=",")
+    latin = tmp_path / "latin1.conll"
+    latin.write_bytes("caf\u00e9\tO\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1\.conll: not utf-8-sig text \(byte 3"):
+        load_dataset("conll", data_files=str(latin))
+    assert load_dataset("conll", data_files=str(latin), encoding="latin-1")["train"]["tokens"] == [["caf\u00e9"]]
 
 
 # ---------------------------------------------------------------------------------------------- the collator

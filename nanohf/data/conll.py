@@ -44,8 +44,11 @@ _PREFIX_ORDER = {"B": 0, "I": 1}  # B-X before I-X; other prefixes (E-, S-, L-, 
 
 def _sentences(path, delimiter, encoding):
     """Yield (first line number, [fields of each token line]) per sentence of one file (line numbers from 1)."""
-    with open(path, encoding=encoding, newline="") as f:
-        lines = f.read().split("\n")
+    try:
+        with open(path, encoding=encoding, newline="") as f:
+            lines = f.read().split("\n")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not {encoding} text (byte {error.start}: {error.reason}); pass encoding=") from None
     sentence, start, width = [], None, None
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r")
@@ -90,13 +93,13 @@ def infer_label_names(tags) -> list[str]:
     return sorted(set(tags), key=_tag_order)
 
 
-def _tag_names(features, column, given):
-    """Declared names of a tag column: from label_names= (the NER column) or a features= ClassLabel."""
+def _tag_names(features, column, given, is_last):
+    """Declared names of a tag column: from a features= ClassLabel, or label_names= (the last, NER, column)."""
     if features is not None and column in features:
         inner = getattr(features[column], "feature", None)
         if isinstance(inner, ClassLabel):
             return list(inner.names)
-    return list(given) if given is not None and column == "ner_tags" else None
+    return list(given) if given is not None and is_last else None
 
 
 def read_conll_files(files, column_names=None, label_names=None, delimiter=None, encoding="utf-8-sig",
@@ -106,12 +109,12 @@ def read_conll_files(files, column_names=None, label_names=None, delimiter=None,
     Args:
         files: {split name: list of CoNLL file paths} (the files of a split are concatenated in order).
         column_names: names of the columns of a line, first being the tokens (default: see DEFAULT_COLUMNS).
-        label_names: the ner_tags ClassLabel's names, in id order (default: inferred from all files).
+        label_names: the last column's (ner_tags') ClassLabel names, in id order (default: inferred from all files).
         delimiter: the column separator (default: a tab if the first token line has one, else a space).
         encoding: the files' text encoding (a leading byte-order mark is dropped).
         features: declared Features; a List(ClassLabel) column there fixes that column's names.
     """
-    read = {}  # split -> [(path, line, {column: values})]
+    read = {}  # split -> [(path, [(line number, fields)], column names)], one per sentence
     for split, paths in files.items():
         rows = []
         for path in paths:
@@ -134,7 +137,7 @@ def read_conll_files(files, column_names=None, label_names=None, delimiter=None,
     tag_columns = names[1:]
     classes = {}
     for position, column in enumerate(tag_columns, start=1):
-        declared = _tag_names(features, column, label_names)
+        declared = _tag_names(features, column, label_names, position == len(tag_columns))
         if declared is None:
             declared = infer_label_names(f[position] for rows in read.values() for _, s, _ in rows for _, f in s)
         classes[column] = {name: i for i, name in enumerate(declared)}
