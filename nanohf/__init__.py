@@ -128,6 +128,8 @@ _EXPORTS = {
         "XLMRobertaTokenizerFast",
         "LlamaTokenizer",
         "LlamaTokenizerFast",
+        "Qwen2Tokenizer",
+        "Qwen2TokenizerFast",
     ],
     "nanohf.trainer": [
         "EarlyStoppingCallback",

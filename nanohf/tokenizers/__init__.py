@@ -10,6 +10,7 @@ from .bpe import GPT2Tokenizer, GPT2TokenizerFast
 from .encoding import Encoding
 from .fast import PreTrainedTokenizerFast
 from .pattern import Regex
+from .qwen2 import Qwen2Tokenizer, Qwen2TokenizerFast
 from .roberta import RobertaTokenizer, RobertaTokenizerFast
 from .sentencepiece_family import (
     AlbertTokenizer,
@@ -41,6 +42,8 @@ __all__ = [
     "GPT2TokenizerFast",
     "PreTrainedTokenizerBase",
     "PreTrainedTokenizerFast",
+    "Qwen2Tokenizer",
+    "Qwen2TokenizerFast",
     "Regex",
     "RobertaTokenizer",
     "RobertaTokenizerFast",

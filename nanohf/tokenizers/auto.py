@@ -13,6 +13,7 @@ from nanohf.models.hub import resolve_checkpoint_dir
 from nanohf.tokenizers.base import read_json
 from nanohf.tokenizers.bpe import GPT2Tokenizer
 from nanohf.tokenizers.fast import SENTENCEPIECE_FILES, PreTrainedTokenizerFast
+from nanohf.tokenizers.qwen2 import Qwen2Tokenizer
 from nanohf.tokenizers.roberta import RobertaTokenizer
 from nanohf.tokenizers.sentencepiece_family import (
     AlbertTokenizer,
@@ -46,12 +47,11 @@ TOKENIZER_CLASSES = {
     "PreTrainedTokenizerFast": PreTrainedTokenizerFast,
     "TokenizersBackend": PreTrainedTokenizerFast,
 }
-for _cls in (T5Tokenizer, AlbertTokenizer, XLNetTokenizer, XLMRobertaTokenizer, LlamaTokenizer):
+for _cls in (T5Tokenizer, AlbertTokenizer, XLNetTokenizer, XLMRobertaTokenizer, LlamaTokenizer, Qwen2Tokenizer):
     TOKENIZER_CLASSES[_cls.__name__] = TOKENIZER_CLASSES[_cls.__name__ + "Fast"] = _cls
 MODEL_TYPE_TO_TOKENIZER = {"bert": BertTokenizer, "distilbert": DistilBertTokenizer, "gpt2": GPT2Tokenizer,
                            "roberta": RobertaTokenizer, "bart": RobertaTokenizer, "t5": T5Tokenizer,
-                           "albert": AlbertTokenizer, "xlnet": XLNetTokenizer, "xlm-roberta": XLMRobertaTokenizer,
-                           "llama": LlamaTokenizer, "mistral": LlamaTokenizer}
+                           "albert": AlbertTokenizer, "xlnet": XLNetTokenizer, "xlm-roberta": XLMRobertaTokenizer}
 
 
 class AutoTokenizer:
@@ -70,9 +70,44 @@ class AutoTokenizer:
         return tokenizer_class.from_pretrained(folder, **kwargs)
 
 
+def _has_byte_level(tokenizer_json: dict) -> bool:
+    """Whether any component of a tokenizer.json is a ByteLevel one (a Llama-3-style file)."""
+    stack = [tokenizer_json.get(key) for key in ("normalizer", "pre_tokenizer", "post_processor", "decoder")]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "ByteLevel":
+                return True
+            stack += list(item.values())
+        elif isinstance(item, list):
+            stack += item
+    return False
+
+
+def _decoder_family_class(folder: Path, model_type, name) -> type | None:
+    """The class transformers 5 picks for the Llama / Mistral / Qwen2 families (None: not one of them).
+
+    Their hub files disagree with their code often, so transformers decides by model type first: a Mistral
+    folder runs its tokenizer.json as is (TokenizersBackend, when mistral_common is not installed), a Qwen2
+    folder always gets Qwen2Tokenizer; a folder naming LlamaTokenizer whose tokenizer.json is byte-level (Llama
+    3) runs the file as is too, since LlamaTokenizer would rebuild it as SentencePiece (Metaspace)."""
+    if model_type == "mistral":
+        return PreTrainedTokenizerFast
+    if model_type == "qwen2" or name in ("Qwen2Tokenizer", "Qwen2TokenizerFast"):
+        return Qwen2Tokenizer
+    if name in ("LlamaTokenizer", "LlamaTokenizerFast"):
+        return PreTrainedTokenizerFast if _has_byte_level(read_json(folder, "tokenizer.json")) else LlamaTokenizer
+    if model_type == "llama":  # transformers 5 registers no tokenizer for llama: the named class, else the file
+        return TOKENIZER_CLASSES.get(name, PreTrainedTokenizerFast)
+    return None
+
+
 def _tokenizer_class(folder: Path) -> type:
     model_type = read_json(folder, "config.json").get("model_type")
     name = read_json(folder, "tokenizer_config.json").get("tokenizer_class")
+    family = _decoder_family_class(folder, model_type, name)
+    if family is not None:
+        return family
     if name is not None and name not in TOKENIZER_CLASSES and model_type not in MODEL_TYPE_TO_TOKENIZER:
         raise ValueError(
             f"{folder}: tokenizer_class {name!r} is not supported; nanohf knows {sorted(TOKENIZER_CLASSES)}"

@@ -39,6 +39,10 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
     Args:
         tokenizer_object: a nanohf `Tokenizer` (copied, as transformers deep-copies it).
         tokenizer_file: path of a tokenizer.json (used when no tokenizer_object is given).
+        add_bos_token, add_eos_token: when either is given (or the backend has no post-processor), the
+            post-processor becomes "bos $A eos" with the ones asked for (both default False), as transformers 5's
+            TokenizersBackend.update_post_processor does; otherwise the file's post-processor is kept. (From
+            from_pretrained's arguments only: tokenizer_config.json's are ignored, and never written, as there.)
         **kwargs: special tokens (bos_token, eos_token, unk_token, sep_token, pad_token, cls_token, mask_token,
             extra_special_tokens), model_max_length, padding_side, ... as for every nanohf tokenizer.
     """
@@ -61,8 +65,13 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         added = kwargs.pop("added_tokens", None)
         if added is None:
             added = list(backend.get_added_tokens_decoder().items())
+        explicit = {key: bool(kwargs.pop(key)) for key in ("add_bos_token", "add_eos_token") if key in kwargs}
+        self._add_bos_token = explicit.get("add_bos_token", False)
+        self._add_eos_token = explicit.get("add_eos_token", False)
         super().__init__(backend.get_vocab(with_added_tokens=False), added_tokens=added, **kwargs)
         self._sync_backend()
+        if explicit or backend.post_processor is None:
+            self.update_post_processor()
 
     # ------------------------------------------------------------------ the backend
     @property
@@ -80,6 +89,40 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         added = super().add_tokens(new_tokens, special_tokens)
         self._sync_backend()
         return added
+
+    # ------------------------------------------------------------------ bos / eos by template
+    def update_post_processor(self) -> None:
+        """The post-processor "bos:0 $A:0 eos:0" / "... bos:1 $B:1 eos:1" with the tokens add_bos_token and
+        add_eos_token ask for (a missing bos_token / eos_token turns its flag off), as transformers 5 builds it."""
+        bos, eos = self.bos_token, self.eos_token
+        if bos is None:
+            self._add_bos_token = False
+        if eos is None:
+            self._add_eos_token = False
+        add_bos, add_eos = self._add_bos_token, self._add_eos_token
+        single = f"{bos}:0 " * add_bos + "$A:0" + f" {eos}:0" * add_eos
+        pair = single + f" {bos}:1" * add_bos + " $B:1" + f" {eos}:1" * add_eos
+        specials = [(str(bos), self.convert_tokens_to_ids(str(bos)))] * add_bos
+        specials += [(str(eos), self.convert_tokens_to_ids(str(eos)))] * add_eos
+        self._tokenizer.post_processor = TemplateProcessing(single, pair, specials)
+
+    @property
+    def add_bos_token(self) -> bool:
+        return self._add_bos_token
+
+    @add_bos_token.setter
+    def add_bos_token(self, value: bool) -> None:
+        self._add_bos_token = bool(value)
+        self.update_post_processor()
+
+    @property
+    def add_eos_token(self) -> bool:
+        return self._add_eos_token
+
+    @add_eos_token.setter
+    def add_eos_token(self, value: bool) -> None:
+        self._add_eos_token = bool(value)
+        self.update_post_processor()
 
     # ------------------------------------------------------------------ encoding (hooks of base.py)
     def num_special_tokens_to_add(self, pair=False):
@@ -149,5 +192,7 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
 
     @staticmethod
     def _class_settings(config: dict) -> dict:
-        """Keys of tokenizer_config.json a subclass understands besides the common ones."""
+        """Keys of tokenizer_config.json a subclass understands besides the common ones. (add_bos_token and
+        add_eos_token are not among them: with a tokenizer.json, transformers 5 reads them from the call only, and
+        the file's post-processor already says where bos / eos go.)"""
         return {}

@@ -10,7 +10,7 @@ builds its own pipeline around it from its arguments:
     XLNetTokenizer    Unigram(unk_id); quotes, NFKD + StripAccents, Lowercase (do_lower_case); WhitespaceSplit
                       + Metaspace; "$A <sep> <cls>" (type id 2); <eop> <eod>; padding on the left
     XLMRobertaTokenizer  Unigram(unk_id=3); WhitespaceSplit + Metaspace; "<s> $A </s>"
-    LlamaTokenizer    BPE(fuse_unk, byte_fallback); Metaspace(prepend "first", no split); "<s> $A";
+    LlamaTokenizer    BPE(fuse_unk, byte_fallback); Metaspace(prepend "first", no split); the file's post-processor;
                       decoder Replace + ByteFallback + Fuse + Strip; padding on the left
 
 so `AutoTokenizer.from_pretrained(folder)` gives what transformers' AutoTokenizer gives on the same folder.
@@ -196,11 +196,10 @@ class XLMRobertaTokenizer(_SentencePieceTokenizer):
 class LlamaTokenizer(_SentencePieceTokenizer):
     model_input_names = ["input_ids", "attention_mask"]
     padding_side = "left"
-    _config_keys = ("legacy", "add_prefix_space", "add_bos_token", "add_eos_token")
+    _config_keys = ("legacy", "add_prefix_space")
 
     def __init__(self, *, tokenizer_object=None, tokenizer_file=None, unk_token="<unk>", bos_token="<s>",
-                 eos_token="</s>", legacy=False, add_prefix_space=None, add_bos_token=True, add_eos_token=False,
-                 **kwargs):
+                 eos_token="</s>", legacy=False, add_prefix_space=None, **kwargs):
         source = _source(tokenizer_object, tokenizer_file)
         if source is None:
             vocab, merges = {str(unk_token): 0, str(bos_token): 1, str(eos_token): 2}, []
@@ -209,7 +208,7 @@ class LlamaTokenizer(_SentencePieceTokenizer):
         else:
             raise ValueError(f"expected a BPE tokenizer.json, got a {type(source.model).__name__} model")
         self.add_prefix_space = True if add_prefix_space is None else add_prefix_space
-        self.legacy, self.add_bos_token, self.add_eos_token = legacy, add_bos_token, add_eos_token
+        self.legacy = legacy
         tok = Tokenizer(models.BPE(vocab, merges, fuse_unk=True, byte_fallback=True))
         scheme = ("first" if not legacy else "always") if self.add_prefix_space else "never"
         tok.pre_tokenizer = pre_tokenizers.Metaspace("▁", scheme, split=False)
@@ -217,13 +216,12 @@ class LlamaTokenizer(_SentencePieceTokenizer):
         if self.add_prefix_space:
             steps.append(decoders.Strip(" ", 1, 0))
         tok.decoder = decoders.Sequence(steps)
+        # The file's post-processor ("<s> $A" in Llama 2 files) is kept unless add_bos_token / add_eos_token are
+        # given; without either, "$A" alone (transformers 5: both default to False, PreTrainedTokenizerFast)
+        tok.post_processor = None if source is None else source.post_processor
         _carry_added_tokens(source, kwargs)
         super().__init__(tokenizer_object=tok, unk_token=unk_token, bos_token=bos_token, eos_token=eos_token,
                          **kwargs)
-        bos, eos = str(self.bos_token), str(self.eos_token)
-        single = f"{bos}:0 " * add_bos_token + "$A:0" + f" {eos}:0" * add_eos_token
-        pair = f"{single} " + f"{bos}:1 " * add_bos_token + "$B:1" + f" {eos}:1" * add_eos_token
-        self._template_processor(single, pair, [bos] * add_bos_token + [eos] * add_eos_token)
 
 
 T5TokenizerFast = T5Tokenizer  # one class, two names, as in transformers 5
