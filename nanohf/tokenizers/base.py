@@ -23,6 +23,7 @@ from nanohf.models.hub import remove_orphaned_temporaries, write_atomically
 from .added_vocabulary import AddedToken, AddedVocabulary, as_added_token
 from .backend import follow_call, tokenizer_json
 from .batch import BatchEncoding
+from .chat_template import ChatTemplateMixin, as_template_value, save_chat_templates
 from .encoding import Encoding, pad_batch, truncate_pair
 from .loading import common_settings, loading_folder, read_json, token_content  # noqa: F401 (re-exported)
 from .padding import VERY_LARGE_INTEGER, check_text_input, pad, resolve_strategies
@@ -51,7 +52,7 @@ def cycle_collector_paused():
             gc.enable()
 
 
-class PreTrainedTokenizerBase(SpecialTokensMixin):
+class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin):
     """Vocabulary bookkeeping plus the whole `__call__` pipeline; subclasses provide the tokenization itself.
 
     nanohf's tokenizers are what transformers 5 calls fast tokenizers (`is_fast` is True; `BertTokenizerFast`
@@ -88,6 +89,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
         # True: special tokens typed in the text are encoded as text (`tokenizers`' encode_special_tokens)
         self.split_special_tokens = bool(kwargs.pop("split_special_tokens", False))
         self._splitting_special_tokens = False
+        # a Jinja source, or {name: source} (chat_template.py); rendered by apply_chat_template
+        self.chat_template = as_template_value(kwargs.pop("chat_template", None))
         # transformers keeps the keywords it has no use for (return_tensors=, use_fast=, ...) and goes on.
         self.init_kwargs = dict(kwargs)
         self.model_max_length = VERY_LARGE_INTEGER if model_max_length is None else model_max_length
@@ -537,7 +540,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin):
         remove_orphaned_temporaries(save_directory)  # what a save killed mid-write left behind
         config = self.tokenizer_config()
         special = {k: v for k, v in config.items() if k in SPECIAL_TOKEN_NAMES or k == "extra_special_tokens"}
-        paths = []
+        paths = save_chat_templates(self.chat_template, save_directory, config, kwargs.get("save_jinja_files", True))
         # tokenizer.json too, as transformers 5 writes it (the `tokenizers` library reads it: Tokenizer.from_file)
         files = (("tokenizer_config.json", config), ("special_tokens_map.json", special),
                  ("tokenizer.json", tokenizer_json(self)))
