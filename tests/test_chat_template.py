@@ -273,3 +273,42 @@ def test_missing_jinja2_is_explained(folders, monkeypatch):
         ours.apply_chat_template(CHATS[0], chat_template="{{ 'x' }}")
     monkeypatch.undo()
     chat_template.compile_template.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def chat_model_folder(folders, tmp_path_factory):
+    """A tiny random GPT-2 written by transformers beside the Llama-3-style tokenizer and its chat template."""
+    import shutil
+
+    import torch
+    import transformers
+
+    folder = tmp_path_factory.mktemp("chat-model")
+    for path in folders["llama3"][0].iterdir():
+        shutil.copy(path, folder)
+    theirs, _ = _load_both(folder)
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=len(theirs), n_positions=128, n_embd=32, n_layer=2, n_head=2,
+                                     bos_token_id=theirs.bos_token_id, eos_token_id=theirs.eos_token_id)
+    transformers.GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+def test_text_generation_pipeline_takes_chats(chat_model_folder):
+    import transformers
+
+    import nanohf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = transformers.pipeline("text-generation", model=str(chat_model_folder))
+    ours = nanohf.pipeline("text-generation", model=str(chat_model_folder))
+    prefill = CHATS[1] + [{"role": "assistant", "content": "Well,"}]
+    for inputs, options in ((CHATS[0], {}), (CHATS[1], dict(return_full_text=False)), ([CHATS[0], CHATS[2]], {}),
+                            (prefill, {}), (CHATS[1], dict(continue_final_message=True)),
+                            (CHATS[0], dict(return_tensors=True))):
+        want = theirs(inputs, do_sample=False, max_new_tokens=4, **options)
+        got = ours(inputs, do_sample=False, max_new_tokens=4, **options)
+        assert got == want, (inputs, options)
+    reply = ours(CHATS[0], do_sample=False, max_new_tokens=4)[0]["generated_text"]
+    assert reply[:-1] == CHATS[0] and reply[-1]["role"] == "assistant"

@@ -1,5 +1,8 @@
 """text-generation: continue a prompt with a causal language model (GPT-2), as transformers' pipeline does.
 
+A prompt can also be a chat (a list of {"role", "content"} messages): the tokenizer's chat template renders it, and
+the full-text answer is the chat with the model's reply appended as an assistant message.
+
 Generation is not one forward pass, so this pipeline keeps the base class's three steps but runs them
 its own way:
 
@@ -39,22 +42,17 @@ class TextGenerationPipeline(Pipeline):
 
         A prompt gives a list of ``num_return_sequences`` dicts; a list of prompts, a list of such lists.
         """
-        if is_chat(text_inputs) or (isinstance(text_inputs, list) and text_inputs and all(map(is_chat, text_inputs))):
-            # transformers renders chat messages with the tokenizer's chat template; GPT-2 has none, and nanohf
-            # renders none (they are Jinja programs).
-            raise ValueError(
-                "Cannot use chat template functions because tokenizer.chat_template is not set and no template "
-                "argument was passed! (nanohf's text-generation takes prompts as strings; it has no chat templates.)"
-            )
         if isinstance(text_inputs, types.GeneratorType):  # an iterator of answers, one prompt at a time
             return (self(prompt, batch_size=batch_size, **kwargs) for prompt in text_inputs)
         params = {**self.defaults, **kwargs}
         prefix = params.pop("prefix", getattr(self.model.config, "prefix", None)) or ""
+        chat_settings = {key: params.pop(key, None) for key in ("continue_final_message", "tools", "documents")}
         output = self._output_settings(params)
         generate_kwargs = self._generate_kwargs(params, prefix)
-        single = isinstance(text_inputs, str)
+        single = isinstance(text_inputs, str) or is_chat(text_inputs)
         prompts = [text_inputs] if single else list(text_inputs)
-        features = [f for prompt in prompts for f in self.preprocess(prompt, prefix, params.get("max_length"))]
+        features = [f for prompt in prompts
+                    for f in self.preprocess(prompt, prefix, params.get("max_length"), **chat_settings)]
         size = batch_size or self.batch_size
         results = []
         for start in range(0, len(features), size):
@@ -109,8 +107,21 @@ class TextGenerationPipeline(Pipeline):
 
     # --- the three steps ----------------------------------------------------------------------------------
 
-    def preprocess(self, prompt: str, prefix: str = "", max_length: int | None = None, **_) -> list[dict]:
-        """A prompt -> [one feature]: ``input_ids`` of prefix + prompt (an empty prompt starts from bos)."""
+    def preprocess(self, prompt, prefix: str = "", max_length: int | None = None, continue_final_message=None,
+                   tools=None, documents=None, **_) -> list[dict]:
+        """A prompt -> [one feature]: ``input_ids`` of prefix + prompt (an empty prompt starts from bos).
+
+        A chat (a list of {"role", "content"} messages) is rendered by the tokenizer's chat template instead, with
+        the header of a new assistant message at the end, or, when the chat ends with an assistant message (or
+        continue_final_message=True), leaving that message open so the model continues it."""
+        if is_chat(prompt):
+            if continue_final_message is None:
+                continue_final_message = prompt[-1]["role"] == "assistant"
+            input_ids = self.tokenizer.apply_chat_template(
+                prompt, add_generation_prompt=not continue_final_message, continue_final_message=continue_final_message,
+                return_dict=True, tools=tools, documents=documents)["input_ids"]
+            return [{"input_ids": list(input_ids), "prompt_text": list(prompt), "from_bos": False,
+                     "continue_final_message": continue_final_message}]
         if not isinstance(prompt, str):
             raise TypeError(f"text-generation takes a string or a list of strings, not {type(prompt).__name__}")
         encoded = self.tokenizer(prefix + prompt, **({"max_length": max_length} if max_length is not None else {}))
@@ -166,7 +177,14 @@ class TextGenerationPipeline(Pipeline):
                                        clean_up_tokenization_spaces=clean_up_tokenization_spaces)
                  for row in sequences]  # fmt: skip
         if return_type == FULL_TEXT:
-            texts = [feature["prompt_text"] + text for text in texts]
+            prompt = feature["prompt_text"]
+            if isinstance(prompt, str):
+                texts = [prompt + text for text in texts]
+            elif feature["continue_final_message"]:  # the reply continues the final message
+                texts = [prompt[:-1] + [{"role": prompt[-1]["role"], "content": prompt[-1]["content"] + text}]
+                         for text in texts]
+            else:  # the reply is a new assistant message
+                texts = [prompt + [{"role": "assistant", "content": text}] for text in texts]
         return [{"generated_text": text} for text in texts]
 
 
