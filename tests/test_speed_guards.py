@@ -127,7 +127,7 @@ def test_feed_forward_recomputes_its_largest_activation_and_attention_keeps_no_d
     layer = model.transformer.layer[0]
     assert layer.ffn.lin2._cache[1] is None, "lin2 kept its input although lin1 can recompute it"
     assert layer.ffn.lin1._cache[1] is not None
-    assert len(layer.attention.attention_core._cache) == 5  # q, k, v, probs, scale: no dropout(probs)
+    assert len(layer.attention.attention_core._cache) == 6  # q, k, v, probs, scale, rotary: no dropout(probs)
     assert all(name.split(".")[-1] != "_input_from" for name, _ in model.named_modules())
 
 

@@ -8,8 +8,10 @@ Forward, for each query row:
 ``finfo(float32).min`` where it is padding, so padded keys get a probability of exactly 0.
 With ``causal`` (GPT-2), query i may not see a later key either: key j is masked the same way
 when j > i + (k_len - q_len) — the offset is the number of cached past keys, so the one new
-query of a generation step sees the whole past and itself. Subtracting the row's max changes
-nothing mathematically and keeps exp from overflowing; a row whose keys are all masked (a
+query of a generation step sees the whole past and itself. A sliding ``window`` (Mistral; 0 for
+none) also hides the keys too far back: key j is visible to query i only when
+(i + offset) - j < window, as transformers 5 builds its sliding-window causal mask. Subtracting
+the row's max changes nothing mathematically and keeps exp from overflowing; a row whose keys are all masked (a
 left-padding query) stays finite, as in transformers, and is never read.
 
 Backward, given dp (the gradient with respect to p):
@@ -33,7 +35,7 @@ _MASK_MIN_F32 = np.float32(MASK_MIN)
 
 
 @parallel_njit(fastmath=REDUCE_FAST)
-def _masked_softmax_rows(scores, mask, scale, causal, fast):
+def _masked_softmax_rows(scores, mask, scale, causal, fast, window=0):
     batch, heads, q_len, k_len = scores.shape
     offset = k_len - q_len
     for row in prange(batch * heads * q_len):
@@ -43,9 +45,10 @@ def _masked_softmax_rows(scores, mask, scale, causal, fast):
         s = scores[b, h, i]
         m = mask[b]
         last_visible = i + offset if causal else k_len - 1
-        hi = s[0] * scale + m[0]  # key 0 is never hidden by the causal mask
+        first_visible = last_visible - window + 1 if window > 0 else 0
+        hi = s[last_visible] * scale + m[last_visible]  # the query's own key is never hidden by causal or window
         for j in range(k_len):
-            v = s[j] * scale + (m[j] if j <= last_visible else _MASK_MIN_F32)
+            v = s[j] * scale + (m[j] if first_visible <= j <= last_visible else _MASK_MIN_F32)
             s[j] = v
             hi = max(hi, v)
         if fast:  # float32: the vectorisable exp, float32 sums
@@ -86,14 +89,20 @@ def additive_padding_mask(attention_mask: np.ndarray, dtype=np.float32) -> np.nd
     return np.where(attention_mask != 0, 0.0, MASK_MIN).astype(dtype)
 
 
-def masked_softmax_forward(scores: np.ndarray, mask: np.ndarray, scale: float, causal: bool = False) -> np.ndarray:
+def masked_softmax_forward(
+    scores: np.ndarray, mask: np.ndarray, scale: float, causal: bool = False, window: int | None = None
+) -> np.ndarray:
     """In place: ``scores`` ``(batch, heads, q_len, k_len)`` become probabilities.
 
     ``mask`` is the additive padding mask ``(batch, k_len)`` from ``additive_padding_mask``;
-    ``causal`` also hides every key after the query's own position.
+    ``causal`` also hides every key after the query's own position, and ``window`` (with ``causal``)
+    every key ``window`` or more positions back.
     """
+    if window is not None and not causal:
+        raise ValueError("a sliding window is applied on top of the causal mask (causal=True)")
     fast = scores.dtype == np.float32
-    _masked_softmax_rows(scores, mask.astype(scores.dtype, copy=False), scores.dtype.type(scale), causal, fast)
+    mask = mask.astype(scores.dtype, copy=False)
+    _masked_softmax_rows(scores, mask, scores.dtype.type(scale), causal, fast, window or 0)
     return scores
 
 

@@ -53,6 +53,8 @@ class ConfigRules:
     layers: tuple[str, ...] = ()
     width: str = ""
     required: tuple[str, ...] = ()
+    # (field, group): ``field`` must be a multiple of ``group`` (query heads of k/v heads in GQA).
+    multiples: tuple[tuple[str, str], ...] = ()
 
 
 class ConfigError(ValueError):
@@ -161,6 +163,13 @@ def validate_config(config) -> None:
             raise ConfigError(
                 f"{source}: The hidden size ({w}) is not a multiple of the number of attention heads ({h}) "
                 f"({width}, {heads})"
+            )
+    for field, group in rules.multiples:
+        n, g = getattr(config, field), getattr(config, group)
+        if n % g:
+            fail(
+                field,
+                f"({n}) must be a multiple of {group} ({g}): each key/value head serves a whole group of query heads",
             )
     for flag in rules.unsupported:
         if getattr(config, flag, False):
