@@ -7,7 +7,9 @@ datasets reads them, written once to the disk cache and memory-mapped from there
     stream = load_dataset("json", data_files="big.jsonl.gz", split="train", streaming=True)  # IterableDataset
 
 `load_dataset("conll", data_files=...)` reads CoNLL token-per-line NER files and `load_dataset("wnut_17")` the
-shipped WNUT-17 (conll.py: tokens + ClassLabel ner_tags, in memory).
+shipped WNUT-17 (conll.py: tokens + ClassLabel ner_tags, in memory). `load_dataset("squad" | "squad_v2",
+data_files=...)` reads official SQuAD JSON files, `load_dataset("squad_v2")` the shipped SQuAD 2.0 dev subset
+(squad.py: one row per question, 🤗's columns, in memory).
 
 data_files is a path (or glob), a list of them (both give the split "train"), or {split: path(s)}; paths
 may be relative to `data_dir`. The formats and their options are in readers.py.
@@ -46,6 +48,7 @@ from .readers import (
     read_parquet,
     read_text,
 )
+from .squad import load_squad_v2_subset, read_squad_files
 from .streaming import IterableDatasetDict, stream_files
 
 _READERS = {"csv": read_csv, "json": read_json, "text": read_text, "parquet": read_parquet}
@@ -207,6 +210,16 @@ def load_dataset(path, name=None, data_dir=None, data_files=None, split=None, ca
                             f"got {sorted(unknown)}, streaming={streaming}, name={name!r}")
         dataset_dict = (read_conll_files(_resolve_files(data_files, data_dir), features=features, **config_kwargs)
                         if kind == "conll" else load_wnut17(data_dir))  # fmt: skip
+        return dataset_dict if split is None else select_split(dataset_dict, split)
+    if kind in ("squad", "squad_v2", "rajpurkar/squad", "rajpurkar/squad_v2"):  # SQuAD JSON, in memory (squad.py)
+        if streaming or name not in (None, "default", "plain_text", "squad_v2") or set(config_kwargs) - set(_IGNORED):
+            raise TypeError(f"load_dataset({kind!r}) takes data_files= (no streaming, no config name, no reader "
+                            f"options); got streaming={streaming}, name={name!r}, options {sorted(config_kwargs)}")
+        if data_files is None and data_dir is None and not kind.endswith("squad_v2"):
+            raise ValueError(f"load_dataset({kind!r}) needs data_files=: nanohf ships only SQuAD 2.0's dev subset, "
+                             "as load_dataset('squad_v2')")  # fmt: skip
+        dataset_dict = (load_squad_v2_subset() if data_files is None and data_dir is None
+                        else read_squad_files(_resolve_files(data_files, data_dir)))  # fmt: skip
         return dataset_dict if split is None else select_split(dataset_dict, split)
     if kind not in _READERS:
         hint = f" (🤗 datasets calls this reader {_ALIASES[kind]!r})" if kind in _ALIASES else ""
