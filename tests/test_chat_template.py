@@ -312,3 +312,13 @@ def test_text_generation_pipeline_takes_chats(chat_model_folder):
         assert got == want, (inputs, options)
     reply = ours(CHATS[0], do_sample=False, max_new_tokens=4)[0]["generated_text"]
     assert reply[:-1] == CHATS[0] and reply[-1]["role"] == "assistant"
+
+
+def test_encode_message_with_chat_template(folders):
+    for name in ("llama3", "zephyr"):
+        theirs, ours = _load_both(folders[name][0])
+        chat = CHATS[1]
+        for history in ([], chat[:1], chat[:2]):
+            message = chat[len(history)]
+            assert ours.encode_message_with_chat_template(message, history) == \
+                   theirs.encode_message_with_chat_template(message, history), (name, len(history))

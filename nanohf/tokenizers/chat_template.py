@@ -456,3 +456,19 @@ class ChatTemplateMixin:
             masks = _assistant_masks(out, spans, squeeze=not batched and not return_tensors)
             out["assistant_masks"] = np.array(masks, dtype=np.int64) if return_tensors == "np" else masks
         return out
+
+    def encode_message_with_chat_template(self, message: dict, conversation_history: list[dict] | None = None,
+                                          **kwargs) -> list[int]:
+        """The ids one message adds to `conversation_history` (for streaming a chat message by message): the
+        rendering of history + message from the first id where it differs from the history's own rendering."""
+        if "add_generation_prompt" in kwargs:
+            raise ValueError("`encode_message_with_chat_template` does not support `add_generation_prompt`. Please "
+                             "add the generation prompt separately.")
+        options = dict(add_generation_prompt=False, tokenize=True, return_dict=False, **kwargs)
+        if not conversation_history:
+            return self.apply_chat_template([message], **options)
+        ids = self.apply_chat_template(list(conversation_history) + [message], **options)
+        before = self.apply_chat_template(list(conversation_history), **options)
+        pairs = enumerate(zip(before, ids, strict=False))  # the history's ids may be longer (closing markup)
+        common = next((i for i, (a, b) in pairs if a != b), min(len(before), len(ids)))
+        return ids[common:]
