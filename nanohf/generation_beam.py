@@ -21,6 +21,8 @@ input, padded with ``pad_token_id`` to the longest.
 
 import numpy as np
 
+from nanohf.generation_processors import process_scores
+
 NEG = np.float32(-1.0e9)  # "impossible" score of empty or excluded slots, as transformers uses
 
 
@@ -42,8 +44,6 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 def beam_search(steps, input_ids: np.ndarray, cfg, limits, eos: list, pad) -> np.ndarray:
     """``input_ids (batch · num_beams, prompt_len)``, each input repeated ``num_beams`` times;
     returns ``(batch · num_return_sequences, length)``."""
-    from nanohf.generation import process_scores
-
     num_beams, length_penalty, early_stopping = cfg.num_beams, cfg.length_penalty, cfg.early_stopping
     rows, prompt_len = input_ids.shape
     batch, max_length = rows // num_beams, limits.max_length

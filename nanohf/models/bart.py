@@ -13,10 +13,10 @@ Details that differ from BERT and GPT-2: the position table has two extra rows a
 reads row p + 2 (a fairseq legacy); ``scale_embedding`` multiplies token embeddings by
 √d_model; the decoder input is the target shifted one to the right behind
 ``decoder_start_token_id`` (``shift_tokens_right``); cross-attention reads the encoder states
-with the encoder's padding mask. For generation each decoder layer returns a cache of four
-arrays: its self-attention keys and values ``(batch, heads, tgt_so_far, head_dim)``, which grow a
-token per step, and the projected encoder keys and values ``(batch, src, d_model)``, computed on
-the first step and reused after.
+with the encoder's padding mask. For generation each decoder layer returns its ``LayerCache``
+(nn/kv_cache.py): its self-attention keys and values ``(batch, heads, tgt_so_far, head_dim)``, which
+grow a token per step, and the projected encoder keys and values ``(batch, src, d_model)`` (its
+cross keys and values), computed on the first step and reused after.
 """
 
 from dataclasses import dataclass, fields
@@ -32,11 +32,22 @@ from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import TanhClassificationHead, finish, make_loss
 from nanohf.models.inputs import as_array
 from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
-from nanohf.models.modeling_utils import PreTrainedModel, run_layers
+from nanohf.models.modeling_utils import PreTrainedModel
 from nanohf.models.outputs import BaseModelOutput, ModelOutput
 from nanohf.nn.attention import ScaledDotProductAttention
+from nanohf.nn.blocks import (
+    LayerOutput,
+    LayerStack,
+    StackOutput,
+    feed_forward,
+    feed_forward_backward,
+    last_index_of,
+    select_token,
+    select_token_backward,
+)
+from nanohf.nn.kv_cache import KVCache, LayerCache
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
-from nanohf.nn.module import Module, ModuleList, Parameter
+from nanohf.nn.module import Module, Parameter
 
 POSITION_OFFSET = 2  # BART's position p is row p + 2 of the table
 
@@ -272,27 +283,28 @@ class BartEncoderLayer(Module):
         # The decoder's cross-attention goes here: the attribute order is the order weights are initialised in.
         self.add_cross_attention(config, num_heads)
         self.fc1 = Linear(d, ffn_dim, activation=config.activation_function)
-        self.fc2 = Linear(ffn_dim, d, input_from=self.fc1)  # recomputes act(fc1) when no dropout sits between
+        self.fc2 = Linear(ffn_dim, d)
         self.final_layer_norm = LayerNorm(d)
 
     def add_cross_attention(self, config: BartConfig, num_heads: int) -> None:
         """The encoder layer has none."""
 
-    def forward(self, x, mask) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, x, mask) -> LayerOutput:
         attn, probs, _ = self.self_attn(x, mask)
-        return self.feed_forward_block(self.self_attn_layer_norm(x + self.self_attn_dropout(attn))), probs
+        return LayerOutput(self.feed_forward_block(self.self_attn_layer_norm(x + self.self_attn_dropout(attn))), probs)
 
     def backward(self, d_out) -> np.ndarray:
         return self.self_attention_block_backward(self.feed_forward_block_backward(d_out))
 
     def feed_forward_block(self, h) -> np.ndarray:
         """``LN(h + dropout(fc2(dropout(act(fc1(h))))))``."""
-        return self.final_layer_norm(h + self.ffn_dropout(self.fc2(self.activation_dropout(self.fc1(h)))))
+        # fc2's input is recomputed in the backward when no active dropout sits between (nn/blocks.py)
+        return self.final_layer_norm(h + self.ffn_dropout(feed_forward(self.fc1, self.fc2, h, self.activation_dropout)))
 
     def feed_forward_block_backward(self, d_out) -> np.ndarray:
         d_h = self.final_layer_norm.backward(d_out)
         d_mlp = self.ffn_dropout.backward(d_h)
-        return d_h + self.fc1.backward(self.activation_dropout.backward(self.fc2.backward(d_mlp)))
+        return d_h + feed_forward_backward(self.fc1, self.fc2, d_mlp, self.activation_dropout)
 
     def self_attention_block_backward(self, d_h) -> np.ndarray:
         """Gradient of ``h = LN(x + dropout(attn(x)))`` -> gradient of x (its residual, queries, keys and values)."""
@@ -312,15 +324,18 @@ class BartDecoderLayer(BartEncoderLayer):
         self.encoder_attn_layer_norm = LayerNorm(config.d_model)
         self.cross_attn_dropout = Dropout(config.dropout)
 
-    def forward(self, x, mask, encoder_hidden_states, encoder_mask, past=None):
-        """Returns ``(hidden, self-attention probs, cross-attention probs, present)``;
-        ``past``/``present`` = (self keys, self values, cross keys, cross values)."""
-        self_past, cross_past = (None, None) if past is None else (past[:2], past[2:])
-        attn, self_probs, self_present = self.self_attn(x, mask, past=self_past)
+    def forward(self, x, mask, encoder_hidden_states, encoder_mask, past: LayerCache | None = None) -> LayerOutput:
+        """Returns the hidden states, both attentions' probabilities and this layer's ``LayerCache``
+        (self keys and values including this step's; the projected encoder keys and values as cross ones)."""
+        self_past, cross_past = (None, None) if past is None else (past.self_attention(), past.cross_attention())
+        attn, self_probs, (keys, values) = self.self_attn(x, mask, past=self_past)
         h = self.self_attn_layer_norm(x + self.self_attn_dropout(attn))
-        attn, cross_probs, cross_present = self.encoder_attn(h, encoder_mask, encoder_hidden_states, cross_past)
+        attn, cross_probs, (cross_keys, cross_values) = self.encoder_attn(
+            h, encoder_mask, encoder_hidden_states, cross_past
+        )
         h = self.encoder_attn_layer_norm(h + self.cross_attn_dropout(attn))
-        return self.feed_forward_block(h), self_probs, cross_probs, (*self_present, *cross_present)
+        present = LayerCache(keys, values, cross_keys, cross_values)
+        return LayerOutput(self.feed_forward_block(h), self_probs, cross_probs, present)
 
     def backward(self, d_out) -> tuple[np.ndarray, np.ndarray]:
         """Returns ``(d_x, d_encoder_hidden_states)``."""
@@ -343,7 +358,7 @@ class BartStack(Module):
         self.embed_tokens = BartScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, embed_scale)
         self.embed_positions = BartLearnedPositionalEmbedding(config.max_position_embeddings, config.d_model)
         num_layers = getattr(config, self.num_layers_field)
-        self.layers = ModuleList([self.layer_class(config) for _ in range(num_layers)])
+        self.layers = LayerStack([self.layer_class(config) for _ in range(num_layers)])
         self.layernorm_embedding = LayerNorm(config.d_model)
 
     def embed(self, input_ids, past_len: int = 0) -> np.ndarray:
@@ -365,13 +380,11 @@ class BartEncoder(BartStack):
     def forward(self, input_ids, attention_mask, output_hidden_states=False, output_attentions=False):
         hidden = self.embed(input_ids)
         mask = additive_padding_mask(attention_mask, hidden.dtype)
-        last, hidden_states, attentions = run_layers(self.layers, hidden, mask, output_hidden_states, output_attentions)
-        return BaseModelOutput(last_hidden_state=last, hidden_states=hidden_states, attentions=attentions)
+        out = self.layers(hidden, mask, output_hidden_states=output_hidden_states, output_attentions=output_attentions)
+        return BaseModelOutput(out.last_hidden_state, out.hidden_states, out.attentions)
 
     def backward(self, d_hidden) -> None:
-        for layer in reversed(list(self.layers)):
-            d_hidden = layer.backward(d_hidden)
-        self.embed_backward(d_hidden)
+        self.embed_backward(self.layers.backward(d_hidden))
 
 
 class BartDecoder(BartStack):
@@ -379,28 +392,17 @@ class BartDecoder(BartStack):
     num_layers_field = "decoder_layers"
 
     def forward(self, input_ids, attention_mask, encoder_hidden_states, encoder_mask, past_key_values=None,
-                output_hidden_states=False, output_attentions=False):  # fmt: skip
+                use_cache=False, output_hidden_states=False, output_attentions=False) -> StackOutput:  # fmt: skip
         """``attention_mask (batch, past + tgt)`` pads the decoder; the causal mask is added on top."""
-        past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
-        hidden = self.embed(input_ids, past_len)
+        hidden = self.embed(input_ids, 0 if past_key_values is None else past_key_values.get_seq_length())
         mask = additive_padding_mask(attention_mask, hidden.dtype)
         cross_mask = additive_padding_mask(encoder_mask, hidden.dtype)
-        all_hidden, self_attentions, cross_attentions, presents = [hidden], [], [], []
-        for i, layer in enumerate(self.layers):
-            past = None if past_key_values is None else past_key_values[i]
-            hidden, self_probs, cross_probs, present = layer(hidden, mask, encoder_hidden_states, cross_mask, past)
-            all_hidden.append(hidden)
-            self_attentions.append(self_probs)
-            cross_attentions.append(cross_probs)
-            presents.append(present)
-        return hidden, tuple(presents), tuple(all_hidden), tuple(self_attentions), tuple(cross_attentions)
+        return self.layers(hidden, mask, encoder_hidden_states, cross_mask, past=past_key_values, use_cache=use_cache,
+                           output_hidden_states=output_hidden_states, output_attentions=output_attentions)  # fmt: skip
 
     def backward(self, d_hidden) -> np.ndarray:
         """Returns the gradient with respect to the encoder's output (summed over the layers)."""
-        d_encoder = 0.0
-        for layer in reversed(list(self.layers)):
-            d_hidden, d_enc = layer.backward(d_hidden)
-            d_encoder = d_encoder + d_enc
+        d_hidden, d_encoder = self.layers.backward(d_hidden)
         self.embed_backward(d_hidden)
         return d_encoder
 
@@ -461,7 +463,8 @@ class BartModel(BartPreTrainedModel):
                 f"attention_mask has shape {attention_mask.shape}, expected {encoder_hidden.shape[:2]} like the encoder"
             )
 
-        past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
+        past_key_values = KVCache.from_legacy(past_key_values)
+        past_len = 0 if past_key_values is None else past_key_values.get_seq_length()
         decoder_input_ids, decoder_attention_mask = self.check_inputs(
             decoder_input_ids, decoder_attention_mask, past_length=past_len, prefix="decoder_"
         )
@@ -470,16 +473,15 @@ class BartModel(BartPreTrainedModel):
                 f"decoder_input_ids has {decoder_input_ids.shape[0]} rows, but the encoder states have "
                 f"{encoder_hidden.shape[0]}: one decoder row per input"
             )
-        hidden, presents, all_hidden, self_attns, cross_attns = self.decoder(
-            decoder_input_ids, decoder_attention_mask, encoder_hidden, attention_mask, past_key_values
-        )
+        decoded = self.decoder(decoder_input_ids, decoder_attention_mask, encoder_hidden, attention_mask,
+                               past_key_values, use_cache, output_hidden_states, output_attentions)  # fmt: skip
         self._cache = run_encoder if is_grad_enabled() else None
         out = Seq2SeqModelOutput(
-            last_hidden_state=hidden,
-            past_key_values=presents if use_cache else None,
-            decoder_hidden_states=all_hidden if output_hidden_states else None,
-            decoder_attentions=self_attns if output_attentions else None,
-            cross_attentions=cross_attns if output_attentions else None,
+            last_hidden_state=decoded.last_hidden_state,
+            past_key_values=decoded.cache,
+            decoder_hidden_states=decoded.hidden_states,
+            decoder_attentions=decoded.attentions,
+            cross_attentions=decoded.cross_attentions,
             encoder_last_hidden_state=encoder_hidden,
             encoder_hidden_states=encoder_outputs.hidden_states,
             encoder_attentions=encoder_outputs.attentions,
@@ -516,6 +518,10 @@ class BartForConditionalGeneration(GenerationMixin, BartPreTrainedModel):
     def get_encoder(self) -> BartEncoder:
         return self.model.encoder
 
+    def reset_parameters(self, std: float = 0.02) -> None:
+        """The model's own parameter: ``final_logits_bias`` starts at 0 (its layers initialise themselves)."""
+        self.final_logits_bias.data[...] = 0.0
+
     def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
                 encoder_outputs=None, past_key_values=None, labels=None, use_cache=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):  # fmt: skip
@@ -538,6 +544,10 @@ class BartForConditionalGeneration(GenerationMixin, BartPreTrainedModel):
         loss = None if labels is None else make_loss(cross_entropy_loss(logits, labels), self.backward)
         out = Seq2SeqLMOutput(loss=loss, logits=logits, **{k: getattr(base, k) for k in _BASE_FIELDS})
         return finish(self.config, out, return_dict)
+
+    def prepare_decoder_input_ids_from_labels(self, labels) -> np.ndarray:
+        """``labels (batch, tgt)`` -> the decoder inputs forward would make from them (DataCollatorForSeq2Seq)."""
+        return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
     def backward(self, d_logits) -> None:
         # lm_head.weight is the shared table: its gradient adds to the embeddings' in one .grad.
@@ -570,10 +580,9 @@ class BartForSequenceClassification(BartPreTrainedModel):
             raise ValueError("All examples must have the same number of <eos> tokens.")
         if counts[0] == 0:
             raise ValueError("Each example must contain at least one <eos> token.")
-        last_eos = hidden.shape[1] - 1 - is_eos[:, ::-1].argmax(axis=1)
-        rows = np.arange(hidden.shape[0])
-        self._cache = (hidden.shape, hidden.dtype, last_eos) if is_grad_enabled() else None
-        logits = self.classification_head(hidden[rows, last_eos])
+        last_eos = last_index_of(np.asarray(input_ids), self.config.eos_token_id)
+        self._cache = (hidden.shape, last_eos) if is_grad_enabled() else None
+        logits = self.classification_head(select_token(hidden, last_eos))
         loss = None
         if labels is not None:
             loss = make_loss(sequence_classification_loss(logits, labels, self.config), self.backward)
@@ -581,8 +590,5 @@ class BartForSequenceClassification(BartPreTrainedModel):
         return finish(self.config, out, return_dict)
 
     def backward(self, d_logits) -> None:
-        shape, dtype, last_eos = self.pop_cache()
-        d_hidden = np.zeros(shape, dtype)
-        d_hidden[np.arange(shape[0]), last_eos] = self.classification_head.backward(d_logits)
-        self.model.backward(d_hidden)
-
+        shape, last_eos = self.pop_cache()
+        self.model.backward(select_token_backward(self.classification_head.backward(d_logits), shape, last_eos))

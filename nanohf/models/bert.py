@@ -24,9 +24,17 @@ from nanohf.models.heads import (
     masked_lm_output,
     sequence_classification_output,
 )
-from nanohf.models.modeling_utils import LayerStack, PreTrainedModel
+from nanohf.models.modeling_utils import PreTrainedModel
 from nanohf.models.outputs import BaseModelOutputWithPoolingAndCrossAttentions
 from nanohf.nn.attention import ScaledDotProductAttention
+from nanohf.nn.blocks import (
+    EncoderStack,
+    LayerOutput,
+    feed_forward,
+    feed_forward_backward,
+    select_token,
+    select_token_backward,
+)
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
 from nanohf.nn.module import Module, Parameter
 
@@ -151,20 +159,29 @@ class BertAddNorm(Module):
     the computation is the same, so here it is one class.
     """
 
-    def __init__(self, in_features: int, config: BertConfig, input_from: Linear | None = None):
-        self.dense = Linear(in_features, config.hidden_size, input_from=input_from)
+    def __init__(self, in_features: int, config: BertConfig):
+        self.dense = Linear(in_features, config.hidden_size)
         self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = Dropout(config.hidden_dropout_prob)
 
     def forward(self, x, residual) -> np.ndarray:
-        h = self.dropout(self.dense(x))
-        h += residual
-        return self.LayerNorm(h, out=h)
+        return self.add_norm(self.dense(x), residual)
 
     def backward(self, d_out) -> tuple[np.ndarray, np.ndarray]:
         """Returns ``(d_x, d_residual)``: the sum passes its gradient to both branches."""
+        d_dense, d_residual = self.add_norm_backward(d_out)
+        return self.dense.backward(d_dense), d_residual
+
+    def add_norm(self, dense_output, residual) -> np.ndarray:
+        """``LayerNorm(dropout(dense_output) + residual)``, the part after ``dense``."""
+        h = self.dropout(dense_output)
+        h += residual
+        return self.LayerNorm(h, out=h)
+
+    def add_norm_backward(self, d_out) -> tuple[np.ndarray, np.ndarray]:
+        """Returns ``(d_dense_output, d_residual)``."""
         d_sum = self.LayerNorm.backward(d_out)
-        return self.dense.backward(self.dropout.backward(d_sum)), d_sum
+        return self.dropout.backward(d_sum), d_sum
 
 
 class BertAttention(Module):
@@ -197,20 +214,25 @@ class BertLayer(Module):
     def __init__(self, config: BertConfig):
         self.attention = BertAttention(config)
         self.intermediate = BertIntermediate(config)
-        # output.dense recomputes its input act(h) from intermediate.dense in the backward (less memory)
-        self.output = BertAddNorm(config.intermediate_size, config, input_from=self.intermediate.dense)
+        self.output = BertAddNorm(config.intermediate_size, config)
 
-    def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, hidden_states, mask) -> LayerOutput:
         attention_output, probs = self.attention(hidden_states, mask)
-        return self.output(self.intermediate(attention_output), attention_output), probs
+        # The MLP intermediate.dense -> output.dense; output.dense's input act(h) is recomputed in the backward.
+        mlp = feed_forward(self.intermediate.dense, self.output.dense, attention_output)
+        return LayerOutput(self.output.add_norm(mlp, attention_output), probs)
 
     def backward(self, d_out) -> np.ndarray:
-        d_intermediate, d_attention_output = self.output.backward(d_out)
-        d_attention_output = d_attention_output + self.intermediate.backward(d_intermediate)
+        d_mlp, d_attention_output = self.output.add_norm_backward(d_out)
+        d_attention_output = d_attention_output + feed_forward_backward(
+            self.intermediate.dense, self.output.dense, d_mlp
+        )
         return self.attention.backward(d_attention_output)
 
 
-class BertEncoder(LayerStack):
+class BertEncoder(EncoderStack):
+    """``layer``: the stack of ``BertLayer`` (nn/blocks.py runs it)."""
+
     def __init__(self, config: BertConfig):
         super().__init__([BertLayer(config) for _ in range(config.num_hidden_layers)])
 
@@ -222,11 +244,11 @@ class BertPooler(Module):
         self.dense = Linear(config.hidden_size, config.hidden_size, activation="tanh")
 
     def forward(self, hidden_states) -> np.ndarray:
-        return self.dense(hidden_states[:, 0])
+        return self.dense(select_token(hidden_states, 0))
 
     def backward(self, d_pooled, d_hidden_states) -> None:
         """Adds the pooler's gradient into the first token's row of ``d_hidden_states``."""
-        d_hidden_states[:, 0] += self.dense.backward(d_pooled)
+        select_token_backward(self.dense.backward(d_pooled), d_hidden_states.shape, 0, into=d_hidden_states)
 
 
 class BertPreTrainedModel(PreTrainedModel):
@@ -271,16 +293,15 @@ class BertModel(BertPreTrainedModel):
 
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids)
         mask = additive_padding_mask(attention_mask, embeddings.dtype)
-        sequence_output, hidden_states, attentions = self.encoder(
-            embeddings, mask, output_hidden_states, output_attentions
-        )
+        encoded = self.encoder(embeddings, mask, output_hidden_states, output_attentions)
+        sequence_output = encoded.last_hidden_state
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
         self._cache = (sequence_output.shape, sequence_output.dtype) if is_grad_enabled() else None
         out = BaseModelOutputWithPoolingAndCrossAttentions(
             last_hidden_state=sequence_output,
             pooler_output=pooled_output,
-            hidden_states=hidden_states,
-            attentions=attentions,
+            hidden_states=encoded.hidden_states,
+            attentions=encoded.attentions,
         )
         return finish(config, out, return_dict)
 
@@ -342,6 +363,9 @@ class BertLMPredictionHead(Module):
         # The decoder's weight is tied to the word embeddings (see _tied_weights_keys).
         self.decoder = Linear(config.hidden_size, config.vocab_size)
         self.decoder.bias = self.bias
+
+    def reset_parameters(self, std: float = 0.02) -> None:
+        self.bias.data[...] = 0.0
 
     def forward(self, hidden_states) -> np.ndarray:
         return self.decoder(self.transform(hidden_states))

@@ -21,9 +21,17 @@ from nanohf.models.heads import (
     masked_lm_output,
     sequence_classification_output,
 )
-from nanohf.models.modeling_utils import LayerStack, PreTrainedModel
+from nanohf.models.modeling_utils import PreTrainedModel
 from nanohf.models.outputs import BaseModelOutput
 from nanohf.nn.attention import ScaledDotProductAttention
+from nanohf.nn.blocks import (
+    EncoderStack,
+    LayerOutput,
+    feed_forward,
+    feed_forward_backward,
+    select_token,
+    select_token_backward,
+)
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
 from nanohf.nn.module import Module
 
@@ -94,6 +102,10 @@ class SinusoidalPositionEmbedding(Embedding):
         super().__init__(num_positions, dim)
         self.weight.requires_grad = False
 
+    def reset_parameters(self, std: float = 0.02) -> None:
+        super().reset_parameters(std)  # the generator's draws stay those of any embedding (later layers unchanged)
+        self.weight.data[...] = sinusoidal_position_embeddings(*self.weight.shape)
+
 
 class Embeddings(Module):
     def __init__(self, config: DistilBertConfig):
@@ -141,14 +153,14 @@ class DistilBertSelfAttention(Module):
 class FFN(Module):
     def __init__(self, config: DistilBertConfig):
         self.lin1 = Linear(config.dim, config.hidden_dim, activation=config.activation)
-        self.lin2 = Linear(config.hidden_dim, config.dim, input_from=self.lin1)  # recomputes act(lin1) (memory)
+        self.lin2 = Linear(config.hidden_dim, config.dim)
         self.dropout = Dropout(config.dropout)
 
     def forward(self, x) -> np.ndarray:
-        return self.dropout(self.lin2(self.lin1(x)))
+        return self.dropout(feed_forward(self.lin1, self.lin2, x))  # lin2's input recomputed in the backward
 
     def backward(self, d_out) -> np.ndarray:
-        return self.lin1.backward(self.lin2.backward(self.dropout.backward(d_out)))
+        return feed_forward_backward(self.lin1, self.lin2, self.dropout.backward(d_out))
 
 
 class TransformerBlock(Module):
@@ -158,14 +170,14 @@ class TransformerBlock(Module):
         self.ffn = FFN(config)
         self.output_layer_norm = LayerNorm(config.dim, eps=LAYER_NORM_EPS)
 
-    def forward(self, hidden_states, mask) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, hidden_states, mask) -> LayerOutput:
         # Post-LN residual blocks, as in BERT: x = LN(x + attention(x)); x = LN(x + FFN(x)).
         attention_output, probs = self.attention(hidden_states, mask)
         attention_output += hidden_states
         attention_output = self.sa_layer_norm(attention_output, out=attention_output)
         ffn_output = self.ffn(attention_output)
         ffn_output += attention_output
-        return self.output_layer_norm(ffn_output, out=ffn_output), probs
+        return LayerOutput(self.output_layer_norm(ffn_output, out=ffn_output), probs)
 
     def backward(self, d_out) -> np.ndarray:
         # Each residual sum sends its gradient both through its branch and straight past it.
@@ -175,7 +187,9 @@ class TransformerBlock(Module):
         return d_hidden + self.attention.backward(d_hidden)
 
 
-class Transformer(LayerStack):
+class Transformer(EncoderStack):
+    """``layer``: the stack of ``TransformerBlock`` (nn/blocks.py runs it)."""
+
     def __init__(self, config: DistilBertConfig):
         super().__init__([TransformerBlock(config) for _ in range(config.n_layers)])
 
@@ -189,11 +203,6 @@ class DistilBertPreTrainedModel(PreTrainedModel):
         if add_pooling_layer:
             raise ValueError("DistilBERT has no pooler")
         self.distilbert = DistilBertModel(config)
-
-    def _init_weights(self, module: Module) -> None:
-        super()._init_weights(module)
-        if isinstance(module, SinusoidalPositionEmbedding):
-            module.weight.data[...] = sinusoidal_position_embeddings(*module.weight.shape)
 
 
 class DistilBertModel(DistilBertPreTrainedModel):
@@ -217,9 +226,10 @@ class DistilBertModel(DistilBertPreTrainedModel):
 
         embeddings = self.embeddings(input_ids, position_ids)
         mask = additive_padding_mask(attention_mask, embeddings.dtype)
-        last, hidden_states, attentions = self.transformer(embeddings, mask, output_hidden_states, output_attentions)
+        encoded = self.transformer(embeddings, mask, output_hidden_states, output_attentions)
         self._cache = True if is_grad_enabled() else None
-        return finish(config, BaseModelOutput(last, hidden_states, attentions), return_dict)
+        out = BaseModelOutput(encoded.last_hidden_state, encoded.hidden_states, encoded.attentions)
+        return finish(config, out, return_dict)
 
     def backward(self, d_last_hidden_state) -> None:
         self.pop_cache()
@@ -246,15 +256,14 @@ class DistilBertForSequenceClassification(DistilBertPreTrainedModel):
         base = self.distilbert(input_ids, attention_mask, None, position_ids,
                                output_hidden_states, output_attentions, return_dict=True)  # fmt: skip
         hidden = base.last_hidden_state
-        self._cache = (hidden.shape, hidden.dtype) if is_grad_enabled() else None
-        pooled = self.pre_classifier(hidden[:, 0])
+        self._cache = hidden.shape if is_grad_enabled() else None
+        pooled = self.pre_classifier(select_token(hidden, 0))
         logits = self.classifier(self.dropout(pooled))
         return sequence_classification_output(logits, labels, base, self.config, self.backward, return_dict)
 
     def backward(self, d_logits) -> None:
-        d_hidden = np.zeros(*self.pop_cache())  # only the first token fed the head
-        d_hidden[:, 0] = self.pre_classifier.backward(self.dropout.backward(self.classifier.backward(d_logits)))
-        self.distilbert.backward(d_hidden)
+        d_first = self.pre_classifier.backward(self.dropout.backward(self.classifier.backward(d_logits)))
+        self.distilbert.backward(select_token_backward(d_first, self.pop_cache(), 0))  # only token 0 fed the head
 
 
 class DistilBertForMaskedLM(DistilBertPreTrainedModel):

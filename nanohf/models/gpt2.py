@@ -29,8 +29,18 @@ from nanohf.models.outputs import (
     SequenceClassifierOutputWithPast,
 )
 from nanohf.nn.attention import ScaledDotProductAttention
+from nanohf.nn.blocks import (
+    LayerOutput,
+    LayerStack,
+    feed_forward,
+    feed_forward_backward,
+    last_non_pad_index,
+    select_token,
+    select_token_backward,
+)
+from nanohf.nn.kv_cache import KVCache, LayerCache
 from nanohf.nn.layers import Conv1D, Dropout, Embedding, LayerNorm, Linear
-from nanohf.nn.module import Module, ModuleList
+from nanohf.nn.module import Module
 
 
 class GPT2Config(PretrainedConfig):
@@ -123,13 +133,16 @@ class GPT2Attention(Module):
         self.attention_core = ScaledDotProductAttention(config.n_head, config.attn_pdrop, causal=True, scale=scale)
         self.resid_dropout = Dropout(config.resid_pdrop)
 
-    def forward(self, hidden_states, mask, past=None):
-        """``(batch, seq, n_embd)`` -> ``(output, probs, present)``; ``present`` = this layer's (keys, values)."""
+    def forward(self, hidden_states, mask, past: LayerCache | None = None):
+        """``(batch, seq, n_embd)`` -> ``(output, probs, present)``; ``present``: this layer's ``LayerCache``,
+        ``past``'s keys and values followed by this call's."""
         qkv = self.c_attn(hidden_states)
         n = self.n_embd
         q, k, v = qkv[..., :n], qkv[..., n : 2 * n], qkv[..., 2 * n :]  # views into qkv, no copies
-        context, probs, present = self.attention_core(q, k, v, mask, past)
-        return self.resid_dropout(self.c_proj(context)), probs, present
+        context, probs, (keys, values) = self.attention_core(
+            q, k, v, mask, None if past is None else past.self_attention()
+        )
+        return self.resid_dropout(self.c_proj(context)), probs, LayerCache(keys, values)
 
     def backward(self, d_out) -> np.ndarray:
         dq, dk, dv = self.attention_core.backward(self.c_proj.backward(self.resid_dropout.backward(d_out)))
@@ -140,15 +153,15 @@ class GPT2MLP(Module):
     def __init__(self, config: GPT2Config):
         inner = config.n_inner if config.n_inner is not None else 4 * config.n_embd
         self.c_fc = Conv1D(inner, config.n_embd, activation=config.activation_function)
-        self.c_proj = Conv1D(config.n_embd, inner, input_from=self.c_fc)  # recomputes act(c_fc) (memory)
+        self.c_proj = Conv1D(config.n_embd, inner)
         self.c_proj.init_std_scale = (2 * config.n_layer) ** -0.5
         self.dropout = Dropout(config.resid_pdrop)
 
     def forward(self, hidden_states) -> np.ndarray:
-        return self.dropout(self.c_proj(self.c_fc(hidden_states)))
+        return self.dropout(feed_forward(self.c_fc, self.c_proj, hidden_states))  # c_proj's input recomputed
 
     def backward(self, d_out) -> np.ndarray:
-        return self.c_fc.backward(self.c_proj.backward(self.dropout.backward(d_out)))
+        return feed_forward_backward(self.c_fc, self.c_proj, self.dropout.backward(d_out))
 
 
 class GPT2Block(Module):
@@ -158,13 +171,13 @@ class GPT2Block(Module):
         self.ln_2 = LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
         self.mlp = GPT2MLP(config)
 
-    def forward(self, x, mask, past=None):
+    def forward(self, x, mask, past: LayerCache | None = None) -> LayerOutput:
         """Pre-LN residual blocks: h = x + attn(LN₁(x)); out = h + mlp(LN₂(h))."""
         h, probs, present = self.attn(self.ln_1(x), mask, past)
         h += x
         out = self.mlp(self.ln_2(h))
         out += h
-        return out, probs, present
+        return LayerOutput(out, probs, cache=present)
 
     def backward(self, d_out) -> np.ndarray:
         # Each residual sum passes its gradient straight through and into its branch.
@@ -185,7 +198,7 @@ class GPT2Model(GPT2PreTrainedModel):
         self.wte = Embedding(config.vocab_size, config.n_embd)
         self.wpe = Embedding(config.n_positions, config.n_embd)
         self.drop = Dropout(config.embd_pdrop)
-        self.h = ModuleList([GPT2Block(config, i) for i in range(config.n_layer)])
+        self.h = LayerStack([GPT2Block(config, i) for i in range(config.n_layer)])
         self.ln_f = LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
         self.post_init()
 
@@ -193,11 +206,12 @@ class GPT2Model(GPT2PreTrainedModel):
                 output_attentions=None, output_hidden_states=None, return_dict=None):  # fmt: skip
         """``input_ids (batch, seq)`` -> ``last_hidden_state (batch, seq, n_embd)``.
 
-        With ``past_key_values`` (from the previous call), ``input_ids`` holds only the new
+        With ``past_key_values`` (the previous call's ``KVCache``), ``input_ids`` holds only the new
         tokens and ``attention_mask`` covers past and new tokens: ``(batch, past_len + seq)``.
         """
         config = self.config
-        past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
+        past_key_values = KVCache.from_legacy(past_key_values)
+        past_len = 0 if past_key_values is None else past_key_values.get_seq_length()
         input_ids, attention_mask = self.check_inputs(input_ids, attention_mask, None, position_ids,
                                                       past_length=past_len)  # fmt: skip
         if position_ids is None:
@@ -210,30 +224,18 @@ class GPT2Model(GPT2PreTrainedModel):
         self.wpe(position_ids, out=hidden)
         hidden = self.drop(hidden)
         mask = additive_padding_mask(attention_mask, hidden.dtype)
-        all_hidden, all_attentions, presents = [], [], []
-        for i, block in enumerate(self.h):
-            if output_hidden_states:
-                all_hidden.append(hidden)
-            hidden, probs, present = block(hidden, mask, None if past_key_values is None else past_key_values[i])
-            if output_attentions:
-                all_attentions.append(probs)
-            presents.append(present)
-        hidden = self.ln_f(hidden)
-        if output_hidden_states:
-            all_hidden.append(hidden)
+        stack = self.h(hidden, mask, past=past_key_values, use_cache=use_cache, final_norm=self.ln_f,
+                       output_hidden_states=output_hidden_states, output_attentions=output_attentions)  # fmt: skip
         out = BaseModelOutputWithPastAndCrossAttentions(
-            last_hidden_state=hidden,
-            past_key_values=tuple(presents) if use_cache else None,
-            hidden_states=tuple(all_hidden) if output_hidden_states else None,
-            attentions=tuple(all_attentions) if output_attentions else None,
+            last_hidden_state=stack.last_hidden_state,
+            past_key_values=stack.cache,
+            hidden_states=stack.hidden_states,
+            attentions=stack.attentions,
         )
         return finish(config, out, return_dict)
 
     def backward(self, d_last_hidden_state) -> None:
-        d = self.ln_f.backward(d_last_hidden_state)
-        for block in reversed(list(self.h)):
-            d = block.backward(d)
-        d = self.drop.backward(d)
+        d = self.drop.backward(self.h.backward(d_last_hidden_state))  # ln_f's backward included
         self.wte.backward(d)
         self.wpe.backward(d)
 
@@ -264,9 +266,7 @@ class GPT2LMHeadModel(GenerationMixin, GPT2PreTrainedModel):
             # Shift: position t predicts token t + 1; the last position has nothing to predict.
             shifted = np.concatenate([labels[:, 1:], np.full((labels.shape[0], 1), -100)], axis=1)
             loss = make_loss(cross_entropy_loss(logits, shifted), self.backward)
-        out = CausalLMOutputWithCrossAttentions(
-            loss, logits, base.past_key_values, base.hidden_states, base.attentions
-        )
+        out = CausalLMOutputWithCrossAttentions(loss, logits, base.past_key_values, base.hidden_states, base.attentions)
         return finish(self.config, out, return_dict)
 
     def backward(self, d_logits) -> None:
@@ -292,19 +292,10 @@ class GPT2ForSequenceClassification(GPT2PreTrainedModel):
                 use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None):  # fmt: skip
         base = self.transformer(input_ids, past_key_values, attention_mask, position_ids, use_cache,
                                 output_attentions, output_hidden_states, return_dict=True)  # fmt: skip
-        input_ids = np.asarray(input_ids)
-        batch, seq = input_ids.shape
-        pad = self.config.pad_token_id
-        if pad is None and batch != 1:
-            raise ValueError("Cannot handle batch sizes > 1 if no padding token is defined.")
-        if pad is None:
-            last = np.full(batch, seq - 1)
-        else:
-            # The rightmost non-pad position (index 0 when a row is all padding), as transformers.
-            last = (np.arange(seq) * (input_ids != pad)).argmax(axis=-1)
+        last = last_non_pad_index(np.asarray(input_ids), self.config.pad_token_id)
         hidden = base.last_hidden_state
-        self._cache = (hidden.shape, hidden.dtype, last) if is_grad_enabled() else None
-        logits = self.score(hidden[np.arange(batch), last])
+        self._cache = (hidden.shape, last) if is_grad_enabled() else None
+        logits = self.score(select_token(hidden, last))
         loss = None
         if labels is not None:
             loss = make_loss(sequence_classification_loss(logits, labels, self.config), self.backward)
@@ -312,7 +303,5 @@ class GPT2ForSequenceClassification(GPT2PreTrainedModel):
         return finish(self.config, out, return_dict)
 
     def backward(self, d_logits) -> None:
-        shape, dtype, last = self.pop_cache()
-        d_hidden = np.zeros(shape, dtype)
-        d_hidden[np.arange(shape[0]), last] = self.score.backward(d_logits)
-        self.transformer.backward(d_hidden)
+        shape, last = self.pop_cache()
+        self.transformer.backward(select_token_backward(self.score.backward(d_logits), shape, last))

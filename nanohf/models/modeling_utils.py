@@ -28,9 +28,8 @@ from nanohf.models.hub import hub_upload_error, resolve_checkpoint_dir
 from nanohf.models.inputs import check_model_inputs
 from nanohf.models.safetensors_io import load_safetensors
 from nanohf.models.saving import without_aliases, write_generation_config, write_weights
-from nanohf.nn.layers import Embedding, LayerNorm, Linear
-from nanohf.nn.module import Module, ModuleList, Parameter, check_cpu_device, is_device
-from nanohf.random import get_generator
+from nanohf.nn.layers import Embedding
+from nanohf.nn.module import Module, Parameter, check_cpu_device, is_device
 
 logger = logging.getLogger("nanohf")
 
@@ -77,27 +76,17 @@ class PreTrainedModel(EmbeddingAccessMixin, Module):
             setattr(self.get_submodule(owner_name), attr, self.get_parameter(source))
 
     def _init_weights(self, module: Module) -> None:
-        """transformers' init: normal(0, initializer_range) weights, zero biases, unit LayerNorm.
+        """transformers' init, by the module's type: its own ``reset_parameters(std)`` (torch's name) with
+        ``std = config.initializer_range`` — Linear and Embedding normal(0, std) with zero biases and padding
+        row, LayerNorm 1 and 0 (nanohf/nn/layers.py), a model's extra parameters in its own class (BERT's MLM
+        bias, BART's ``final_logits_bias``: 0). A module type without ``reset_parameters`` keeps the values
+        its constructor gave (a new norm class starts at its ones, never at 0).
 
         A module may carry ``init_std_scale`` (GPT-2 scales its residual projections by 1/√(2·layers)).
         """
-        std = self.config.initializer_range * getattr(module, "init_std_scale", 1.0)
-        rng = get_generator()
-        if isinstance(module, Linear):
-            module.weight.data[...] = rng.normal(0.0, std, module.weight.shape)
-            if module.bias is not None:
-                module.bias.data[...] = 0.0
-        elif isinstance(module, Embedding):
-            module.weight.data[...] = rng.normal(0.0, std, module.weight.shape)
-            if module.padding_idx is not None:
-                module.weight.data[module.padding_idx] = 0.0
-        elif isinstance(module, LayerNorm):
-            module.weight.data[...] = 1.0
-            module.bias.data[...] = 0.0
-        else:  # parameters a module owns directly (e.g. BERT's MLM output bias) start at zero
-            for value in vars(module).values():
-                if isinstance(value, Parameter):
-                    value.data[...] = 0.0
+        reset = getattr(module, "reset_parameters", None)
+        if reset is not None:
+            reset(self.config.initializer_range * getattr(module, "init_std_scale", 1.0))
 
     # to(), float(), double(), half(), cpu(), cuda(): nanohf/nn/module.py (a model is always on the CPU).
     @property
@@ -413,43 +402,6 @@ class PreTrainedModel(EmbeddingAccessMixin, Module):
 
 _skip_init = False
 _WARNED: set[str] = set()  # messages given once per process (transformers' warning_once)
-
-
-class LayerStack(Module):
-    """``layer``: a list of layers, each ``(hidden_states, mask) -> (hidden_states, attention probs)``, run in
-    order (BERT's ``encoder``, DistilBERT's ``transformer``); the backward runs them in reverse."""
-
-    def __init__(self, layers: list[Module]):
-        self.layer = ModuleList(layers)
-
-    def forward(self, hidden_states, mask, output_hidden_states=False, output_attentions=False):
-        return run_layers(self.layer, hidden_states, mask, output_hidden_states, output_attentions)
-
-    def backward(self, d_hidden_states) -> np.ndarray:
-        for layer in reversed(list(self.layer)):
-            d_hidden_states = layer.backward(d_hidden_states)
-        return d_hidden_states
-
-
-def run_layers(layers, hidden_states, mask, output_hidden_states=False, output_attentions=False):
-    """Run a stack of layers, each ``(hidden_states, mask) -> (hidden_states, attention probs)``.
-
-    Returns ``(last_hidden_state, hidden_states or None, attentions or None)``; like transformers,
-    ``hidden_states`` holds the embeddings followed by every layer's output.
-    """
-    all_hidden = [hidden_states] if output_hidden_states else None
-    all_attentions = [] if output_attentions else None
-    for layer in layers:
-        hidden_states, probs = layer(hidden_states, mask)
-        if output_hidden_states:
-            all_hidden.append(hidden_states)
-        if output_attentions:
-            all_attentions.append(probs)
-    return (
-        hidden_states,
-        None if all_hidden is None else tuple(all_hidden),
-        None if all_attentions is None else tuple(all_attentions),
-    )
 
 
 # transformers' from_pretrained options that have nothing to act on here (the hub, devices, torch): accepted.

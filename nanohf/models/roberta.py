@@ -24,6 +24,7 @@ from nanohf.models.bert import (
     classifier_dropout_prob,
 )
 from nanohf.models.heads import TanhClassificationHead, masked_lm_output, sequence_classification_output
+from nanohf.nn.blocks import select_token, select_token_backward
 from nanohf.nn.layers import LayerNorm, Linear
 from nanohf.nn.module import Module, Parameter
 
@@ -35,10 +36,21 @@ class RobertaConfig(BertConfig):
     model_type = "roberta"
     rules = dataclasses.replace(BertConfig.rules, required=("pad_token_id",))  # positions count from it
 
-    def __init__(self, vocab_size: int = 50265, pad_token_id: int | None = 1, bos_token_id: int | None = 0,
-                 eos_token_id: int | None = 2, **kwargs):
-        super().__init__(vocab_size=vocab_size, pad_token_id=pad_token_id, bos_token_id=bos_token_id,
-                         eos_token_id=eos_token_id, **kwargs)
+    def __init__(
+        self,
+        vocab_size: int = 50265,
+        pad_token_id: int | None = 1,
+        bos_token_id: int | None = 0,
+        eos_token_id: int | None = 2,
+        **kwargs,
+    ):
+        super().__init__(
+            vocab_size=vocab_size,
+            pad_token_id=pad_token_id,
+            bos_token_id=bos_token_id,
+            eos_token_id=eos_token_id,
+            **kwargs,
+        )
 
 
 def create_position_ids_from_input_ids(input_ids: np.ndarray, padding_idx: int) -> np.ndarray:
@@ -62,10 +74,12 @@ class RobertaEmbeddings(BertEmbeddings):
             table_size = self.position_embeddings.weight.shape[0]
             if position_ids.size and position_ids.max() >= table_size:
                 longest = table_size - self.padding_idx - 1
-                raise ValueError(f"an input has {position_ids.max() - self.padding_idx} tokens, but RoBERTa's "
-                                 f"positions run from {self.padding_idx + 1} to max_position_embeddings - 1 = "
-                                 f"{table_size - 1}: at most {longest} tokens (tokenizer(..., truncation=True, "
-                                 f"max_length={longest}))")
+                raise ValueError(
+                    f"an input has {position_ids.max() - self.padding_idx} tokens, but RoBERTa's "
+                    f"positions run from {self.padding_idx + 1} to max_position_embeddings - 1 = "
+                    f"{table_size - 1}: at most {longest} tokens (tokenizer(..., truncation=True, "
+                    f"max_length={longest}))"
+                )
         return super().forward(input_ids, token_type_ids, position_ids)
 
 
@@ -93,14 +107,11 @@ class RobertaClassificationHead(TanhClassificationHead):
 
     def forward(self, features) -> np.ndarray:
         self._cache = features.shape if is_grad_enabled() else None
-        return super().forward(features[:, 0])
+        return super().forward(select_token(features, 0))
 
     def backward(self, d_logits) -> np.ndarray:
         """``d_logits (batch, num_labels)`` -> gradient of the features, nonzero on the first token only."""
-        d_first = super().backward(d_logits)
-        d_features = np.zeros(self.pop_cache(), dtype=d_first.dtype)
-        d_features[:, 0] = d_first
-        return d_features
+        return select_token_backward(super().backward(d_logits), self.pop_cache(), 0)
 
 
 class RobertaForSequenceClassification(RobertaPreTrainedModel):
@@ -139,6 +150,9 @@ class RobertaLMHead(Module):
         self.decoder = Linear(config.hidden_size, config.vocab_size)
         self.bias = Parameter(np.zeros(config.vocab_size, dtype=np.float32))
         self.decoder.bias = self.bias
+
+    def reset_parameters(self, std: float = 0.02) -> None:
+        self.bias.data[...] = 0.0
 
     def forward(self, features) -> np.ndarray:
         h = self.dense(features)

@@ -9,8 +9,6 @@ Shapes: ``x`` is ``(..., in_features)``; leading axes are flattened into rows so
 matrix product is one large 2-D GEMM for BLAS.
 """
 
-import weakref
-
 import numpy as np
 
 from nanohf.autograd import is_grad_enabled
@@ -38,28 +36,20 @@ class Linear(Module):
     Backward, with ``d_pre = d_y · act'(x @ W.T + b)``:
         dW += d_preᵀ @ x        db += Σ_rows d_pre        dx = d_pre @ W
 
-    ``input_from`` trades compute for memory in a feed-forward block ``fc2(act(fc1(x)))``: fc2's
-    input act(fc1(x)) is the largest activation of a transformer layer ``(tokens, intermediate)``,
-    and fc1 already keeps h = fc1's product before the activation. Built with ``input_from=fc1``,
-    fc2 does not keep its input when it is exactly fc1's last output, and recomputes it from fc1's
-    h in the backward (one activation pass; DistilBERT 8×128: 75 MB less at the peak of a step).
+    ``forward(x, keep_input=False)`` keeps no copy of x: the caller then hands it back to the backward
+    (``input_again``), as the feed-forward block does (nn/blocks.py, ``feed_forward``).
     """
 
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        bias: bool = True,
-        activation: str | None = None,
-        input_from: "Linear | None" = None,
-    ):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str | None = None):
         self.weight = Parameter(np.zeros((out_features, in_features), dtype=np.float32))
         self.bias = Parameter(np.zeros(out_features, dtype=np.float32)) if bias else None
         self.activation = IDENTITY if activation is None else resolve_activation(activation)
-        self._input_from = input_from  # private: not a submodule of ours (see Module.named_children)
-        # Weak reference to the last output while training (see input_from). Like _cache, a name with "cache" in
-        # it: dataset fingerprints (nanohf/data/fingerprint.py) leave such attributes out.
-        self._output_cache = None
+
+    def reset_parameters(self, std: float = 0.02) -> None:
+        """transformers' init of a linear layer: weight ~ normal(0, std) (``config.initializer_range``), bias 0."""
+        self.weight.data[...] = get_generator().normal(0.0, std, self.weight.shape)
+        if self.bias is not None:
+            self.bias.data[...] = 0.0
 
     def weight_out_in(self) -> np.ndarray:
         """The weight as an ``(out_features, in_features)`` matrix (a view, no copy)."""
@@ -76,7 +66,7 @@ class Linear(Module):
             return np.ascontiguousarray((self.weight.data @ rows.T).T)
         return rows @ self.weight.data.T
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, keep_input: bool = True) -> np.ndarray:
         rows = x.reshape(-1, x.shape[-1])
         h = self.project(rows)
         bias = None if self.bias is None else self.bias.data
@@ -89,14 +79,9 @@ class Linear(Module):
             # Keep h (before bias and activation) for the backward, or overwrite it when not needed.
             out = bias_activation_forward(h, bias, self.activation, out=None if keep else h)
         out = out.reshape(*x.shape[:-1], out.shape[-1])
-        if keep:
-            source = self._input_from
-            recomputable = source is not None and source._output_cache is not None and source._output_cache() is x
-            # h is needed only to differentiate the activation; without one it is the output, not kept here.
-            self._cache = (x.shape, None if recomputable else rows, None if self.activation == IDENTITY else h)
-            self._output_cache = None if self.activation == IDENTITY else weakref.ref(out)
-        else:
-            self._cache = self._output_cache = None
+        # h is needed only to differentiate the activation; without one it is the output, not kept here.
+        keep_h = keep and self.activation != IDENTITY
+        self._cache = (x.shape, rows if keep_input else None, h if keep_h else None) if keep else None
         return out
 
     def output_again(self) -> np.ndarray:
@@ -104,11 +89,15 @@ class Linear(Module):
         h = self._cache[2]
         return bias_activation_forward(h, None if self.bias is None else self.bias.data, self.activation)
 
-    def backward(self, d_out: np.ndarray) -> np.ndarray:
+    def backward(self, d_out: np.ndarray, input_again=None) -> np.ndarray:
+        """``d_out (..., out_features)`` -> ``dx (..., in_features)``. ``input_again()`` gives the input back
+        when the forward was told not to keep it."""
         x_shape, rows, h = self.pop_cache()
-        if rows is None:  # our input was input_from's output: recompute it (that layer's backward comes after ours)
-            rows = self._input_from.output_again()
-        self._output_cache = None
+        if rows is None:
+            if input_again is None:
+                raise RuntimeError(f"{type(self).__name__}.backward: the forward kept no input (keep_input=False) "
+                                   f"and no input_again was given")  # fmt: skip
+            rows = input_again().reshape(-1, x_shape[-1])
         d = d_out.reshape(-1, d_out.shape[-1])
         if self.activation != IDENTITY:
             d = bias_activation_backward(d, h, None if self.bias is None else self.bias.data, self.activation)
@@ -128,10 +117,8 @@ class Conv1D(Linear):
     in that layout so that GPT-2 checkpoints load as they are.
     """
 
-    def __init__(
-        self, out_features: int, in_features: int, activation: str | None = None, input_from: Linear | None = None
-    ):
-        super().__init__(in_features, out_features, activation=activation, input_from=input_from)
+    def __init__(self, out_features: int, in_features: int, activation: str | None = None):
+        super().__init__(in_features, out_features, activation=activation)
         self.weight = Parameter(np.zeros((in_features, out_features), dtype=np.float32))
 
     def weight_out_in(self) -> np.ndarray:
@@ -154,6 +141,12 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
         self.weight = Parameter(np.zeros((num_embeddings, embedding_dim), dtype=np.float32))
         self.padding_idx = padding_idx
+
+    def reset_parameters(self, std: float = 0.02) -> None:
+        """weight ~ normal(0, std); the ``padding_idx`` row 0 (as transformers initialises an embedding)."""
+        self.weight.data[...] = get_generator().normal(0.0, std, self.weight.shape)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0.0
 
     def forward(self, ids: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Adds ``table[ids]`` into ``out`` (``(batch, seq, dim)``) when given, else returns it."""
@@ -183,6 +176,11 @@ class LayerNorm(Module):
         self.weight = Parameter(np.ones(normalized_shape, dtype=np.float32))
         self.bias = Parameter(np.zeros(normalized_shape, dtype=np.float32))
         self.eps = eps
+
+    def reset_parameters(self, std: float = 0.02) -> None:
+        """Scale 1, shift 0: the identity after normalising (``std`` is not used)."""
+        self.weight.data[...] = 1.0
+        self.bias.data[...] = 0.0
 
     def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         keep = is_grad_enabled()
