@@ -67,6 +67,21 @@ _EXPORTS = {
         "DistilBertModel",
     ],
     "nanohf.models.gpt2": ["GPT2Config", "GPT2ForSequenceClassification", "GPT2LMHeadModel", "GPT2Model"],
+    "nanohf.models.llama": [
+        "LlamaConfig",
+        "LlamaForCausalLM",
+        "LlamaForQuestionAnswering",
+        "LlamaForSequenceClassification",
+        "LlamaForTokenClassification",
+        "LlamaModel",
+    ],
+    "nanohf.models.mistral": [
+        "MistralConfig",
+        "MistralForCausalLM",
+        "MistralForSequenceClassification",
+        "MistralForTokenClassification",
+        "MistralModel",
+    ],
     "nanohf.models.modeling_utils": ["PreTrainedModel"],
     "nanohf.models.outputs": [
         "BaseModelOutput",
@@ -76,6 +91,14 @@ _EXPORTS = {
         "QuestionAnsweringModelOutput",
         "SequenceClassifierOutput",
         "TokenClassifierOutput",
+    ],
+    "nanohf.models.qwen2": [
+        "Qwen2Config",
+        "Qwen2ForCausalLM",
+        "Qwen2ForQuestionAnswering",
+        "Qwen2ForSequenceClassification",
+        "Qwen2ForTokenClassification",
+        "Qwen2Model",
     ],
     "nanohf.models.roberta": [
         "RobertaConfig",

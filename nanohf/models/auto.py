@@ -12,12 +12,18 @@ from nanohf.models.configuration_utils import CONFIG_NAME, PretrainedConfig, rea
 from nanohf.models.hub import resolve_file
 
 # model_type -> the module that holds that family (config, models, heads)
-MODEL_MODULES = {family: f"nanohf.models.{family}" for family in ("bart", "bert", "distilbert", "gpt2", "roberta")}
+MODEL_MODULES = {
+    family: f"nanohf.models.{family}"
+    for family in ("bart", "bert", "distilbert", "gpt2", "llama", "mistral", "qwen2", "roberta")
+}
 CONFIG_MAPPING: dict[str, str] = {
     "bart": "BartConfig",
     "bert": "BertConfig",
     "distilbert": "DistilBertConfig",
     "gpt2": "GPT2Config",
+    "llama": "LlamaConfig",
+    "mistral": "MistralConfig",
+    "qwen2": "Qwen2Config",
     "roberta": "RobertaConfig",
 }
 
@@ -90,6 +96,9 @@ class AutoModel(_AutoModel):
         "bert": "BertModel",
         "distilbert": "DistilBertModel",
         "gpt2": "GPT2Model",
+        "llama": "LlamaModel",
+        "mistral": "MistralModel",
+        "qwen2": "Qwen2Model",
         "roberta": "RobertaModel",
     }
 
@@ -100,6 +109,9 @@ class AutoModelForSequenceClassification(_AutoModel):
         "bert": "BertForSequenceClassification",
         "distilbert": "DistilBertForSequenceClassification",
         "gpt2": "GPT2ForSequenceClassification",
+        "llama": "LlamaForSequenceClassification",
+        "mistral": "MistralForSequenceClassification",
+        "qwen2": "Qwen2ForSequenceClassification",
         "roberta": "RobertaForSequenceClassification",
     }
 
@@ -116,6 +128,9 @@ class AutoModelForTokenClassification(_AutoModel):
     _model_mapping = {
         "bert": "BertForTokenClassification",
         "distilbert": "DistilBertForTokenClassification",
+        "llama": "LlamaForTokenClassification",
+        "mistral": "MistralForTokenClassification",
+        "qwen2": "Qwen2ForTokenClassification",
         "roberta": "RobertaForTokenClassification",
     }
 
@@ -124,12 +139,19 @@ class AutoModelForQuestionAnswering(_AutoModel):
     _model_mapping = {
         "bert": "BertForQuestionAnswering",
         "distilbert": "DistilBertForQuestionAnswering",
+        "llama": "LlamaForQuestionAnswering",
+        "qwen2": "Qwen2ForQuestionAnswering",
         "roberta": "RobertaForQuestionAnswering",
     }
 
 
 class AutoModelForCausalLM(_AutoModel):
-    _model_mapping = {"gpt2": "GPT2LMHeadModel"}
+    _model_mapping = {
+        "gpt2": "GPT2LMHeadModel",
+        "llama": "LlamaForCausalLM",
+        "mistral": "MistralForCausalLM",
+        "qwen2": "Qwen2ForCausalLM",
+    }
 
 
 class AutoModelForSeq2SeqLM(_AutoModel):

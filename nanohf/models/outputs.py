@@ -136,3 +136,24 @@ class SequenceClassifierOutputWithPast(ModelOutput):
     past_key_values: tuple | None = None
     hidden_states: tuple[np.ndarray, ...] | None = None
     attentions: tuple[np.ndarray, ...] | None = None
+
+
+@dataclass
+class BaseModelOutputWithPast(ModelOutput):
+    """A decoder's output (Llama, Qwen2, Mistral): ``past_key_values`` is the ``KVCache`` for the next step."""
+
+    last_hidden_state: np.ndarray | None = None
+    past_key_values: Any = None
+    hidden_states: tuple[np.ndarray, ...] | None = None
+    attentions: tuple[np.ndarray, ...] | None = None
+
+
+@dataclass
+class CausalLMOutputWithPast(ModelOutput):
+    """``logits (batch, seq, vocab_size)``: at each position, the scores of the next token."""
+
+    loss: np.ndarray | None = None
+    logits: np.ndarray | None = None
+    past_key_values: Any = None
+    hidden_states: tuple[np.ndarray, ...] | None = None
+    attentions: tuple[np.ndarray, ...] | None = None
