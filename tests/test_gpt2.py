@@ -25,8 +25,8 @@ from test_gradcheck import directional_check
 
 import nanohf
 from nanohf.generation import repetition_penalty, sample, temperature_warp, top_k_filter, top_p_filter
-from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.gpt2 import GPT2Block
+from nanohf.nn.masks import additive_padding_mask
 
 TINY_GPT2 = dict(
     vocab_size=99, n_positions=64, n_embd=32, n_layer=2, n_head=4, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import nanohf
-from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.losses import (
     bce_with_logits_loss,
     cross_entropy_loss,
@@ -20,6 +19,7 @@ from nanohf.models.losses import (
 )
 from nanohf.nn import Dropout, Embedding, LayerNorm, Linear
 from nanohf.nn.attention import ScaledDotProductAttention
+from nanohf.nn.masks import additive_padding_mask
 
 EPS = 1e-6
 TOL = 1e-6

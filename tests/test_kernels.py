@@ -13,7 +13,8 @@ from nanohf.kernels.activations import ACTIVATIONS, bias_activation_forward, res
 from nanohf.kernels.embedding import gather_add_forward
 from nanohf.kernels.layernorm import layernorm_forward
 from nanohf.kernels.losses import cross_entropy_forward
-from nanohf.kernels.softmax import additive_padding_mask, masked_softmax_forward
+from nanohf.kernels.softmax import masked_softmax_forward
+from nanohf.nn.masks import additive_padding_mask
 
 rng = np.random.default_rng(0)
 TORCH_ACTIVATIONS = {

@@ -12,9 +12,9 @@ import transformers
 from test_gradcheck import check_module, directional_check, randomise
 
 from nanohf.kernels.rmsnorm import rmsnorm_backward, rmsnorm_forward
-from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.llama import LlamaConfig, LlamaDecoderLayer, LlamaMLP
 from nanohf.nn.attention import ScaledDotProductAttention
+from nanohf.nn.masks import additive_padding_mask
 from nanohf.nn.rmsnorm import RMSNorm
 from nanohf.nn.rotary import RotaryEmbedding, apply_rotary, inverse_frequencies, standardize_rope_parameters
 

@@ -84,17 +84,12 @@ def _softmax_backward_rows(probs, d_probs, scale, d_scores):
             ds[j] = p[j] * (dp[j] - dot) * scale
 
 
-def additive_padding_mask(attention_mask: np.ndarray, dtype=np.float32) -> np.ndarray:
-    """``(batch, seq)`` of 1 (token) / 0 (padding) -> additive ``(batch, seq)``: 0 / finfo.min."""
-    return np.where(attention_mask != 0, 0.0, MASK_MIN).astype(dtype)
-
-
 def masked_softmax_forward(
     scores: np.ndarray, mask: np.ndarray, scale: float, causal: bool = False, window: int | None = None
 ) -> np.ndarray:
     """In place: ``scores`` ``(batch, heads, q_len, k_len)`` become probabilities.
 
-    ``mask`` is the additive padding mask ``(batch, k_len)`` from ``additive_padding_mask``;
+    ``mask`` is the additive padding mask ``(batch, k_len)`` from ``additive_padding_mask`` (nanohf/nn/masks.py);
     ``causal`` also hides every key after the query's own position, and ``window`` (with ``causal``)
     every key ``window`` or more positions back.
     """

@@ -26,7 +26,6 @@ import numpy as np
 
 from nanohf.autograd import is_grad_enabled
 from nanohf.generation import GenerationMixin
-from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import TanhClassificationHead, finish, make_loss
@@ -47,6 +46,7 @@ from nanohf.nn.blocks import (
 )
 from nanohf.nn.kv_cache import KVCache, LayerCache
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
+from nanohf.nn.masks import additive_padding_mask
 from nanohf.nn.module import Module, Parameter
 
 POSITION_OFFSET = 2  # BART's position p is row p + 2 of the table

@@ -14,7 +14,6 @@ RoBERTa (roberta.py) reuses all of it through two hooks: ``BertModel.embeddings_
 import numpy as np
 
 from nanohf.autograd import is_grad_enabled
-from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import (
@@ -36,6 +35,7 @@ from nanohf.nn.blocks import (
     select_token_backward,
 )
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
+from nanohf.nn.masks import additive_padding_mask
 from nanohf.nn.module import Module, Parameter
 
 

@@ -11,7 +11,6 @@ What differs from BERT (see bert.py for the shared idea):
 import numpy as np
 
 from nanohf.autograd import is_grad_enabled
-from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import (
@@ -33,6 +32,7 @@ from nanohf.nn.blocks import (
     select_token_backward,
 )
 from nanohf.nn.layers import Dropout, Embedding, LayerNorm, Linear
+from nanohf.nn.masks import additive_padding_mask
 from nanohf.nn.module import Module
 
 LAYER_NORM_EPS = 1e-12  # hard-coded in DistilBERT, not a config field

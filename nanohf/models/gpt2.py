@@ -16,7 +16,6 @@ import numpy as np
 
 from nanohf.autograd import is_grad_enabled
 from nanohf.generation import GenerationMixin
-from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import finish, make_loss
@@ -40,6 +39,7 @@ from nanohf.nn.blocks import (
 )
 from nanohf.nn.kv_cache import KVCache, LayerCache
 from nanohf.nn.layers import Conv1D, Dropout, Embedding, LayerNorm, Linear
+from nanohf.nn.masks import additive_padding_mask
 from nanohf.nn.module import Module
 
 

@@ -30,7 +30,6 @@ import numpy as np
 
 from nanohf.autograd import is_grad_enabled
 from nanohf.generation import GenerationMixin
-from nanohf.kernels.softmax import additive_padding_mask
 from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import finish, make_loss, question_answering_output, token_classification_output
@@ -42,6 +41,7 @@ from nanohf.nn.attention import ScaledDotProductAttention
 from nanohf.nn.blocks import LayerOutput, LayerStack
 from nanohf.nn.kv_cache import KVCache, LayerCache
 from nanohf.nn.layers import Dropout, Embedding, Linear
+from nanohf.nn.masks import additive_padding_mask
 from nanohf.nn.module import Module
 from nanohf.nn.rmsnorm import RMSNorm
 from nanohf.nn.rotary import RotaryEmbedding, standardize_rope_parameters
