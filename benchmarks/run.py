@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import inference  # noqa: E402
+import llama  # noqa: E402
 import tokenization  # noqa: E402
 import tokenizer_training  # noqa: E402
 import training  # noqa: E402
@@ -57,6 +58,7 @@ def all_workloads(tiny: bool) -> list[Workload]:
     return (
         inference.workloads(tiny)
         + training.workloads(tiny)
+        + llama.workloads(tiny)
         + tokenization.workloads(tiny)
         + tokenizer_training.workloads(tiny)
     )

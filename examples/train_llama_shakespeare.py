@@ -1,6 +1,6 @@
 """Train a small character-level Llama from scratch on Tiny Shakespeare with the Trainer, then sample from it.
 
-    python examples/train_llama_shakespeare.py            # 2000 steps of 12 x 64 characters (as the GPT-2 example)
+    python examples/train_llama_shakespeare.py            # 2000 steps of 12 x 64 characters: val loss ≈ 1.68
     python examples/train_llama_shakespeare.py --tiny     # a few steps on a slice (CI, seconds)
     python examples/train_llama_shakespeare.py --help     # every size and setting
 
@@ -16,7 +16,13 @@ runs can be put side by side; what changes is the model, the modern decoder of d
     4 key/value heads for 4 query heads      2 key/value heads shared by 4 query heads (GQA)
     biases everywhere                        no biases
 
-At 4 layers, 128 wide, the two have about the same number of parameters (0.80M and 0.79M).
+At 4 layers, 128 wide, the two have about the same number of parameters (GPT-2 0.81M, this Llama 0.80M).
+
+Measured on the project's 2-core machine (Dec 2026, 1-minute load 0.0-2.5 before each run), full runs of both:
+
+    example                        final train loss   final val loss   2000 steps
+    train_gpt2_shakespeare.py      1.8250             1.9064           69.5 s
+    train_llama_shakespeare.py     1.5228             1.6785           64.7 s (9 evaluations included)
 
 The loop is the Trainer's: a ``Dataset`` of 24,000 random 64-character windows of the training text (2000 steps x 12),
 ``TrainingArguments`` with the settings above, ``trainer.train()`` with its progress bar, the validation loss every
@@ -134,7 +140,8 @@ def main(argv=None) -> dict:
         output_dir=output_dir, max_steps=args.iters, per_device_train_batch_size=args.batch_size,
         per_device_eval_batch_size=args.batch_size, learning_rate=args.lr, lr_scheduler_type=args.schedule,
         warmup_steps=args.warmup, weight_decay=args.weight_decay, adam_beta2=0.99, max_grad_norm=1.0,
-        eval_strategy="steps", eval_steps=args.eval_interval, logging_steps=args.eval_interval, save_strategy="no",
+        eval_strategy="steps", eval_steps=args.eval_interval, eval_on_start=True, logging_steps=args.eval_interval,
+        save_strategy="no",
         report_to="none", disable_tqdm=False, seed=args.seed,
     )  # fmt: skip
     trainer = nanohf.Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_sets["val"])

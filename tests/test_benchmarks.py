@@ -12,7 +12,8 @@ from pathlib import Path
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 LIBRARIES = ("nanohf", "transformers")
 TIMED = ["bert-1x16", "bert-8x128", "distilbert-8x128", "minilm-8x128", "gpt2-generate", "train-distilbert-8x128",
-         "train-small-bert-32x128", "wordpiece", "train-bpe", "train-wordpiece", "train-unigram"]  # fmt: skip
+         "train-small-bert-32x128", "llama-generate", "train-llama-4x128", "wordpiece", "train-bpe", "train-wordpiece",
+         "train-unigram"]  # fmt: skip
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -45,8 +46,8 @@ def test_tiny_run_records_every_workload(tmp_path):
                 assert stats["gflops"] > 0
                 assert stats["pct_of_peak"] == 100 * stats["gflops"] / record["gemm_peak_gflops"]
     model_rows = [row for row in record["workloads"] if row["kind"] in ("inference", "generation", "training")]
-    assert len(model_rows) == 7 and all(row["flops"] > 0 for row in model_rows)
-    assert [row["unit"] for row in record["workloads"] if row["items"]] == ["tokens/s", "sentences/s"]
+    assert len(model_rows) == 9 and all(row["flops"] > 0 for row in model_rows)
+    assert [row["unit"] for row in record["workloads"] if row["items"]] == ["tokens/s", "tokens/s", "sentences/s"]
 
     # Every row in the printed table and the Markdown table; the chart if matplotlib is there.
     markdown = (tmp_path / "latest.md").read_text()
