@@ -80,8 +80,10 @@ def test_npy_object_arrays_are_not_loaded(tmp_path):
 def test_values_json_cannot_hold_stay_in_memory():
     ds = Dataset.from_dict({"x": [1, 2]})
     with pytest.warns(UserWarning, match="kept in memory"):
-        out = ds.map(lambda x: {"pair": (x["x"], "a")})
-    assert out["pair"] == [(1, "a"), (2, "a")] and out.cache_files == []
+        out = ds.map(lambda x: {"z": complex(x["x"], 1)})
+    assert out["z"] == [1 + 1j, 2 + 1j] and out.cache_files == []
+    pairs = ds.map(lambda x: {"pair": (x["x"], x["x"] + 1)})  # a tuple is stored as Arrow stores it: a list
+    assert pairs["pair"] == [[1, 2], [2, 3]] and pairs.cache_files != []
     folder = Path(os.environ["NANOHF_CACHE"]) / "t"
     from nanohf.data.cache import NotCacheable
     from nanohf.data.columns import column_from_values

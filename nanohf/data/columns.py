@@ -258,8 +258,17 @@ def column_from_values(values, name=None, feature=None):
         elif values and all(issubclass(t, (list, tuple, np.ndarray)) for t in types):
             column = _ragged_from_lists(values)
         if column is None:
-            column = ObjectColumn(object_array(_conformed(values, feature)))
+            column = ObjectColumn(object_array(_conformed([_tuples_as_lists(v) for v in values], feature)))
     return _cast(column, name, feature)
+
+
+def _tuples_as_lists(value):
+    """Arrow has lists, not tuples: a tuple inside a row (an offset pair) is stored, and read back, as a list."""
+    if isinstance(value, (list, tuple)):
+        return [_tuples_as_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tuples_as_lists(v) for k, v in value.items()}
+    return value
 
 
 def _has_struct(feature):
