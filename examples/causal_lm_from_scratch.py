@@ -26,6 +26,9 @@ same recipe at CPU size, on the text the repository ships (data/tinyshakespeare,
    The course writes it in an Accelerate loop; overriding `Trainer.compute_loss` is the Trainer's way
    of doing the same thing. Its gradient is written out, as every loss in nanohf (no autograd tape).
 
+Measured (2-core CPU, one thread, load 0-2.6): `--max-steps 700 --batch-size 16
+--gradient-accumulation-steps 1`: eval perplexity 8,096 -> 211.2 in 229 s of training.
+
 examples/train_gpt2_shakespeare.py is the other telling: a character-level GPT-2 and a hand-written
 loop (nanoGPT's recipe). Here the tokens are BPE pieces, so the two losses are not comparable per token.
 """

@@ -21,6 +21,9 @@ adaptation teaches the head as well as adapting the encoder. The steps are the c
     math.exp(trainer.evaluate()["eval_loss"])                  # perplexity, before and after trainer.train()
     pipeline("fill-mask", model=model, tokenizer=tokenizer)("This is a great [MASK].")
 
+Measured (2-core CPU, one thread, load 0-2.6): `--train-size 16000 --chunk-size 64 --batch-size 16`,
+208 steps: eval perplexity 68,246 -> 434.6 in 241 s of training (docs/course-chapter7-language-modeling.md).
+
 The evaluation set is masked once with a seeded collator (the course's `insert_random_mask`), so the
 before and after perplexities score the very same masked tokens.
 """
