@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+from fuzz_files import FILE_FUZZERS
 
 JUNK = [
     None, True, False, 0, 1, -1, 2, 3, 7, -100, 10**6, 10**12, 2**63, 0.0, 0.5, 1.5, -0.5, 32.5, float("inf"),
@@ -155,4 +156,7 @@ def run_input_cases(folder: Path, seed: int, cases: int) -> None:
 
 if __name__ == "__main__":
     kind, folder, seed, cases = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    {"config": run_config_cases, "inputs": run_input_cases}[kind](folder, seed, cases)
+    if kind in FILE_FUZZERS:  # tests/fuzz_files.py: resumable after a crash (start = the next case)
+        FILE_FUZZERS[kind](folder, seed, int(sys.argv[5]) if len(sys.argv) > 5 else 0, cases)
+    else:
+        {"config": run_config_cases, "inputs": run_input_cases}[kind](folder, seed, cases)

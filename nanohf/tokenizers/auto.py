@@ -13,6 +13,7 @@ from nanohf.models.hub import resolve_checkpoint_dir
 from nanohf.tokenizers.base import read_json
 from nanohf.tokenizers.bpe import GPT2Tokenizer
 from nanohf.tokenizers.fast import SENTENCEPIECE_FILES, PreTrainedTokenizerFast
+from nanohf.tokenizers.loading import read_config
 from nanohf.tokenizers.qwen2 import Qwen2Tokenizer
 from nanohf.tokenizers.roberta import RobertaTokenizer
 from nanohf.tokenizers.sentencepiece_family import (
@@ -104,22 +105,25 @@ def _decoder_family_class(folder: Path, model_type, name) -> type | None:
 
 def _tokenizer_class(folder: Path) -> type:
     model_type = read_json(folder, "config.json").get("model_type")
-    name = read_json(folder, "tokenizer_config.json").get("tokenizer_class")
+    name = read_config(folder).get("tokenizer_class")  # both config files checked here, before any class runs
     family = _decoder_family_class(folder, model_type, name)
     if family is not None:
         return family
     if name is not None and name not in TOKENIZER_CLASSES and model_type not in MODEL_TYPE_TO_TOKENIZER:
         raise ValueError(
-            f"{folder}: tokenizer_class {name!r} is not supported; nanohf knows {sorted(TOKENIZER_CLASSES)}"
+            f"{folder / 'tokenizer_config.json'}: tokenizer_class {name!r} is not supported; nanohf knows "
+            f"{sorted(TOKENIZER_CLASSES)}"
         )
     # The model type decides BERT vs DistilBERT inputs (a DistilBERT checkpoint often names BertTokenizer).
     if model_type in MODEL_TYPE_TO_TOKENIZER:
         return MODEL_TYPE_TO_TOKENIZER[model_type]
     if name in TOKENIZER_CLASSES:
         return TOKENIZER_CLASSES[name]
+    tokenizer_json = read_json(folder, "tokenizer.json")
+    if name is None and tokenizer_json:  # no class named: transformers 5 runs the file (TokenizersBackend)
+        return PreTrainedTokenizerFast
     if any((folder / f).is_file() for f in ("vocab.json", "encoder.json")):
         return GPT2Tokenizer
-    tokenizer_json = read_json(folder, "tokenizer.json")
     model = (tokenizer_json.get("model") or {}).get("type")
     if model == "BPE" and (tokenizer_json.get("pre_tokenizer") or {}).get("type") == "ByteLevel":
         return GPT2Tokenizer

@@ -20,7 +20,7 @@ from nanohf.jsonfile import read_json as read_json_file
 from nanohf.models.hub import write_atomically
 
 from .base import WORD_CACHE_SIZE, PreTrainedTokenizerBase, read_json
-from .loading import tokenizer_json_model
+from .loading import check_merges, check_vocab, read_config, read_text, tokenizer_json_model
 
 
 def bytes_to_unicode():
@@ -103,9 +103,9 @@ def merge_pairs(ids, pair_keys, pair_ranks, pair_ids, n_vocab):
 
 def load_merges(path):
     """merges.txt / vocab.bpe ("#version: 0.2" header, then one "left right" pair per line) -> [(left, right)]."""
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    return [tuple(line.split(" ")) for line in lines if line and not line.startswith("#version")]
+    lines = read_text(path).split("\n")
+    merges = [line for line in lines if line and not line.startswith("#version")]
+    return check_merges(merges, str(path))
 
 
 class GPT2Tokenizer(PreTrainedTokenizerBase):
@@ -132,14 +132,17 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
     def __init__(self, vocab_file=None, merges_file=None, errors="replace", unk_token="<|endoftext|>",
                  bos_token="<|endoftext|>", eos_token="<|endoftext|>", pad_token=None, add_prefix_space=False,
                  vocab=None, merges=None, **kwargs):
+        source = str(vocab_file) if vocab is not None and vocab_file is not None else None
         vocab = vocab if vocab is not None else vocab_file
         merges = merges if merges is not None else merges_file
         if vocab is None or merges is None:
             raise ValueError("GPT2Tokenizer needs a vocabulary (vocab.json) and merges (merges.txt)")
-        if isinstance(vocab, (str, os.PathLike)):
+        source = source or (str(vocab) if isinstance(vocab, str | os.PathLike) else "the vocabulary")
+        if isinstance(vocab, str | os.PathLike):
             vocab = read_json_file(vocab)
-        if isinstance(merges, (str, os.PathLike)):
+        if isinstance(merges, str | os.PathLike):
             merges = load_merges(merges)
+        check_vocab(vocab, source)
         super().__init__(vocab, unk_token=unk_token, bos_token=bos_token, eos_token=eos_token,
                          pad_token=pad_token, **kwargs)
         self.errors = errors
@@ -149,7 +152,9 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
         self.bpe_ranks = {pair: rank for rank, pair in enumerate(merges)}
         self._byte_ids = np.array([self.vocab.get(BYTE_TO_CHAR[b], -1) for b in range(256)], dtype=np.int64)
         if (self._byte_ids < 0).any():
-            raise ValueError("not a byte-level vocabulary: some of the 256 byte tokens are missing")
+            missing = [BYTE_TO_CHAR[b] for b in range(256) if self._byte_ids[b] < 0]
+            raise ValueError(f"{source}: not a byte-level vocabulary: {len(missing)} of the 256 byte tokens are "
+                             f"missing ({missing[:5]})")
         # The merges as sorted arrays for `merge_pairs`: key left_id * n + right_id -> (rank, merged id).
         # (The first of two identical lines wins: the stable sort keeps it in front.)
         n = len(self.vocab)
@@ -165,21 +170,24 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
         tokenizer.json, plus optional tokenizer_config.json and special_tokens_map.json. Keyword arguments as
         for BertTokenizer.from_pretrained (add_prefix_space=, pad_token=, model_max_length=, ...)."""
         folder = cls._loading_folder(pretrained_model_name_or_path, kwargs)
-        config = read_json(folder, "tokenizer_config.json")
-        config.update(read_json(folder, "special_tokens_map.json"))
+        config = read_config(folder)
         settings = {}
         fast = read_json(folder, "tokenizer.json")
+        if fast:  # transformers 5 prefers tokenizer.json's vocabulary and merges when both are present
+            model = tokenizer_json_model(fast, folder, "vocab", "merges")
+            where = f"{os.path.join(folder, 'tokenizer.json')}: model"
+            settings.update(vocab_file=os.path.join(folder, "tokenizer.json"), vocab=check_vocab(model["vocab"], where),
+                            merges=check_merges(model["merges"], where))  # (vocab_file: the source of errors)
         for vocab_name, merges_name in (("vocab.json", "merges.txt"), ("encoder.json", "vocab.bpe")):
+            if fast:
+                break
             if os.path.isfile(os.path.join(folder, vocab_name)) and os.path.isfile(os.path.join(folder, merges_name)):
                 settings.update(vocab_file=os.path.join(folder, vocab_name),
                                 merges_file=os.path.join(folder, merges_name))
                 break
         else:
-            if not fast:
-                raise FileNotFoundError(f"no vocab.json + merges.txt, encoder.json + vocab.bpe or tokenizer.json "
-                                        f"in {folder}")
-            model = tokenizer_json_model(fast, folder, "vocab", "merges")
-            settings.update(vocab=model["vocab"], merges=model["merges"])
+            raise FileNotFoundError(f"no vocab.json + merges.txt, encoder.json + vocab.bpe or tokenizer.json "
+                                    f"in {folder}")
         for key in ("errors", "add_prefix_space"):
             if key in config:
                 settings[key] = config[key]

@@ -14,8 +14,9 @@ TokenizersBackend does with the Rust library.
 import copy
 import os
 
-from .base import PreTrainedTokenizerBase, read_json
+from .base import PreTrainedTokenizerBase
 from .encoding import Encoding, truncate_pair
+from .loading import read_config
 from .processors import BertProcessing, RobertaProcessing, TemplateProcessing, default_process
 from .tokenizer import Tokenizer
 
@@ -184,8 +185,7 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         path = os.path.join(folder, "tokenizer.json")
         if not os.path.isfile(path):
             raise _no_tokenizer_json(folder)
-        config = read_json(folder, "tokenizer_config.json")
-        config.update(read_json(folder, "special_tokens_map.json"))
+        config = read_config(folder)
         settings = cls._common_settings(config, folder)
         settings.update(cls._class_settings(config))
         return cls(*args, tokenizer_file=path, **{**settings, **kwargs})

@@ -125,11 +125,12 @@ def _added_tokens(config, folder) -> dict[int, dict]:
 
 
 def read_text(path) -> str:
-    """A vocabulary / merges text file; bytes that are not UTF-8 are an error naming it."""
+    """A vocabulary / merges text file, with its line ends read as Python's text mode reads them ("\\r\\n" and
+    "\\r" are "\\n", as transformers reads these files); bytes that are not UTF-8 are an error naming it."""
     with open(path, "rb") as f:
         raw = f.read()
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {raw[err.start:err.start + 1]!r})") from None
 

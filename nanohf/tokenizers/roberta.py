@@ -13,9 +13,9 @@ What differs from GPT2Tokenizer (transformers 5 runs it through `tokenizers`' Ro
 """
 
 from .added_vocabulary import WHITESPACE
-from .base import read_json
 from .bpe import GPT2Tokenizer
 from .encoding import Encoding
+from .loading import read_config
 
 # Characters a trimmed span leaves out: whitespace, and "Ġ", byte-level BPE's picture of a space.
 SPACE_LIKE = WHITESPACE + "Ġ"
@@ -72,7 +72,7 @@ class RobertaTokenizer(GPT2Tokenizer):
         """As GPT2Tokenizer.from_pretrained, plus trim_offsets. (The lstrip/rstrip of special tokens comes with
         the added tokens of tokenizer.json or tokenizer_config.json's added_tokens_decoder.)"""
         folder = cls._loading_folder(pretrained_model_name_or_path, kwargs)
-        config = read_json(folder, "tokenizer_config.json")
+        config = read_config(folder)
         settings = {"trim_offsets": config["trim_offsets"]} if "trim_offsets" in config else {}
         return super().from_pretrained(folder, **{**settings, **kwargs})
 

@@ -53,7 +53,7 @@ def _component(kind: str, data, table: dict, where: str):
         return None
     r = _Reader(data, where)
     name = r("type", None)
-    if name not in table:
+    if not isinstance(name, str) or name not in table:  # (a list or object is no name, and not hashable)
         raise _unknown(kind, name, table, where)
     r.where = f"{where} ({name})"
     return table[name](r, where)

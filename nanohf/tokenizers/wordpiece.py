@@ -16,7 +16,7 @@ import unicodedata
 from nanohf.models.hub import write_atomically
 
 from .base import WORD_CACHE_SIZE, PreTrainedTokenizerBase, read_json
-from .loading import tokenizer_json_model
+from .loading import check_vocab, read_config, read_text, tokenizer_json_model
 
 # The CJK ideograph blocks that get a space on each side, so that every character becomes its own word.
 # These are the ranges `tokenizers` uses: it skips U+2B820..U+2B91F (CJK extension E), so we skip it too.
@@ -244,8 +244,7 @@ class WordpieceTokenizer:
 
 def load_vocab(path):
     """vocab.txt (one token per line, id = line number) -> {token: id}."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    text = read_text(path)
     # One split instead of a loop over lines (a third of the time of building a tokenizer); a final newline
     # ends the last line, it does not start an empty one.
     tokens = text.removesuffix("\n").split("\n") if text else []
@@ -295,13 +294,13 @@ class BertTokenizer(PreTrainedTokenizerBase):
         """
         folder = cls._loading_folder(pretrained_model_name_or_path, kwargs)
         config_path = os.path.join(folder, "tokenizer_config.json")
-        config = read_json(folder, "tokenizer_config.json")
-        config.update(read_json(folder, "special_tokens_map.json"))  # the map wins, as in transformers
+        config = read_config(folder)  # tokenizer_config.json updated by special_tokens_map.json, as transformers
         settings = {}
         fast = read_json(folder, "tokenizer.json")
         if fast:  # transformers prefers tokenizer.json's vocabulary when both files are present
             model, normalizer = tokenizer_json_model(fast, folder, "vocab"), fast.get("normalizer") or {}
-            settings.update(vocab=model["vocab"], unk_token=model.get("unk_token", "[UNK]"),
+            vocab = check_vocab(model["vocab"], f"{os.path.join(folder, 'tokenizer.json')}: model")
+            settings.update(vocab=vocab, unk_token=model.get("unk_token", "[UNK]"),
                             max_input_chars_per_word=model.get("max_input_chars_per_word", 100))
             if not os.path.isfile(config_path) and normalizer.get("type") == "BertNormalizer":
                 # Without tokenizer_config.json transformers runs tokenizer.json's own normalizer; with
