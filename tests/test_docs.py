@@ -39,7 +39,9 @@ def spans(page: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def source():
-    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "nanohf").rglob("*.py")))
+    # The library and the examples (the chapter pages explain the examples' user code, as the course does).
+    files = sorted((ROOT / "nanohf").rglob("*.py")) + sorted((ROOT / "examples").glob("*.py"))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in files)
     return set(re.findall(r"\w+", text)), set(re.findall(r"^\s*class\s+(\w+)", text, re.M))
 
 
@@ -76,7 +78,7 @@ def test_names_in_backticks_exist(page, source):
         elif m := SNAKE.match(span) or CALL.match(span):
             if m.group(1) not in words:
                 unknown.append(span)
-    assert not unknown, f"{page.name}: names not found in nanohf/: {unknown}"
+    assert not unknown, f"{page.name}: names not found in nanohf/ or examples/: {unknown}"
 
 
 def test_the_checks_catch_mistakes(tmp_path, source):

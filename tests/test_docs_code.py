@@ -203,8 +203,37 @@ def gpt2_folder(minilm_dir):
     return texts(minilm_dir)
 
 
+def conll_files(minilm_dir):
+    """CoNLL-2003-style files (token, POS, chunk, NER per line) with the names the course's page reads."""
+    sentences = ["EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\ncall NN I-NP O\n",
+                 "Peter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\n"]
+    for name in ("eng.train", "eng.testa"):
+        Path(name).write_text("-DOCSTART- -X- -X- O\n\n" + "\n".join(sentences), encoding="utf-8")
+    return {}
+
+
+def lm_datasets(minilm_dir):
+    """The MiniLM tokenizer, SST-2 sentences tokenized, and the same chunked into 32-token blocks."""
+    import itertools
+
+    import nanohf
+
+    tok = nanohf.AutoTokenizer.from_pretrained(minilm_dir)
+    rows = nanohf.load_glue("sst2")["train"].select(range(64))
+    tokenized = rows.map(lambda b: tok(b["sentence"]), batched=True, remove_columns=["sentence", "label", "idx"])
+
+    def chunks(examples, size=32):
+        joined = {k: list(itertools.chain.from_iterable(examples[k])) for k in examples}
+        total = len(joined["input_ids"]) // size * size
+        return {k: [v[i:i + size] for i in range(0, total, size)] for k, v in joined.items()}
+
+    return dict(tokenizer=tok, tokenized=tokenized, lm_datasets={"train": tokenized.map(chunks, batched=True)},
+                itertools=itertools)
+
+
 SETUPS = {f.__name__.replace("_", "-"): f for f in (tiny_bert, accelerate_objects, demo_folder, tokenizer,
-                                                     chapter5_files, embeddings, parity_folder, texts, gpt2_folder)}
+                                                     chapter5_files, embeddings, parity_folder, texts, gpt2_folder,
+                                                     conll_files, lm_datasets)}
 RUNNABLE = [page for page in PAGES if any(not b.fragment for b in python_blocks(page))]
 
 
