@@ -445,6 +445,8 @@ def load_checkpoint(folder: Path) -> dict[str, np.ndarray]:
             # A shard's name is data: a plain file name in this folder, never a path out of it.
             if Path(shard).name != shard or shard in ("", ".", ".."):
                 raise ValueError(f"{index}: shard {shard!r} is not a file name in {folder}; refusing to read it")
+            if not (folder / shard).is_file():
+                raise FileNotFoundError(f"{index} lists the shard {shard!r}, which is not in {folder}")
             state_dict.update(load_safetensors(folder / shard))
         return state_dict
     pickles = [name for name in PICKLE_NAMES if (folder / name).is_file()]

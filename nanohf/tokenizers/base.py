@@ -112,9 +112,11 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin):
         self._extra_special_tokens = []
         self.added_vocab = AddedVocabulary(self._normalize_str if self.has_normalizer else None)
         # A folder's added tokens come with their ids; special tokens not in it (nor in the vocabulary) get
-        # the next ids, named ones first, as transformers' added tokens do.
+        # the next ids, named ones first, as transformers' added tokens do. A listed token that is already in
+        # the vocabulary keeps its vocabulary id, whatever id the file gives it (the Rust tokenizer's rule).
         for token_id, token in added_tokens or ():
-            self.added_vocab.set(int(token_id), as_added_token(token, special=False))
+            token = as_added_token(token, special=False)
+            self.added_vocab.set(self.vocab.get(token.content, int(token_id)), token)
         specials = []
         for name, value in named.items():
             if value is not None:

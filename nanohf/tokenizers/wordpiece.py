@@ -248,7 +248,15 @@ def load_vocab(path):
     # One split instead of a loop over lines (a third of the time of building a tokenizer); a final newline
     # ends the last line, it does not start an empty one.
     tokens = text.removesuffix("\n").split("\n") if text else []
-    return dict(zip(tokens, range(len(tokens)), strict=True))
+    vocab = dict(zip(tokens, range(len(tokens)), strict=True))
+    if len(vocab) < len(tokens):  # a repeated line leaves an id no text maps to, and ids past it shift in some readers
+        seen = {}
+        for line, token in enumerate(tokens, 1):
+            if token in seen:
+                raise ValueError(f"{path}: line {line} repeats the token {token!r:.40} of line {seen[token]}; each "
+                                 f"line must be a distinct token (its line number is its id)")
+            seen[token] = line
+    return vocab
 
 
 class BertTokenizer(PreTrainedTokenizerBase):
