@@ -17,6 +17,8 @@ beam search moves its rows with ``KVCache.reorder``. ``num_beams > 1`` is beam s
 (nanohf/generation_beam.py).
 """
 
+import functools
+import logging
 import os
 import typing
 from dataclasses import asdict, dataclass, fields
@@ -46,6 +48,8 @@ __all__ = [
     "process_scores", "repetition_penalty", "temperature_warp", "top_k_filter", "top_p_filter",
     "no_repeat_ngram_ban", "force_tokens", "sample",
 ]  # fmt: skip
+
+logger = logging.getLogger("nanohf")
 
 GENERATION_CONFIG_NAME = "generation_config.json"
 DEFAULT_NEW_TOKENS = 20  # when neither max_new_tokens nor max_length is set
@@ -161,9 +165,20 @@ class CausalSteps:
 
     def __init__(self, model, attention_mask: np.ndarray, use_cache: bool):
         self.model, self.attention_mask, self.use_cache, self.past = model, attention_mask, use_cache, None
+        self.max_positions = getattr(model.config, "max_position_embeddings", None)
+        self.steps = 0
 
     def next_logits(self, sequences: np.ndarray) -> np.ndarray:
         """The scores of the next token after each row: ``(rows, vocab)``."""
+        # transformers' MaxLengthCriteria: once a generated token takes the sequence (padding included) past
+        # max_position_embeddings, and generation goes on, say so once (a model that may go there: scaled RoPE).
+        if self.steps and self.max_positions is not None and sequences.shape[1] > self.max_positions:
+            _warn_once(
+                "This is a friendly reminder - the current text generation call has exceeded the model's predefined "
+                f"maximum length ({self.max_positions}). Depending on the model, you may observe exceptions, "
+                "performance degradation, or nothing at all."
+            )
+        self.steps += 1
         missing = sequences.shape[1] - self.attention_mask.shape[1]  # generated tokens are all real
         if missing:
             ones = np.ones((sequences.shape[0], missing), dtype=self.attention_mask.dtype)
@@ -207,6 +222,12 @@ class Seq2SeqSteps:
             self.past.reorder(rows, cross_attention=False)
 
 
+@functools.cache
+def _warn_once(message: str) -> None:
+    """transformers' ``logger.warning_once``: each message once per process."""
+    logger.warning(message)
+
+
 def greedy_or_sample(steps, sequences: np.ndarray, cfg: GenerationConfig, limits: Limits, eos: list, pad):
     """One token per row per step until ``max_length`` or every row has produced an eos."""
     unfinished = np.ones(sequences.shape[0], dtype=bool)
@@ -225,6 +246,14 @@ def greedy_or_sample(steps, sequences: np.ndarray, cfg: GenerationConfig, limits
 class GenerationMixin:
     """``generate()`` for models whose forward takes ``past_key_values`` and returns logits:
     decoder-only (GPT-2) or, with ``config.is_encoder_decoder``, encoder-decoder (BART)."""
+
+    # Appended to the error for a sequence past the position limit (Llama: how to reach further).
+    _position_limit_hint = ""
+
+    def _position_limit(self) -> int | None:
+        """How many positions the model can place: its position table's rows (GPT-2, BART), or None when it
+        computes a position's embedding for any position (Llama with RoPE scaling)."""
+        return getattr(self.config, "max_position_embeddings", None)
 
     @property
     def generation_config(self) -> GenerationConfig:
@@ -338,14 +367,21 @@ class GenerationMixin:
                 f"to unexpected behavior. You should consider increasing `max_length` or, better yet, setting "
                 f"`max_new_tokens`."
             )
-        # Every token needs a position embedding: fail now, not in the middle of the loop.
+        # Every token needs a position embedding: fail now, not in the middle of the loop. (transformers only warns,
+        # then a position table fails mid-loop; a model without a limit gets that warning, see CausalSteps.)
+        limit = self._position_limit()
+        if limit is None:
+            return Limits(prompt_len, max_length, min_length)
+        field = f"{type(self.config).attribute_map.get('max_position_embeddings', 'max_position_embeddings')}={limit}"
         longest = int(attention_mask.sum(axis=-1).max(initial=0))  # real tokens of the longest prompt
-        if n_positions is not None and longest > n_positions:
-            raise ValueError(f"the prompt has {longest} tokens, more than the model's n_positions={n_positions}")
+        if longest > limit:
+            raise ValueError(
+                f"the prompt has {longest} tokens, more than the model's {field}{self._position_limit_hint}"
+            )
         new_tokens = max(max_length - prompt_len, 0)  # the last one is returned, never fed back
-        if n_positions is not None and longest + new_tokens - 1 > n_positions:
+        if longest + new_tokens - 1 > limit:
             raise ValueError(
                 f"a {longest}-token prompt plus {new_tokens} new tokens needs {longest + new_tokens - 1} positions, "
-                f"more than the model's n_positions={n_positions}; lower max_new_tokens/max_length"
+                f"more than the model's {field}; lower max_new_tokens/max_length{self._position_limit_hint}"
             )
         return Limits(prompt_len, max_length, min_length)

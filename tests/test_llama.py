@@ -166,6 +166,53 @@ def test_dynamic_rope_past_max_position_embeddings(checkpoint):
         assert diff <= LOGITS_TOL, f"length {length}: max |Δ logits| {diff:.2e}"
 
 
+# --- past max_position_embeddings -----------------------------------------------------------------------
+
+# RoPE scalings, each on a checkpoint whose max_position_embeddings (8) the generation runs past.
+SCALED = {
+    "linear": ("llama-tied-biases", {}),
+    "dynamic": ("llama-gqa", {"rope_parameters": {"rope_type": "dynamic", "factor": 2.0}}),
+    "llama3": ("llama-mqa-llama3", {}),
+}
+
+
+@pytest.mark.parametrize("scaling", list(SCALED))
+def test_scaled_rope_generates_past_max_position_embeddings(checkpoint, scaling, caplog):
+    """transformers lets any Llama run past max_position_embeddings and warns once (MaxLengthCriteria); with a
+    RoPE scaling nanohf does the same: the same ids, greedy and beam, left-padded, and the same warning."""
+    name, overrides = SCALED[scaling]
+    folder = checkpoint(name, max_position_embeddings=8, **overrides)
+    ours, theirs = nanohf.LlamaForCausalLM.from_pretrained(folder), torch_model("LlamaForCausalLM", folder)
+    assert ours.config.rope_parameters["rope_type"] == scaling
+    ids, mask = left_padded(VOCAB, (6, 4))
+    nanohf.generation._warn_once.cache_clear()
+    for options in (dict(), dict(num_beams=2)):
+        with caplog.at_level("WARNING", logger="nanohf"):
+            got = ours.generate(ids, attention_mask=mask, max_new_tokens=10, **options)
+        want = torch_generate(theirs, ids, mask, max_new_tokens=10, do_sample=False, **options)
+        assert got.shape[1] == 16 and np.array_equal(got, want), f"{scaling} {options}:\n{got}\n{want}"
+    reminders = [r for r in caplog.records if "exceeded the model's predefined maximum length (8)" in r.message]
+    assert len(reminders) == 1, [r.message for r in caplog.records]
+
+
+def test_default_rope_past_the_limit_is_refused_and_raising_it_gives_transformers_numbers(checkpoint):
+    """Without scaling nanohf refuses (issue 19 §8) where transformers extrapolates; the error's advice — raise
+    max_position_embeddings, which the default RoPE does not read — gives exactly transformers' logits and ids."""
+    folder = checkpoint("llama-gqa", max_position_embeddings=8)
+    theirs = torch_model("LlamaForCausalLM", folder)
+    ids, mask = left_padded(VOCAB, (12, 9))
+    refusal = r"sequence length 12 \(past and new tokens\) exceeds max_position_embeddings=8.*raise config.max_pos"
+    with pytest.raises(ValueError, match=refusal):
+        nanohf.LlamaForCausalLM.from_pretrained(folder)(ids)
+    ours = nanohf.LlamaForCausalLM.from_pretrained(folder, max_position_embeddings=64)
+    with nanohf.no_grad():
+        logits = ours(ids, attention_mask=mask).logits
+    diff = max_diff(logits, torch_forward(theirs, input_ids=ids, attention_mask=mask).logits.numpy(), mask)
+    assert diff <= LOGITS_TOL, f"max |Δ logits| {diff:.2e} past the original limit"
+    got = ours.generate(ids, attention_mask=mask, max_new_tokens=6)
+    assert np.array_equal(got, torch_generate(theirs, ids, mask, max_new_tokens=6, do_sample=False))
+
+
 # --- generation -----------------------------------------------------------------------------------------
 
 
@@ -308,7 +355,10 @@ def test_bad_configs_and_inputs_name_the_field(lms):
     _, ours, _ = lms["llama-gqa"]
     with pytest.raises(ValueError, match="exceeds max_position_embeddings=64"):
         ours(rng.integers(3, VOCAB, (1, 65)))
-    with pytest.raises(ValueError, match="position_ids holds id 64.*max_position_embeddings=64"):
+    with pytest.raises(ValueError, match=r"position_ids holds 64, outside \[0, max_position_embeddings=64\)"):
         ours(np.array([[5, 6]]), position_ids=np.array([[63, 64]]))
+    with pytest.raises(ValueError, match=r"needs 65 positions, more than the model's max_position_embeddings=64.*"
+                                         r"rope_parameters has no scaling"):  # fmt: skip
+        ours.generate(rng.integers(3, VOCAB, (1, 5)), max_new_tokens=61)
     with pytest.raises(ValueError, match="input_ids holds id 97"):
         ours(np.array([[5, 97]]))

@@ -46,6 +46,13 @@ from nanohf.nn.module import Module
 from nanohf.nn.rmsnorm import RMSNorm
 from nanohf.nn.rotary import RotaryEmbedding, standardize_rope_parameters
 
+# Why a Llama refuses a position past max_position_embeddings, and the two ways on (default RoPE ignores the field).
+POSITION_LIMIT_HINT = (
+    "; config.rope_parameters has no scaling (rope_type 'default'), so nanohf stops there. transformers rotates any "
+    "position (it only warns): for its numbers, raise config.max_position_embeddings (the default RoPE does not "
+    "read it), or give rope_parameters a scaling type ('linear', 'dynamic', 'llama3')"
+)
+
 
 class LlamaConfig(PretrainedConfig):
     """transformers' LlamaConfig: the same fields and defaults (Llama-2-7B's shape).
@@ -251,10 +258,14 @@ class LlamaModel(LlamaPreTrainedModel):
             raise ValueError("You cannot specify both `cache` and `past_key_values`. use `cache` only.")
         past = KVCache.from_legacy(cache if cache is not None else past_key_values)
         past_len = 0 if past is None else past.get_seq_length()
-        input_ids, attention_mask = check_model_inputs(self._position_limits(), input_ids, attention_mask, None,
-                                                       position_ids, past_length=past_len)  # fmt: skip
-        if position_ids is None:
+        # Types, shapes and ids first (positions unbounded there), then the positions against position_limit().
+        unbounded = types.SimpleNamespace(vocab_size=config.vocab_size, max_position_embeddings=sys.maxsize)
+        input_ids, attention_mask = check_model_inputs(unbounded, input_ids, attention_mask, None, position_ids,
+                                                       past_length=past_len)  # fmt: skip
+        given = position_ids is not None
+        if not given:
             position_ids = np.arange(past_len, past_len + input_ids.shape[1])[None, :]
+        self._check_positions(np.asarray(position_ids), given)
         use_cache = config.use_cache if use_cache is None else use_cache
         output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
         output_attentions = config.output_attentions if output_attentions is None else output_attentions
@@ -267,12 +278,24 @@ class LlamaModel(LlamaPreTrainedModel):
         out = BaseModelOutputWithPast(stack.last_hidden_state, stack.cache, stack.hidden_states, stack.attentions)
         return finish(config, out, return_dict)
 
-    def _position_limits(self):
-        """The config the input checks read: without RoPE scaling (``rope_type`` "default"), a position at or past
-        ``max_position_embeddings`` is refused, naming it; a scaled RoPE is meant to reach past it."""
+    def position_limit(self) -> int | None:
+        """How many positions the model places: ``max_position_embeddings`` without RoPE scaling (``rope_type``
+        "default"), None with a scaling type, which is meant to reach past it. transformers has no limit at all
+        (it rotates any position and only warns in generate()); docs/from-gpt2-to-llama.md says why nanohf has one."""
         config = self.config
-        limit = config.max_position_embeddings if config.rope_parameters["rope_type"] == "default" else sys.maxsize
-        return types.SimpleNamespace(vocab_size=config.vocab_size, max_position_embeddings=limit)
+        return config.max_position_embeddings if config.rope_parameters["rope_type"] == "default" else None
+
+    def _check_positions(self, position_ids: np.ndarray, given: bool) -> None:
+        """Refuse a position at or past ``position_limit()``, naming the field and the ways past it."""
+        limit = self.position_limit()
+        if limit is None or not position_ids.size or position_ids.max() < limit:
+            return
+        last = int(position_ids.max())
+        if given:
+            raise ValueError(f"position_ids holds {last}, outside [0, max_position_embeddings={limit})"
+                             f"{POSITION_LIMIT_HINT}")  # fmt: skip
+        raise ValueError(f"sequence length {last + 1} (past and new tokens) exceeds max_position_embeddings={limit}"
+                         f"{POSITION_LIMIT_HINT}")  # fmt: skip
 
     def backward(self, d_last_hidden_state) -> None:
         self.embed_tokens.backward(self.layers.backward(d_last_hidden_state))
@@ -288,6 +311,7 @@ class LlamaForCausalLM(GenerationMixin, LlamaPreTrainedModel):
 
     _tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}
     base_model_class = LlamaModel
+    _position_limit_hint = POSITION_LIMIT_HINT  # generate()'s error past the limit says how to reach further
 
     def __init__(self, config: LlamaConfig):
         super().__init__(config)
@@ -310,6 +334,10 @@ class LlamaForCausalLM(GenerationMixin, LlamaPreTrainedModel):
             loss = make_loss(cross_entropy_loss(logits, shifted), self.backward)
         out = CausalLMOutputWithPast(loss, logits, base.past_key_values, base.hidden_states, base.attentions)
         return finish(self.config, out, return_dict)
+
+    def _position_limit(self) -> int | None:
+        """generate()'s limit: the base model's (None with RoPE scaling: then generate() only warns past it)."""
+        return self.model.position_limit()
 
     def backward(self, d_logits) -> None:
         # Tied: lm_head.weight is embed_tokens.weight, and both gradients add into its one .grad.
