@@ -162,6 +162,9 @@ _EXPORTS = {
         "TrainerState",
         "TrainingArguments",
     ],
+    "nanohf.data.collator_seq2seq": ["DataCollatorForSeq2Seq"],
+    "nanohf.trainer.seq2seq": ["Seq2SeqTrainer"],
+    "nanohf.trainer.seq2seq_args": ["Seq2SeqTrainingArguments"],
 }
 _SUBPACKAGES = (
     "accelerate autograd cli compare data distributed evaluate generation generation_beam kernels metrics models nn"
