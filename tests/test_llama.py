@@ -311,6 +311,79 @@ def test_task_heads_logits_and_gradients(checkpoint, head):
     )
 
 
+# --- inputs_embeds --------------------------------------------------------------------------------------
+
+
+def relative_error(ours, theirs) -> float:
+    return float(np.linalg.norm(ours - theirs) / max(np.linalg.norm(theirs), 1e-12))
+
+
+@pytest.mark.parametrize("name", ["llama-gqa", "llama-tied-biases", "qwen2", "mistral-window"])
+def test_inputs_embeds_match_transformers(lms, name):
+    """Vectors instead of ids (transformers' LlamaModel.forward takes ``inputs_embeds``), left-padded: logits, the
+    loss, and the gradients of the parameters and of the embeddings themselves (a Parameter's ``.grad``, as
+    torch's leaf with requires_grad) against torch autograd. The table gets no gradient then, in both."""
+    folder, ours, theirs = lms[name]
+    ids, mask = left_padded(VOCAB, (9, 6, 3))
+    embeds = rng.normal(0.0, 0.5, (*ids.shape, ours.config.hidden_size)).astype(np.float32)
+    with nanohf.no_grad():
+        logits = ours(inputs_embeds=embeds, attention_mask=mask).logits
+        table_rows = ours(inputs_embeds=ours.model.embed_tokens.weight.data[ids], attention_mask=mask).logits
+        assert np.array_equal(table_rows, ours(ids, attention_mask=mask).logits)  # the same as looking the ids up
+    diff = max_diff(logits, torch_forward(theirs, inputs_embeds=embeds, attention_mask=mask).logits.numpy(), mask)
+    assert diff <= LOGITS_TOL, f"{name}: max |Δ logits| {diff:.2e} from inputs_embeds"
+
+    cls = FAMILY[CHECKPOINTS[name][0]] + "ForCausalLM"
+    train, ref_model = nanohf.AutoModelForCausalLM.from_pretrained(folder).train(), torch_model(cls, folder).train()
+    labels = np.where(mask == 1, ids, -100)
+    leaf = nanohf.nn.Parameter(embeds.copy())
+    loss = train(inputs_embeds=leaf, attention_mask=mask, labels=labels).loss
+    loss.backward()
+    torch_leaf = torch.tensor(embeds, requires_grad=True)
+    ref = ref_model(inputs_embeds=torch_leaf, attention_mask=torch.tensor(mask), labels=torch.tensor(labels)).loss
+    ref.backward()
+    assert abs(float(loss) - ref.item()) <= LOSS_TOL
+    embeds_error = relative_error(leaf.grad, torch_leaf.grad.numpy())
+    assert embeds_error <= GRAD_TOL, f"{name}: d inputs_embeds relative error {embeds_error:.2e}"
+    torch_grads = {n: p.grad.numpy() for n, p in ref_model.named_parameters() if p.grad is not None}
+    ours_grads = {n: p.grad for n, p in train.named_parameters() if p.grad is not None}
+    assert set(ours_grads) == set(torch_grads), set(ours_grads) ^ set(torch_grads)
+    errors = {n: relative_error(g, torch_grads[n]) for n, g in ours_grads.items()}
+    worst = max(errors, key=errors.get)
+    assert errors[worst] <= GRAD_TOL, f"{name}: {errors[worst]:.2e} at {worst}"
+    assert np.array_equal(leaf.data, embeds)  # the caller's vectors are read, never written
+
+
+@pytest.mark.parametrize("head", ["ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering"])
+def test_task_heads_take_inputs_embeds(checkpoint, head, caplog):
+    """Every head passes inputs_embeds through; sequence classification then reads the last position (no pad id
+    to look for) and says so once, as transformers."""
+    folder = checkpoint("llama-gqa", head=head, num_labels=3)
+    ours, theirs = getattr(nanohf, "Llama" + head).from_pretrained(folder), torch_model("Llama" + head, folder)
+    embeds = rng.normal(0.0, 0.5, (2, 7, 32)).astype(np.float32)
+    nanohf.generation._warn_once.cache_clear()
+    with nanohf.no_grad(), caplog.at_level("WARNING", logger="nanohf"):
+        out = ours(inputs_embeds=embeds)
+    ref = torch_forward(theirs, inputs_embeds=embeds)
+    for field in ("logits",) if head != "ForQuestionAnswering" else ("start_logits", "end_logits"):
+        diff = max_diff(getattr(out, field), getattr(ref, field).numpy())
+        assert diff <= LOGITS_TOL, f"{head} {field}: {diff:.2e}"
+    warned = any("will not detect padding tokens in `inputs_embeds`" in r.message for r in caplog.records)
+    assert warned == (head == "ForSequenceClassification")
+
+
+def test_inputs_embeds_bad_input_names_the_argument(lms):
+    _, ours, _ = lms["llama-gqa"]
+    with pytest.raises(ValueError, match="exactly one of input_ids or inputs_embeds"):
+        ours(np.array([[5, 6]]), inputs_embeds=np.zeros((1, 2, 32), np.float32))
+    with pytest.raises(ValueError, match="exactly one of input_ids or inputs_embeds"):
+        ours(attention_mask=np.ones((1, 2)))
+    with pytest.raises(ValueError, match=r"inputs_embeds has shape \(1, 2, 31\), expected \(batch, seq, hidden_size="):
+        ours(inputs_embeds=np.zeros((1, 2, 31), np.float32))
+    with pytest.raises(ValueError, match=r"attention_mask has shape \(1, 3\), expected \(1, 2\)"):
+        ours(inputs_embeds=np.zeros((1, 2, 32), np.float32), attention_mask=np.ones((1, 3)))
+
+
 # --- files ----------------------------------------------------------------------------------------------
 
 

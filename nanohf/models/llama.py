@@ -29,11 +29,11 @@ import types
 import numpy as np
 
 from nanohf.autograd import is_grad_enabled
-from nanohf.generation import GenerationMixin
+from nanohf.generation import GenerationMixin, _warn_once
 from nanohf.models.config_validation import ConfigRules
 from nanohf.models.configuration_utils import PretrainedConfig
 from nanohf.models.heads import finish, make_loss, question_answering_output, token_classification_output
-from nanohf.models.inputs import check_labels, check_model_inputs
+from nanohf.models.inputs import as_array, check_labels, check_model_inputs
 from nanohf.models.losses import cross_entropy_loss, sequence_classification_loss
 from nanohf.models.modeling_utils import PreTrainedModel
 from nanohf.models.outputs import BaseModelOutputWithPast, CausalLMOutputWithPast, SequenceClassifierOutputWithPast
@@ -42,7 +42,7 @@ from nanohf.nn.blocks import LayerOutput, LayerStack
 from nanohf.nn.kv_cache import KVCache, LayerCache
 from nanohf.nn.layers import Dropout, Embedding, Linear
 from nanohf.nn.masks import additive_padding_mask
-from nanohf.nn.module import Module
+from nanohf.nn.module import Module, Parameter, accumulate_grad
 from nanohf.nn.rmsnorm import RMSNorm
 from nanohf.nn.rotary import RotaryEmbedding, standardize_rope_parameters
 
@@ -245,32 +245,43 @@ class LlamaModel(LlamaPreTrainedModel):
         """Layer ``layer_idx`` of the stack (Mistral and Qwen2 give theirs a sliding window here)."""
         return LlamaDecoderLayer(config, layer_idx)
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, use_cache=None,
-                output_attentions=None, output_hidden_states=None, return_dict=None, cache=None):  # fmt: skip
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None, inputs_embeds=None,
+                use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+                cache=None):  # fmt: skip
         """``input_ids (batch, seq)``; with ``past_key_values`` (a ``KVCache``: the previous call's), only the
         new tokens, and ``attention_mask (batch, past_len + seq)`` covering past and new tokens.
 
+        ``inputs_embeds (batch, seq, hidden_size)`` instead of ``input_ids``: vectors that go where the embedding
+        rows would (soft prompts, embeddings mixed by hand). Pass a ``nanohf.nn.Parameter`` to have
+        ``loss.backward()`` add d loss / d inputs_embeds into its ``.grad``, as a torch leaf with requires_grad.
         ``position_ids`` default to ``past_len, past_len + 1, …`` for every row, as transformers' (generate()
         passes positions that skip left padding). ``cache`` is transformers 5's new name of ``past_key_values``.
         """
         config = self.config
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
         if cache is not None and past_key_values is not None:
             raise ValueError("You cannot specify both `cache` and `past_key_values`. use `cache` only.")
         past = KVCache.from_legacy(cache if cache is not None else past_key_values)
         past_len = 0 if past is None else past.get_seq_length()
+        embeds = None if inputs_embeds is None else self._embeddings_given(inputs_embeds)
         # Types, shapes and ids first (positions unbounded there), then the positions against position_limit().
+        # Given embeddings, the checks of the mask and positions read only their (batch, seq).
         unbounded = types.SimpleNamespace(vocab_size=config.vocab_size, max_position_embeddings=sys.maxsize)
-        input_ids, attention_mask = check_model_inputs(unbounded, input_ids, attention_mask, None, position_ids,
-                                                       past_length=past_len)  # fmt: skip
+        ids = np.zeros(embeds.shape[:2], dtype=np.int64) if input_ids is None else input_ids
+        ids, attention_mask = check_model_inputs(unbounded, ids, attention_mask, None, position_ids,
+                                                 past_length=past_len)  # fmt: skip
         given = position_ids is not None
         if not given:
-            position_ids = np.arange(past_len, past_len + input_ids.shape[1])[None, :]
+            position_ids = np.arange(past_len, past_len + ids.shape[1])[None, :]
         self._check_positions(np.asarray(position_ids), given)
         use_cache = config.use_cache if use_cache is None else use_cache
         output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
         output_attentions = config.output_attentions if output_attentions is None else output_attentions
 
-        hidden = self.embed_tokens(input_ids)
+        # Where backward sends the gradient of the stack's input: the embedding table (None), or inputs_embeds.
+        self._cache = (inputs_embeds,) if is_grad_enabled() else None
+        hidden = self.embed_tokens(ids) if embeds is None else embeds
         mask = additive_padding_mask(attention_mask, hidden.dtype)
         rotary = self.rotary_emb(position_ids, hidden.dtype)  # cos, sin: (1 or batch, seq, head_dim), all layers
         stack = self.layers(hidden, mask, rotary, past=past, use_cache=use_cache, final_norm=self.norm,
@@ -297,8 +308,28 @@ class LlamaModel(LlamaPreTrainedModel):
         raise ValueError(f"sequence length {last + 1} (past and new tokens) exceeds max_position_embeddings={limit}"
                          f"{POSITION_LIMIT_HINT}")  # fmt: skip
 
-    def backward(self, d_last_hidden_state) -> None:
-        self.embed_tokens.backward(self.layers.backward(d_last_hidden_state))
+    def _embeddings_given(self, inputs_embeds) -> np.ndarray:
+        """``inputs_embeds`` (an array or a Parameter) as a fresh ``(batch, seq, hidden_size)`` array of the model's
+        dtype (the layers may work on it in place; the caller's array stays as it was)."""
+        data = inputs_embeds.data if isinstance(inputs_embeds, Parameter) else inputs_embeds
+        embeds = as_array("inputs_embeds", data, integer=False)
+        if embeds.ndim != 3 or embeds.shape[-1] != self.config.hidden_size:
+            raise ValueError(f"inputs_embeds has shape {embeds.shape}, expected (batch, seq, hidden_size="
+                             f"{self.config.hidden_size})")  # fmt: skip
+        return np.array(embeds, dtype=self.embed_tokens.weight.dtype)
+
+    def backward(self, d_last_hidden_state) -> np.ndarray | None:
+        """Fills the parameters' ``.grad``. After a forward on ``inputs_embeds``, returns d inputs_embeds
+        ``(batch, seq, hidden_size)`` (added into its ``.grad`` too when it is a Parameter); the embedding table
+        then gets no gradient, as in torch."""
+        (given,) = self.pop_cache()
+        d_embeds = self.layers.backward(d_last_hidden_state)
+        if given is None:
+            self.embed_tokens.backward(d_embeds)
+            return None
+        if isinstance(given, Parameter):
+            accumulate_grad(given, lambda: d_embeds)
+        return d_embeds
 
 
 class LlamaForCausalLM(GenerationMixin, LlamaPreTrainedModel):
@@ -320,11 +351,11 @@ class LlamaForCausalLM(GenerationMixin, LlamaPreTrainedModel):
         self.lm_head = Linear(config.hidden_size, config.vocab_size, bias=False)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, labels=None,
-                use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None, inputs_embeds=None,
+                labels=None, use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None,
                 cache=None):  # fmt: skip
-        base = self.model(input_ids, attention_mask, position_ids, past_key_values, use_cache, output_attentions,
-                          output_hidden_states, return_dict=True, cache=cache)  # fmt: skip
+        base = self.model(input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, use_cache,
+                          output_attentions, output_hidden_states, return_dict=True, cache=cache)  # fmt: skip
         logits = self.lm_head(base.last_hidden_state)
         loss = None
         if labels is not None:
@@ -360,17 +391,23 @@ class LlamaForSequenceClassification(LlamaPreTrainedModel):
         self.score = Linear(config.hidden_size, config.num_labels, bias=False)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, labels=None,
-                use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None):  # fmt: skip
-        base = self.model(input_ids, attention_mask, position_ids, past_key_values, use_cache, output_attentions,
-                          output_hidden_states, return_dict=True)  # fmt: skip
-        input_ids = np.asarray(input_ids)
-        batch, seq = input_ids.shape
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None, inputs_embeds=None,
+                labels=None, use_cache=None, output_attentions=None, output_hidden_states=None,
+                return_dict=None):  # fmt: skip
+        base = self.model(input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, use_cache,
+                          output_attentions, output_hidden_states, return_dict=True)  # fmt: skip
+        hidden = base.last_hidden_state
+        batch, seq = hidden.shape[:2]
         pad = self.config.pad_token_id
         if pad is None and batch != 1:
             raise ValueError("Cannot handle batch sizes > 1 if no padding token is defined.")
-        last = np.full(batch, seq - 1) if pad is None else (np.arange(seq) * (input_ids != pad)).argmax(axis=-1)
-        hidden = base.last_hidden_state
+        if pad is None or input_ids is None:  # embeddings carry no pad id to look for: the last position
+            if pad is not None:
+                _warn_once(f"{type(self).__name__} will not detect padding tokens in `inputs_embeds`. Results may be "
+                           "unexpected if using padding tokens in conjunction with `inputs_embeds.`")  # fmt: skip
+            last = np.full(batch, seq - 1)
+        else:
+            last = (np.arange(seq) * (np.asarray(input_ids) != pad)).argmax(axis=-1)
         self._cache = (hidden.shape, hidden.dtype, last) if is_grad_enabled() else None
         logits = self.score(hidden[np.arange(batch), last])
         loss = None
@@ -405,10 +442,11 @@ class LlamaForTokenClassification(LlamaPreTrainedModel):
                                                                                 True))  # fmt: skip
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, labels=None,
-                use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None):  # fmt: skip
-        base = self.model(input_ids, attention_mask, position_ids, past_key_values, use_cache, output_attentions,
-                          output_hidden_states, return_dict=True)  # fmt: skip
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None, inputs_embeds=None,
+                labels=None, use_cache=None, output_attentions=None, output_hidden_states=None,
+                return_dict=None):  # fmt: skip
+        base = self.model(input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, use_cache,
+                          output_attentions, output_hidden_states, return_dict=True)  # fmt: skip
         logits = self.score(self.dropout(base.last_hidden_state))
         return token_classification_output(logits, labels, base, self.config, self.backward, return_dict)
 
@@ -431,11 +469,11 @@ class LlamaForQuestionAnswering(LlamaPreTrainedModel):
         self.qa_outputs = Linear(config.hidden_size, 2)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None,
-                start_positions=None, end_positions=None, output_attentions=None, output_hidden_states=None,
-                return_dict=None):  # fmt: skip
-        base = self.transformer(input_ids, attention_mask, position_ids, past_key_values, False, output_attentions,
-                                output_hidden_states, return_dict=True)  # fmt: skip
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
+                inputs_embeds=None, start_positions=None, end_positions=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):  # fmt: skip
+        base = self.transformer(input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, False,
+                                output_attentions, output_hidden_states, return_dict=True)  # fmt: skip
         logits = self.qa_outputs(base.last_hidden_state)
         return question_answering_output(logits, start_positions, end_positions, base, self.config, self.backward,
                                          return_dict)  # fmt: skip
