@@ -8,6 +8,8 @@ against torch autograd; save_pretrained read back by transformers. Gradient chec
 pieces are in test_llama_pieces.py.
 """
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -402,10 +404,46 @@ def test_save_pretrained_loads_in_transformers(lms, name, tmp_path):
     assert nanohf.AutoConfig.from_pretrained(tmp_path) == ours.config
 
 
+CONFIG_CASES = [
+    ("LlamaConfig", {}),
+    ("LlamaConfig", dict(attention_bias=True, head_dim=12)),
+    ("Qwen2Config", {}),
+    ("Qwen2Config", dict(use_sliding_window=True, sliding_window=4, max_window_layers=1)),
+    ("Qwen2Config", dict(head_dim=12, attention_bias=True)),  # extra keywords: kept and written, as transformers
+    ("MistralConfig", {}),
+    ("MistralConfig", dict(sliding_window=None, head_dim=12)),
+]
+
+
+@pytest.mark.parametrize("config_class, extra", CONFIG_CASES)
+def test_config_json_has_transformers_keys(config_class, extra, tmp_path):
+    """Qwen2's and Mistral's configs are Llama's class, but their config.json has their own family's keys:
+    no attention_bias / mlp_bias / pretraining_tp (nor head_dim for Qwen2) unless passed, as transformers."""
+    ours, theirs = getattr(nanohf, config_class)(**TINY, **extra), getattr(transformers, config_class)(**TINY, **extra)
+    assert ours.to_dict() == theirs.to_dict()
+    ours.save_pretrained(tmp_path / "ours")
+    theirs.save_pretrained(tmp_path / "theirs")
+    written = {name: json.loads((tmp_path / name / "config.json").read_text()) for name in ("ours", "theirs")}
+    assert written["ours"] == written["theirs"], set(written["ours"].items()) ^ set(written["theirs"].items())
+    reread = nanohf.AutoConfig.from_pretrained(tmp_path / "theirs")  # and what transformers wrote reads back the same
+    assert type(reread) is type(ours) and reread.to_diff_dict() == ours.to_diff_dict()
+
+
+def test_qwen2_head_dim_is_derived_unless_given(checkpoint):
+    """transformers' Qwen2 model reads ``head_dim`` if the config has one, else hidden_size // num_attention_heads."""
+    assert nanohf.Qwen2Config(**TINY).head_dim == 8 and not hasattr(nanohf.Qwen2Config(**TINY), "attention_bias")
+    folder = checkpoint("qwen2", head_dim=12)
+    ours, theirs = nanohf.Qwen2ForCausalLM.from_pretrained(folder), torch_model("Qwen2ForCausalLM", folder)
+    assert ours.model.layers[0].self_attn.q_proj.weight.shape == (4 * 12, 32)
+    ids, mask = batch("left")
+    with nanohf.no_grad():
+        logits = ours(ids, attention_mask=mask).logits
+    diff = max_diff(logits, torch_forward(theirs, input_ids=ids, attention_mask=mask).logits.numpy(), mask)
+    assert diff <= LOGITS_TOL, f"qwen2 head_dim=12: max |Δ logits| {diff:.2e}"
+
+
 def test_old_rope_scaling_spelling_is_read(tmp_path):
     """Hub files written before transformers 5 say ``rope_scaling`` (with ``type``) and a top-level ``rope_theta``."""
-    import json
-
     folder = tmp_path
     config = dict(TINY, model_type="llama", rope_theta=5e5, rope_scaling={"type": "linear", "factor": 4.0})
     (folder / "config.json").write_text(json.dumps(config))

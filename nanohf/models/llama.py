@@ -129,6 +129,17 @@ class LlamaConfig(PretrainedConfig):
         super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id,
                          tie_word_embeddings=tie_word_embeddings, **kwargs)  # fmt: skip
 
+    # The fields of transformers' LlamaConfig that a derived family's config does not have (Qwen2 and Mistral fix their
+    # biases; Qwen2 derives head_dim), so that its config.json carries exactly transformers' keys.
+    llama_only_fields: tuple[str, ...] = ()
+
+    def _drop_llama_only_fields(self, given) -> None:
+        """Remove each of ``llama_only_fields`` not in ``given`` (the keywords the caller passed): transformers keeps
+        any extra keyword as a field, and writes it."""
+        for key in self.llama_only_fields:
+            if key not in given:
+                del self.__dict__[key]
+
     @property
     def rope_scaling(self) -> dict:
         """The older name of ``rope_parameters`` (transformers 5 keeps it as an alias)."""

@@ -22,11 +22,12 @@ from nanohf.models.llama import (
 
 
 class MistralConfig(LlamaConfig):
-    """transformers' MistralConfig: Llama's fields without the biases, plus ``sliding_window`` (None: full
-    causal attention); the defaults are Mistral-7B's."""
+    """transformers' MistralConfig: Llama's fields without the biases and ``pretraining_tp``, plus
+    ``sliding_window`` (None: full causal attention); the defaults are Mistral-7B's."""
 
     model_type = "mistral"
     rules = replace(LlamaConfig.rules, positive=(*LlamaConfig.rules.positive, "sliding_window"))
+    llama_only_fields = ("attention_bias", "mlp_bias", "pretraining_tp")  # Mistral has no biases
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class MistralConfig(LlamaConfig):
         **kwargs,
     ):
         self.sliding_window = sliding_window
+        given = set(kwargs)
         super().__init__(
             vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=intermediate_size,
             num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
@@ -61,6 +63,7 @@ class MistralConfig(LlamaConfig):
             eos_token_id=eos_token_id, tie_word_embeddings=tie_word_embeddings, rope_parameters=rope_parameters,
             attention_dropout=attention_dropout, **kwargs,
         )  # fmt: skip
+        self._drop_llama_only_fields(given)
 
 
 class MistralPreTrainedModel(LlamaPreTrainedModel):

@@ -28,11 +28,12 @@ LAYER_TYPES = ("full_attention", "sliding_attention")
 
 
 class Qwen2Config(LlamaConfig):
-    """transformers' Qwen2Config: Llama's fields (no ``attention_bias``, ``mlp_bias``: fixed by the family)
-    plus the sliding-window ones; the defaults are Qwen2-7B's."""
+    """transformers' Qwen2Config: Llama's fields but ``attention_bias``, ``mlp_bias`` (fixed by the family),
+    ``pretraining_tp`` and ``head_dim`` (derived), plus the sliding-window ones; the defaults are Qwen2-7B's."""
 
     model_type = "qwen2"
     rules = replace(LlamaConfig.rules, positive=(*LlamaConfig.rules.positive, "sliding_window", "max_window_layers"))
+    llama_only_fields = ("attention_bias", "mlp_bias", "pretraining_tp", "head_dim")
 
     def __init__(
         self,
@@ -70,6 +71,7 @@ class Qwen2Config(LlamaConfig):
             raise ConfigError(f"layer_types must list {num_hidden_layers} entries from {LAYER_TYPES}, got "
                               f"{layer_types!r}")  # fmt: skip
         self.layer_types = list(layer_types)
+        given = set(kwargs)
         super().__init__(
             vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=intermediate_size,
             num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
@@ -79,7 +81,20 @@ class Qwen2Config(LlamaConfig):
             eos_token_id=eos_token_id, tie_word_embeddings=tie_word_embeddings, rope_parameters=rope_parameters,
             attention_dropout=attention_dropout, **kwargs,
         )  # fmt: skip
-        # (attention_bias and mlp_bias stay False here: Qwen2 fixes its biases itself, see Qwen2Model.make_layer.)
+        # No attention_bias, mlp_bias (Qwen2 fixes its biases itself, see Qwen2Model.make_layer), pretraining_tp or
+        # head_dim (the property below) unless given, as transformers' Qwen2Config.
+        self._drop_llama_only_fields(given)
+
+    @property
+    def head_dim(self) -> int:
+        """transformers' Qwen2Config has no such field: its model reads one if given, else hidden_size //
+        num_attention_heads."""
+        given = self.__dict__.get("head_dim")
+        return self.hidden_size // self.num_attention_heads if given is None else given
+
+    @head_dim.setter
+    def head_dim(self, value: int | None) -> None:
+        self.__dict__["head_dim"] = value
 
 
 class Qwen2PreTrainedModel(LlamaPreTrainedModel):
