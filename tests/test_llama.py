@@ -171,10 +171,11 @@ def test_dynamic_rope_past_max_position_embeddings(checkpoint):
 # --- past max_position_embeddings -----------------------------------------------------------------------
 
 # RoPE scalings, each on a checkpoint whose max_position_embeddings (8) the generation runs past.
+LLAMA3_ROPE = {**CHECKPOINTS["llama-mqa-llama3"][1]["rope_parameters"], "original_max_position_embeddings": 4}
 SCALED = {
     "linear": ("llama-tied-biases", {}),
     "dynamic": ("llama-gqa", {"rope_parameters": {"rope_type": "dynamic", "factor": 2.0}}),
-    "llama3": ("llama-mqa-llama3", {}),
+    "llama3": ("llama-mqa-llama3", {"rope_parameters": LLAMA3_ROPE}),
 }
 
 
@@ -372,6 +373,19 @@ def test_task_heads_take_inputs_embeds(checkpoint, head, caplog):
         assert diff <= LOGITS_TOL, f"{head} {field}: {diff:.2e}"
     warned = any("will not detect padding tokens in `inputs_embeds`" in r.message for r in caplog.records)
     assert warned == (head == "ForSequenceClassification")
+    # The gradient reaches the vectors through every head.
+    labels = {
+        "ForSequenceClassification": dict(labels=np.array([2, 0])),
+        "ForTokenClassification": dict(labels=rng.integers(0, 3, (2, 7))),
+        "ForQuestionAnswering": dict(start_positions=np.array([1, 4]), end_positions=np.array([3, 6])),
+    }[head]
+    if head == "ForTokenClassification":
+        ours.dropout.p, theirs.dropout.p = 0.0, 0.0
+    leaf, torch_leaf = nanohf.nn.Parameter(embeds.copy()), torch.tensor(embeds, requires_grad=True)
+    ours.train()(inputs_embeds=leaf, **labels).loss.backward()
+    theirs.train()(inputs_embeds=torch_leaf, **{k: torch.tensor(v) for k, v in labels.items()}).loss.backward()
+    error = relative_error(leaf.grad, torch_leaf.grad.numpy())
+    assert error <= GRAD_TOL, f"{head}: d inputs_embeds relative error {error:.2e}"
 
 
 def test_inputs_embeds_bad_input_names_the_argument(lms):
