@@ -45,13 +45,13 @@ def build_checkpoint(class_name: str, config: dict, folder: Path, seed: int = 0)
     return folder
 
 
-def time_interleaved(runs: list[Callable[[], object]], repeats: int) -> list[list[float]]:
+def time_interleaved(runs: list[Callable[[], object]], repeats: int, warmup: bool = True) -> list[list[float]]:
     """Seconds per call of each run, after one warm-up call each, alternating A B A B … `repeats` times.
 
     Interleaving spreads the noise of a busy machine (other processes, CPU clock) over every
     contender alike, instead of giving all of it to whichever ran during the noisy second.
     """
-    for run in runs:
+    for run in runs if warmup else ():
         run()  # warm-up: Numba compile or cache load, torch's first-call overheads, allocator growth
     times: list[list[float]] = [[] for _ in runs]
     for _ in range(repeats):
@@ -128,6 +128,9 @@ class Workload:
     time. The checkpoint in ``folder`` is either built by transformers from ``checkpoint``
     (class name, config) or given as ``folder`` (the real MiniLM). ``flops(folder)`` counts the
     matrix-product FLOPs of one call; ``items`` turns seconds into a rate (``unit`` per second).
+    ``warmup=False`` skips the warm-up call (setup warms up on its own) and ``max_repeats`` caps the
+    repeats, for long calls (tokenizer training on 20 MB). ``memory_bound`` marks batch-1 decoding, which
+    run.py also reports as a fraction of the memory bandwidth (bandwidth.py).
     """
 
     key: str
@@ -139,6 +142,9 @@ class Workload:
     flops: Callable[[Path], float] | None = None
     items: int | None = None
     unit: str = "ms"
+    memory_bound: bool = False
+    warmup: bool = True
+    max_repeats: int | None = None
 
 
 def torch_with_all_cores():

@@ -3,8 +3,9 @@
     python benchmarks/llama.py                   # the ~100M model: decode 32 tokens, train step 4x128 (minutes)
     python benchmarks/llama.py --tiny            # tiny config: checks that both rows run
     python benchmarks/run.py --only llama-generate,train-llama-4x128   # the same rows inside the full race
+    python benchmarks/run.py --only llama-generate-b4,llama-generate-b8  # decoding at batch 4 and 8 (run.py only)
 
-Both rows are run.py's interleaved race (same checkpoint folder written by transformers with a fixed seed, one
+All rows are run.py's interleaved race (same checkpoint folder written by transformers with a fixed seed, one
 warm-up call each, then nanohf, transformers, nanohf, ...). The ~100M config is a Llama 2 / 3 layer at a small
 width: 12 layers, hidden 768, 12 query heads sharing 4 key/value heads (GQA, head_dim 64), SiLU-gated MLP of 2048,
 RMSNorm, RoPE (theta 10000), a 32,000-token vocabulary with tied embeddings: 100.1M parameters.
@@ -20,7 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from common import Workload, read_config, torch_with_all_cores
-from inference import random_batch
+from inference import decode_workloads, random_batch
 
 LLAMA_100M = dict(vocab_size=32000, hidden_size=768, intermediate_size=2048, num_hidden_layers=12,
                   num_attention_heads=12, num_key_value_heads=4, max_position_embeddings=2048,
@@ -46,43 +47,14 @@ def _per_token_linear(config: dict) -> int:
     return layers * (2 * hidden * attn_dim + 2 * hidden * kv_dim + 3 * hidden * intermediate)
 
 
-def greedy(library: str, folder: Path, prompt_len: int, new_tokens: int):
-    """Greedy decoding of `new_tokens` tokens after a 1 × prompt_len prompt, with the KV cache."""
-    ids, mask = random_batch(read_config(folder)["vocab_size"], 1, prompt_len)
-
-    def checked(out):
-        if out.shape[-1] != prompt_len + new_tokens:  # (the checkpoint has no eos token: it cannot stop early)
-            raise RuntimeError(f"{library} generated {out.shape[-1] - prompt_len} tokens, not {new_tokens}")
-        return out
-
-    if library == "nanohf":
-        import nanohf
-
-        model = nanohf.LlamaForCausalLM.from_pretrained(folder)
-        return lambda: checked(model.generate(ids, attention_mask=mask, max_new_tokens=new_tokens, do_sample=False))
-    torch = torch_with_all_cores()
-    import transformers
-
-    model = transformers.LlamaForCausalLM.from_pretrained(folder).eval()
-    t_ids, t_mask = torch.tensor(ids), torch.tensor(mask)
-
-    def run():
-        with torch.no_grad():
-            out = model.generate(t_ids, attention_mask=t_mask, max_new_tokens=new_tokens, do_sample=False,
-                                 pad_token_id=0)  # fmt: skip
-        return checked(out)
-
-    return run
-
-
-def greedy_flops(folder: Path, prompt_len: int, new_tokens: int) -> float:
-    """The prompt in one pass, then one token per step; the last new token is never fed back."""
+def greedy_flops(folder: Path, prompt_len: int, new_tokens: int, batch: int = 1) -> float:
+    """The prompt in one pass, then one token per step (per row); the last new token is never fed back."""
     config = read_config(folder)
     layers, hidden, _, _, vocab, attn_dim = _shapes(config)
     fed = prompt_len + new_tokens - 1
     key_lengths = [prompt_len] * prompt_len + list(range(prompt_len + 1, fed + 1))
     attention = layers * 2 * 2 * attn_dim * sum(key_lengths)
-    return 2 * fed * _per_token_linear(config) + attention + 2 * new_tokens * vocab * hidden
+    return batch * (2 * fed * _per_token_linear(config) + attention + 2 * new_tokens * vocab * hidden)
 
 
 def training_step(library: str, folder: Path, batch: int, seq: int):
@@ -125,15 +97,12 @@ def training_flops(folder: Path, batch: int, seq: int) -> float:
 
 
 def workloads(tiny: bool) -> list[Workload]:
-    """The two rows at ~100M, or (tiny=True) with a tiny config and inputs, for the smoke test."""
+    """Greedy decoding at batch 1, 4 and 8 and the training step at ~100M, or (tiny=True) with a tiny config and
+    inputs, for the smoke test."""
     config, name = (TINY_LLAMA, "tiny Llama") if tiny else (LLAMA_100M, "Llama ~100M")
-    prompt_len, new_tokens = (4, 4) if tiny else (16, 32)
     batch, seq = (2, 16) if tiny else (4, 128)
-    decode = dict(prompt_len=prompt_len, new_tokens=new_tokens)
-    return [
-        Workload(KEYS[0], f"{name} greedy {new_tokens} tokens", "generation", setup=partial(greedy, **decode),
-                 checkpoint=("LlamaForCausalLM", config), flops=partial(greedy_flops, **decode), items=new_tokens,
-                 unit="tokens/s"),
+    decoding = decode_workloads(KEYS[0], name, "LlamaForCausalLM", config, greedy_flops, tiny)
+    return decoding + [
         Workload(KEYS[1], f"train step {name} {batch}x{seq}", "training",
                  setup=partial(training_step, batch=batch, seq=seq), checkpoint=("LlamaForCausalLM", config),
                  flops=partial(training_flops, batch=batch, seq=seq)),

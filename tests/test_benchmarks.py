@@ -11,9 +11,12 @@ from pathlib import Path
 
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 LIBRARIES = ("nanohf", "transformers")
-TIMED = ["bert-1x16", "bert-8x128", "distilbert-8x128", "minilm-8x128", "gpt2-generate", "train-distilbert-8x128",
-         "train-small-bert-32x128", "llama-generate", "train-llama-4x128", "wordpiece", "train-bpe", "train-wordpiece",
-         "train-unigram"]  # fmt: skip
+TIMED = ["bert-1x16", "bert-8x128", "distilbert-8x128", "minilm-8x128", "gpt2-generate", "gpt2-generate-b4",
+         "gpt2-generate-b8", "train-distilbert-8x128", "train-small-bert-32x128", "train-ner-8x128", "train-qa-8x384",
+         "llama-generate", "llama-generate-b4", "llama-generate-b8", "train-llama-4x128", "wordpiece", "train-bpe",
+         "train-wordpiece", "train-unigram"]  # fmt: skip
+DECODING = ["gpt2-generate", "gpt2-generate-b4", "gpt2-generate-b8", "llama-generate", "llama-generate-b4",
+            "llama-generate-b8"]  # fmt: skip
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -30,7 +33,8 @@ def test_tiny_run_records_every_workload(tmp_path):
     assert machine["cpu"] and machine["cores"] >= 1 and machine["date"]
     assert set(machine["versions"]) >= {"numpy", "numba", "torch", "transformers"}
     assert record["gemm_peak_gflops"] > 0
-    assert record["settings"] == {"repeats": 1, "quick": False, "tiny": True, "only": [*TIMED, "cold-start"]}
+    assert record["settings"] == {"repeats": 1, "quick": False, "tiny": True, "busy": False,
+                                  "only": [*TIMED, "cold-start"]}  # fmt: skip
 
     rows = {row["title"]: row for row in record["workloads"]}
     assert [row["key"] for row in record["workloads"]] == [*TIMED, "cold-start"]
@@ -45,9 +49,27 @@ def test_tiny_run_records_every_workload(tmp_path):
             if row["flops"]:  # every timed model row: GFLOP/s against the GEMM peak
                 assert stats["gflops"] > 0
                 assert stats["pct_of_peak"] == 100 * stats["gflops"] / record["gemm_peak_gflops"]
+        assert row["measured"]["date"] and row["measured"]["loadavg_1min"] >= 0, row["measured"]
+        assert row["measured"]["other_cores"] is None or row["measured"]["other_cores"] >= 0
+        assert "loaded" not in row  # only with --busy
     model_rows = [row for row in record["workloads"] if row["kind"] in ("inference", "generation", "training")]
-    assert len(model_rows) == 9 and all(row["flops"] > 0 for row in model_rows)
-    assert [row["unit"] for row in record["workloads"] if row["items"]] == ["tokens/s", "tokens/s", "sentences/s"]
+    assert len(model_rows) == 15 and all(row["flops"] > 0 for row in model_rows)
+    assert [row["key"] for row in record["workloads"] if row["unit"] == "tokens/s"] == DECODING
+    assert [row["items"] for row in record["workloads"] if row["unit"] == "tokens/s"] == [4, 16, 32] * 2
+    assert [row["unit"] for row in record["workloads"] if row["items"]] == ["tokens/s"] * 6 + ["sentences/s"]
+
+    # Batch-1 decoding against the memory bandwidth measured in the same run.
+    bandwidth = record["bandwidth"]
+    assert bandwidth["read_1_thread_gbs"] > 0 and bandwidth["read_all_threads_gbs"] > 0 and bandwidth["gemv_gbs"] > 0
+    for key in ("gpt2-generate", "llama-generate"):
+        row = next(row for row in record["workloads"] if row["key"] == key)
+        assert row["weight_bytes_per_token"] > 0
+        for library in LIBRARIES:
+            gbs = row["weight_bytes_per_token"] * (row["items"] / row[library]["median_s"]) / 1e9
+            assert row["bandwidth"][library]["gbs"] == gbs
+            assert row["bandwidth"][library]["fraction"] == gbs / bandwidth["read_all_threads_gbs"]
+    assert [row["key"] for row in record["workloads"] if "bandwidth" in row] == ["gpt2-generate", "llama-generate"]
+    assert "Streaming read bandwidth" in markdown_of(tmp_path) and "% of read bandwidth n / t" in result.stdout
 
     # Every row in the printed table and the Markdown table; the chart if matplotlib is there.
     markdown = (tmp_path / "latest.md").read_text()
@@ -59,6 +81,60 @@ def test_tiny_run_records_every_workload(tmp_path):
         assert "matplotlib is not installed" in result.stdout
     else:
         assert (tmp_path / "latest.png").read_bytes().startswith(b"\x89PNG")
+
+
+def markdown_of(folder: Path) -> str:
+    return (folder / "latest.md").read_text()
+
+
+def test_busy_mode_times_again_beside_a_spinning_process(tmp_path):
+    """--busy: every row gains a second race run beside one spinning process, shown beside the quiet ratio."""
+    only = "bert-1x16,gpt2-generate,train-bpe"
+    result = run("--tiny", "--busy", "--only", only, "--repeats", "2", "--skip-memory", "--out", str(tmp_path))
+    record = json.loads((tmp_path / "latest.json").read_text())
+    assert record["settings"]["busy"] is True
+    assert [row["key"] for row in record["workloads"]] == only.split(",")
+    for row in record["workloads"]:
+        loaded = row["loaded"]
+        for library in LIBRARIES:
+            assert len(loaded[library]["times_s"]) == 2 and loaded[library]["median_s"] > 0
+        assert loaded["ratio"] == loaded["nanohf"]["median_s"] / loaded["transformers"]["median_s"]
+        assert loaded["measured"]["date"] >= row["measured"]["date"]
+        cell = f"{loaded['ratio']:.2f} ({loaded['paired_ratio']:.2f})"
+        assert f"| {cell} |" in markdown_of(tmp_path) and cell in result.stdout, (row["title"], cell)
+    assert "under load: ratio (paired)" in markdown_of(tmp_path)
+
+
+def test_background_load_spins_and_stops():
+    """busy.BackgroundLoad spins while open (its CPU time grows; by how much depends on the machine's other
+    processes, so only growth is asserted) and ends with the block."""
+    import time
+
+    sys.path.insert(0, str(RUN.parent))
+    from busy import BackgroundLoad, CpuMeter
+
+    with BackgroundLoad() as load:
+        meter = CpuMeter(load)
+        start = load.cpu_s()
+        time.sleep(1.0)
+        used = load.cpu_s() - start
+        process = load.process
+        reading = meter.read()
+    assert used > 0.0, f"the spinner used {used:.2f} s of CPU in 1 s"
+    assert process.poll() is not None, "the spinner still runs after the block"
+    assert reading["other_cores"] is None or reading["other_cores"] >= 0
+
+
+def test_later_partial_run_keeps_the_rows_it_did_not_measure(tmp_path):
+    """A run of some workloads (--only) keeps an earlier run's other rows, in workload order, with their date."""
+    run("--tiny", "--only", "bert-1x16,wordpiece", "--repeats", "1", "--skip-memory", "--out", str(tmp_path))
+    first = json.loads((tmp_path / "latest.json").read_text())
+    run("--tiny", "--only", "bert-1x16", "--repeats", "1", "--skip-memory", "--out", str(tmp_path))
+    second = json.loads((tmp_path / "latest.json").read_text())
+    assert [row["key"] for row in second["workloads"]] == ["bert-1x16", "wordpiece"]
+    kept = second["workloads"][1]
+    assert kept["kept_from"] == first["machine"]["date"] and kept["nanohf"] == first["workloads"][1]["nanohf"]
+    assert "kept_from" not in second["workloads"][0]
 
 
 def test_memory_child_runs_one_library_alone():
