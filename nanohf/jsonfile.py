@@ -13,8 +13,16 @@ from typing import Any
 JSON_NAMES = {dict: "object", list: "array", str: "string"}
 
 
-def read_json(path: str | os.PathLike, expect: type | None = dict) -> Any:
+def not_a_json_number(name: str):
+    """``json.loads(..., parse_constant=not_a_json_number)``: NaN, Infinity and -Infinity are refused."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json(path: str | os.PathLike, expect: type | None = dict, allow_nan: bool = True) -> Any:
     """The JSON value in ``path``; ``expect`` (dict by default, None for any) is the top-level type.
+
+    ``allow_nan=False`` refuses ``NaN`` / ``Infinity``, which Python's json reads but the JSON standard (and
+    the Rust ``tokenizers`` reading the same file) does not: tokenizer files hold ids and flags, never those.
 
     Raises ValueError naming the file for every way the content can be wrong, and OSError (with
     the path, as open() gives) when the file cannot be read at all.
@@ -26,8 +34,8 @@ def read_json(path: str | os.PathLike, expect: type | None = dict) -> Any:
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {raw[err.start:err.start + 1]!r})") from None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
+        value = json.loads(text) if allow_nan else json.loads(text, parse_constant=not_a_json_number)
+    except ValueError as err:  # json.JSONDecodeError is a ValueError, and so is a refused NaN
         raise ValueError(f"{path} is not valid JSON: {err}") from None
     except RecursionError:
         raise ValueError(f"{path} nests JSON arrays or objects too deeply to read") from None

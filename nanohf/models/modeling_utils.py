@@ -440,6 +440,8 @@ def load_checkpoint(folder: Path) -> dict[str, np.ndarray]:
         weight_map = read_json(index).get("weight_map")
         if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
             raise ValueError(f"{index} is not a valid shard index: 'weight_map' must map tensor names to file names")
+        if not weight_map:
+            raise ValueError(f"{index}: 'weight_map' lists no tensors, so the shards it indexes cannot be found")
         state_dict: dict[str, np.ndarray] = {}
         for shard in sorted(set(weight_map.values())):
             # A shard's name is data: a plain file name in this folder, never a path out of it.

@@ -114,9 +114,18 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin):
         # A folder's added tokens come with their ids; special tokens not in it (nor in the vocabulary) get
         # the next ids, named ones first, as transformers' added tokens do. A listed token that is already in
         # the vocabulary keeps its vocabulary id, whatever id the file gives it (the Rust tokenizer's rule).
-        for token_id, token in added_tokens or ():
-            token = as_added_token(token, special=False)
-            self.added_vocab.set(self.vocab.get(token.content, int(token_id)), token)
+        for token_id, listed in added_tokens or ():
+            token = as_added_token(listed, special=False)
+            token_id = self.vocab.get(token.content, int(token_id))
+            if isinstance(listed, dict) and "file" in listed and token.content not in self.vocab:
+                # A legacy added_tokens.json lists tokens added after the vocabulary, in order: an id that does
+                # not follow on means the vocabulary file is not the one it was written with.
+                following = max([*self.vocab.values(), *self.added_vocab.decoder], default=-1) + 1
+                if token_id != following:
+                    raise ValueError(f"{listed['file']}: {token.content!r:.40} has id {token_id}, but the next id "
+                                     f"after the vocabulary and the tokens before it is {following}: the vocabulary "
+                                     f"({listed.get('vocabulary')}) does not match it")
+            self.added_vocab.set(token_id, token)
         specials = []
         for name, value in named.items():
             if value is not None:
@@ -176,6 +185,14 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin):
         or a special token string. BERT: [("[CLS]", 0), (0, 0), ("[SEP]", 0)] (+ [(1, 1), ("[SEP]", 1)])."""
         return [(0, 0), (1, 1)] if pair else [(0, 0)]
 
+    def _checked_template(self, pair):
+        """`_template(pair)`, refusing one whose special token is None (passed as None, or null in the files)."""
+        template = self._template(pair)
+        if any(piece is None for piece, _ in template):
+            raise ValueError(f"{type(self).__name__}: a special token of its template {template} is None; it was "
+                             "passed as None or set to null in tokenizer_config.json or special_tokens_map.json")
+        return template
+
     def convert_tokens_to_string(self, tokens):
         """List of tokens -> readable text."""
         raise NotImplementedError
@@ -183,11 +200,11 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin):
     # ------------------------------------------------------------------ special tokens by template
     def num_special_tokens_to_add(self, pair=False):
         """How many special tokens the template adds to one text (pair=False) or a pair."""
-        return sum(isinstance(piece, str) for piece, _ in self._template(pair))
+        return sum(isinstance(piece, str) for piece, _ in self._checked_template(pair))
 
     def _apply_template(self, ids_0, ids_1, value_of_token, value_of_text):
         out = []
-        for piece, type_id in self._template(ids_1 is not None):
+        for piece, type_id in self._checked_template(ids_1 is not None):
             if isinstance(piece, str):
                 out.append(value_of_token(piece, type_id))
             else:
@@ -311,7 +328,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin):
     def _post_process(self, first, second, add_special_tokens):
         """Apply the template: set segment and sequence ids, insert special tokens, join a pair."""
         parts = []
-        for piece, type_id in self._template(second is not None):
+        for piece, type_id in self._checked_template(second is not None):
             if not isinstance(piece, str):
                 encoding = second if piece else first
                 encoding.set_type_id(type_id)

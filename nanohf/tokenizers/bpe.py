@@ -139,7 +139,7 @@ class GPT2Tokenizer(PreTrainedTokenizerBase):
             raise ValueError("GPT2Tokenizer needs a vocabulary (vocab.json) and merges (merges.txt)")
         source = source or (str(vocab) if isinstance(vocab, str | os.PathLike) else "the vocabulary")
         if isinstance(vocab, str | os.PathLike):
-            vocab = read_json_file(vocab)
+            vocab = read_json_file(vocab, allow_nan=False)
         if isinstance(merges, str | os.PathLike):
             merges = load_merges(merges)
         check_vocab(vocab, source)

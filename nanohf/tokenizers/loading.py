@@ -31,7 +31,7 @@ def read_json(folder, name):
     path = os.path.join(folder, name)
     if not os.path.isfile(path):
         return {}
-    return read_json_file(path)
+    return read_json_file(path, allow_nan=False)
 
 
 def _is_token(value) -> bool:
@@ -117,10 +117,12 @@ def _added_tokens(config, folder) -> dict[int, dict]:
         added[int(key)] = token
     known = {t["content"] for t in added.values()}
     path = os.path.join(folder, "added_tokens.json")
+    vocabulary = " / ".join(name for name in ("tokenizer.json", "vocab.txt", "vocab.json")
+                            if os.path.isfile(os.path.join(folder, name)))
     for content, token_id in read_json(folder, "added_tokens.json").items():
         token_id = _token_id(token_id, path, repr(content))
         if content not in known:
-            added[token_id] = {"content": content}
+            added[token_id] = {"content": content, "file": path, "vocabulary": vocabulary}  # ids checked in base.py
     return added
 
 
@@ -142,6 +144,12 @@ def check_vocab(vocab, where: str) -> dict:
     for token, token_id in vocab.items():
         if isinstance(token_id, bool) or not isinstance(token_id, int) or token_id < 0:
             raise ValueError(f"{where}: the id of token {token!r:.40} must be an integer >= 0, got {token_id!r:.40}")
+    if len(set(vocab.values())) < len(vocab):  # two tokens on one id: decoding could not tell them apart
+        owner = {}
+        for token, token_id in vocab.items():
+            if token_id in owner:
+                raise ValueError(f"{where}: tokens {owner[token_id]!r:.40} and {token!r:.40} both have id {token_id}")
+            owner[token_id] = token
     return vocab
 
 
@@ -182,9 +190,11 @@ def common_settings(config, folder=None):
     added_tokens_decoder, then a legacy added_tokens.json), each with its id."""
     added = _added_tokens(config, folder) if folder is not None else {}
     known = {t["content"] for t in added.values()}
-    # A special token's flags come from the added tokens when they list it, else from its own dict.
-    settings = {key: token_content(config[key]) if token_content(config[key]) in known else config[key]
-                for key in SPECIAL_TOKEN_NAMES if config.get(key) is not None}
+    # A special token's flags come from the added tokens when they list it, else from its own dict. A token the
+    # files set to null is None (the class's default does not come back), as transformers reads them.
+    settings = {key: None if config[key] is None else
+                token_content(config[key]) if token_content(config[key]) in known else config[key]
+                for key in SPECIAL_TOKEN_NAMES if key in config}  # fmt: skip
     if added:
         settings["added_tokens"] = sorted(added.items())
     for key in ("clean_up_tokenization_spaces", "padding_side", "truncation_side", "model_input_names",

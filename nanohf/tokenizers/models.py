@@ -261,7 +261,7 @@ class BPE(Model):
     @staticmethod
     def read_file(vocab: str, merges: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
         """vocab.json + merges.txt -> (vocab, merges)."""
-        return read_json_file(vocab), load_merges(merges)
+        return read_json_file(vocab, allow_nan=False), load_merges(merges)
 
     @classmethod
     def from_file(cls, vocab: str, merges: str, **kwargs) -> "BPE":
@@ -353,7 +353,7 @@ class WordLevel(Model):
 
     @staticmethod
     def read_file(vocab: str) -> dict[str, int]:
-        return read_json_file(vocab)
+        return read_json_file(vocab, allow_nan=False)
 
     @classmethod
     def from_file(cls, vocab: str, unk_token: str | None = None) -> "WordLevel":

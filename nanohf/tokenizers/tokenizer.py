@@ -23,6 +23,8 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 
+from nanohf.jsonfile import not_a_json_number
+
 from . import tokenizer_json
 from .added_tokens import AddedVocabulary
 from .added_vocabulary import AddedToken
@@ -276,8 +278,8 @@ class Tokenizer:
     def from_str(cls, json_str: str, source: str = "<string>") -> "Tokenizer":
         """A Tokenizer from tokenizer.json text; errors name `source`, the component and the field."""
         try:
-            data = json.loads(json_str)
-        except json.JSONDecodeError as error:
+            data = json.loads(json_str, parse_constant=not_a_json_number)  # the Rust library refuses NaN too
+        except ValueError as error:
             raise ValueError(f"{source}: invalid JSON ({error})") from None
         parts = tokenizer_json.read(data, source)
         tokenizer = cls(parts["model"])

@@ -84,8 +84,9 @@ class Unigram(Model):
                     has_single = True
             if not has_single:
                 if self.unk_id is None:
-                    raise ValueError("Unigram: the text has characters the vocabulary does not cover and the model "
-                                     "has no unk_id")
+                    raise ValueError(f"Unigram: no piece covers the character {word[start]!r} and the model has no "
+                                     "unk_id to stand for it (a tokenizer.json without model.unk_id, or "
+                                     "Unigram(unk_id=None))")
                 score = base + unk_score
                 if best[start + 1] is None or score > best[start + 1][0]:
                     best[start + 1] = (score, start, self.unk_id)

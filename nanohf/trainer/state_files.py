@@ -105,6 +105,11 @@ def _check_groups(path: Path, saved, live: list[dict]) -> list[dict]:
                 ok = type(saved_value) is type(value)
             if not ok:
                 raise ValueError(f"{where}.{key}' is {saved_value!r}, not a valid value like the optimizer's {value!r}")
+        # Decoupled decay multiplies each weight by (1 - lr * weight_decay): past 1 it flips signs, no decay.
+        lr, decay = group.get("lr"), group.get("weight_decay")
+        if _is_number(lr) and _is_number(decay) and lr * decay > 1:
+            raise ValueError(f"{where}': lr * weight_decay = {lr * decay:.3g} > 1, so the decay step "
+                             "(1 - lr * weight_decay) would flip the weights' signs")
         groups.append(group)
     return groups
 
