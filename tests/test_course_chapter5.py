@@ -306,3 +306,22 @@ def test_section_6_semantic_search(hf, tmp_path, minilm_dir, tokenizer):
     hf_scores, hf_samples = hf_embeddings.get_nearest_examples("embeddings", question_embedding, k=5)
     assert samples["html_url"] == hf_samples["html_url"]
     np.testing.assert_allclose(scores, hf_scores, rtol=1e-4)
+
+
+def test_a_restricted_format_carries_over_as_in_datasets(hf):
+    """set_format(columns=...) then map/filter/remove_columns: the function sees every column, a column map adds
+    joins the formatted ones, and the result's format columns are 🤗 datasets' (the book's chapter 2 relies on
+    it: `encoded.set_format("torch", columns=...)`, then `encoded.map(extract_hidden_states, batched=True)`)."""
+    rows = {"a": [1, 2, 3], "b": [4, 5, 6], "c": [7, 8, 9]}
+
+    def transforms(lib):
+        d = lib.Dataset.from_dict(rows)
+        d.set_format("numpy", columns=["c", "a"])
+        mapped = d.map(lambda batch: {"h": [x * 2 for x in batch["b"]]}, batched=True)
+        yield mapped.format["columns"], type(mapped["h"][:]).__name__, sorted(mapped[0].items())
+        yield d.map(lambda x: {"h": x["b"] * 2}).format["columns"]
+        yield d.map(lambda batch: {"h": batch["b"]}, batched=True, remove_columns=["a"]).format["columns"]
+        yield d.filter(lambda x: x["b"] > 4).format["columns"], len(d.filter(lambda x: x["b"] > 4))
+        yield d.remove_columns(["c"]).format["columns"]
+
+    assert list(transforms(nanohf)) == list(transforms(hf))

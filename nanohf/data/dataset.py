@@ -327,10 +327,13 @@ class Dataset(DatasetIOMixin, IndexableMixin):
         self.set_format(None)
 
     def _format_for(self, names):
-        """This data set's format, restricted to the columns `names` that remain after a transform."""
+        """This data set's format carried over to a transform's result with columns `names`, as 🤗 datasets'
+        `transmit_format` does: every column is formatted except those that were left unformatted here (so a
+        column `map` adds joins the formatted ones), in sorted order."""
         fmt = dict(self._format)
         if fmt["columns"] is not None:
-            fmt["columns"] = [c for c in fmt["columns"] if c in names]
+            unformatted = set(self.column_names) - set(fmt["columns"])
+            fmt["columns"] = sorted(set(names) - unformatted)
         return fmt
 
     # ------------------------------------------------------------------ columns

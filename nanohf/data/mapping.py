@@ -67,6 +67,15 @@ def _fingerprint(ds, kind, *arguments):
         return None
 
 
+def _all_columns(ds):
+    """The rows `map` and `filter` hand to the function: every column, the formatted ones formatted (as 🤗
+    datasets does: a format restricted to some columns does not hide the others from the function)."""
+    fmt = ds._format
+    if fmt["columns"] is None or fmt["output_all_columns"]:
+        return ds
+    return ds.with_format(fmt["type"], fmt["columns"], output_all_columns=True)
+
+
 def _call(ds, function, positions, batched, with_indices, input_columns, fn_kwargs):
     """Call `function` on the example at positions[0] (batched=False) or on the batch `positions`."""
     inputs = ds._batch(positions) if batched else ds._row(int(positions[0]))
@@ -96,6 +105,7 @@ def _run(ds, function, chunks, batched, with_indices, input_columns, fn_kwargs, 
     out) of each batch; all_none: the function returned None every time (run for its side effects).
     """
     outputs, sizes, all_none = {}, [], True
+    ds = _all_columns(ds)
     for done, chunk in enumerate(chunks):
         result = _call(ds, function, chunk, batched, with_indices, input_columns, fn_kwargs)
         if result is not None and not isinstance(result, Mapping):
@@ -232,9 +242,9 @@ def _finish(ds, columns, features, num_rows, fingerprint, path):
 
 def _kept_positions(ds, function, chunks, batched, with_indices, input_columns, fn_kwargs, bar=None):
     """The positions (int64 array) of the rows of `chunks` the filter function keeps."""
-    keep = []
+    keep, inputs = [], _all_columns(ds)
     for chunk in chunks:
-        mask = _call(ds, function, chunk, batched, with_indices, input_columns, fn_kwargs)
+        mask = _call(inputs, function, chunk, batched, with_indices, input_columns, fn_kwargs)
         if batched:
             mask = np.asarray(mask, dtype=bool).reshape(-1)
             if len(mask) != len(chunk):
