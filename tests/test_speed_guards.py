@@ -17,6 +17,7 @@ import torch
 
 import nanohf
 from nanohf.kernels import activations, dropout, layernorm, losses, parallel, softmax
+from nanohf.kernels.vecmath import by_precision
 from nanohf.nn.layers import FEW_ROWS, Linear
 
 # With NUMBA_DISABLE_JIT=1 a kernel is its plain Python function: there are no two builds to compare or pick.
@@ -44,14 +45,16 @@ def kernel_cases():
                                                           np.empty(37, F32))),
         "layernorm_backward": (layernorm._layernorm_backward_rows, lambda: (
             x * 0.5, x, mean, rstd, w, np.empty_like(x), np.zeros((n_parts, 96), F32), np.zeros((n_parts, 96), F32))),
-        "bias_gelu": (activations._bias_activation_rows, lambda: (x, b, gelu, True, np.empty_like(x))),
-        "bias_gelu_backward": (activations._bias_activation_backward_rows, lambda: (x * 0.5, x, b, gelu, True,
-                                                                                      np.empty_like(x))),
-        "masked_softmax": (softmax._masked_softmax_rows, lambda: (scores.copy(), mask, F32(0.5), True, True)),
+        "bias_gelu": (activations._specialised(activations._bias_activation_rows, gelu, np.float32),
+                      lambda: (x, b, np.empty_like(x))),
+        "bias_gelu_backward": (activations._specialised(activations._bias_activation_backward_rows, gelu, np.float32),
+                               lambda: (x * 0.5, x, b, np.empty_like(x))),
+        "masked_softmax": (by_precision(softmax._masked_softmax_rows, F32),
+                           lambda: (scores.copy(), mask, F32(0.5), True)),
         "softmax_backward": (softmax._softmax_backward_rows, lambda: (probs, scores, F32(0.5), np.empty_like(probs))),
-        "cross_entropy": (losses._cross_entropy_rows, lambda: (x, labels, -100, True)),
-        "cross_entropy_backward": (losses._cross_entropy_backward_rows, lambda: (x, labels, -100, F32(0.1), True,
-                                                                                  np.empty_like(x))),
+        "cross_entropy": (by_precision(losses._cross_entropy_rows, F32), lambda: (x, labels, -100)),
+        "cross_entropy_backward": (by_precision(losses._cross_entropy_backward_rows, F32),
+                                   lambda: (x, labels, -100, F32(0.1), np.empty_like(x))),
         "dropout": (dropout._dropout_forward_flat, lambda: (x.reshape(-1), np.uint64(7), np.uint64(1 << 22),
                                                            F32(1.0 / 0.75), np.empty(x.size, F32),
                                                            np.empty(x.size, np.uint8))),

@@ -35,7 +35,10 @@ def _scatter_add_rows(d_out, ids, d_table, skip_id):
 
 
 def _flat_ids(ids: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    return np.ascontiguousarray(np.broadcast_to(ids, shape)).reshape(-1).astype(np.int64, copy=False)
+    # Always a fresh, writable int64 copy (batch × seq integers: nothing to the cost of a lookup). A read-only
+    # view (broadcast_to of ids already of the shape) is another type to Numba: each kernel would be compiled
+    # twice, once per kind of array, and a first run spent ~3 s compiling those twins.
+    return np.array(np.broadcast_to(ids, shape), dtype=np.int64).reshape(-1)
 
 
 def gather_add_forward(table: np.ndarray, ids: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -16,25 +16,24 @@ from numba import njit, prange
 
 from nanohf.kernels.fastmath import REDUCE_FAST
 from nanohf.kernels.parallel import parallel_njit
-from nanohf.kernels.vecmath import exp32
+from nanohf.kernels.vecmath import by_precision
+
+# EXP, ZERO: the precision's exp and zero, bound per build (vecmath.by_precision): float32 rows use the
+# vectorisable exp32 and a float32 sum.
+EXP, ZERO = math.exp, 0.0
 
 
 @njit(inline="always")
-def _sum_exp(row, hi, fast):
-    """Σ_j exp(row_j - hi); float32 rows use the vectorisable exp32 (see vecmath.py)."""
-    if fast:
-        s32 = np.float32(0.0)
-        for j in range(row.shape[0]):
-            s32 += exp32(row[j] - hi)
-        return float(s32)
-    s = 0.0
+def _sum_exp(row, hi):
+    """Σ_j exp(row_j - hi), summed in the build's precision."""
+    s = ZERO
     for j in range(row.shape[0]):
-        s += math.exp(row[j] - hi)
-    return s
+        s += EXP(row[j] - hi)
+    return float(s)
 
 
 @parallel_njit(fastmath=REDUCE_FAST)
-def _cross_entropy_rows(logits, labels, ignore_index, fast):
+def _cross_entropy_rows(logits, labels, ignore_index):
     rows, classes = logits.shape
     total = 0.0
     count = 0
@@ -42,13 +41,13 @@ def _cross_entropy_rows(logits, labels, ignore_index, fast):
         y = labels[r]
         if y != ignore_index:
             hi = logits[r].max()
-            total += math.log(_sum_exp(logits[r], hi, fast)) + hi - logits[r, y]
+            total += math.log(_sum_exp(logits[r], hi)) + hi - logits[r, y]
             count += 1
     return total, count
 
 
 @parallel_njit(fastmath=REDUCE_FAST)
-def _cross_entropy_backward_rows(logits, labels, ignore_index, scale, fast, d_logits):
+def _cross_entropy_backward_rows(logits, labels, ignore_index, scale, d_logits):
     rows, classes = logits.shape
     for r in prange(rows):
         y = labels[r]
@@ -58,12 +57,8 @@ def _cross_entropy_backward_rows(logits, labels, ignore_index, scale, fast, d_lo
             continue
         # softmax(z) - onehot(y), scaled: write exp(z - max), then divide by the row's sum.
         hi = logits[r].max()
-        if fast:
-            for j in range(classes):
-                d_logits[r, j] = exp32(logits[r, j] - hi)
-        else:
-            for j in range(classes):
-                d_logits[r, j] = math.exp(logits[r, j] - hi)
+        for j in range(classes):
+            d_logits[r, j] = EXP(logits[r, j] - hi)
         inv = scale / d_logits[r].sum()
         for j in range(classes):
             d_logits[r, j] *= inv
@@ -99,7 +94,7 @@ def cross_entropy_forward(logits: np.ndarray, labels: np.ndarray, ignore_index: 
     classes = logits.shape[-1]
     rows = np.ascontiguousarray(logits).reshape(-1, classes)
     labels = _check_labels(labels, rows.shape[0], classes, ignore_index)
-    total, count = _cross_entropy_rows(rows, labels, ignore_index, rows.dtype == np.float32)
+    total, count = by_precision(_cross_entropy_rows, rows.dtype)(rows, labels, ignore_index)
     return logits.dtype.type(total / count if count else np.nan)
 
 
@@ -113,6 +108,5 @@ def cross_entropy_backward(
     count = int(np.count_nonzero(labels != ignore_index))
     d_logits = np.empty_like(rows)
     scale = d_loss / count if count else 0.0
-    fast = rows.dtype == np.float32
-    _cross_entropy_backward_rows(rows, labels, ignore_index, rows.dtype.type(scale), fast, d_logits)
+    by_precision(_cross_entropy_backward_rows, rows.dtype)(rows, labels, ignore_index, rows.dtype.type(scale), d_logits)
     return d_logits.reshape(logits.shape)

@@ -28,14 +28,19 @@ from numba import prange
 
 from nanohf.kernels.fastmath import REDUCE_FAST
 from nanohf.kernels.parallel import parallel_njit
-from nanohf.kernels.vecmath import exp32
+from nanohf.kernels.vecmath import by_precision
 
 MASK_MIN = float(np.finfo(np.float32).min)
 _MASK_MIN_F32 = np.float32(MASK_MIN)
 
 
+# EXP, ZERO, ONE: the precision's exp and constants, bound per build (vecmath.by_precision): float32 rows use
+# the vectorisable exp32 and float32 sums.
+EXP, ZERO, ONE = math.exp, 0.0, 1.0
+
+
 @parallel_njit(fastmath=REDUCE_FAST)
-def _masked_softmax_rows(scores, mask, scale, causal, fast, window=0):
+def _masked_softmax_rows(scores, mask, scale, causal, window=0):
     batch, heads, q_len, k_len = scores.shape
     offset = k_len - q_len
     for row in prange(batch * heads * q_len):
@@ -51,20 +56,12 @@ def _masked_softmax_rows(scores, mask, scale, causal, fast, window=0):
             v = s[j] * scale + (m[j] if first_visible <= j <= last_visible else _MASK_MIN_F32)
             s[j] = v
             hi = max(hi, v)
-        if fast:  # float32: the vectorisable exp, float32 sums
-            total = np.float32(0.0)
-            for j in range(k_len):
-                e = exp32(s[j] - hi)
-                s[j] = e
-                total += e
-            inv = np.float32(1.0) / total
-        else:
-            total = 0.0
-            for j in range(k_len):
-                e = math.exp(s[j] - hi)
-                s[j] = e
-                total += e
-            inv = 1.0 / total
+        total = ZERO
+        for j in range(k_len):
+            e = EXP(s[j] - hi)
+            s[j] = e
+            total += e
+        inv = ONE / total
         for j in range(k_len):
             s[j] *= inv
 
@@ -95,9 +92,8 @@ def masked_softmax_forward(
     """
     if window is not None and not causal:
         raise ValueError("a sliding window is applied on top of the causal mask (causal=True)")
-    fast = scores.dtype == np.float32
     mask = mask.astype(scores.dtype, copy=False)
-    _masked_softmax_rows(scores, mask, scores.dtype.type(scale), causal, fast, window or 0)
+    by_precision(_masked_softmax_rows, scores.dtype)(scores, mask, scores.dtype.type(scale), causal, window or 0)
     return scores
 
 

@@ -18,12 +18,18 @@ tanh(x) = sign(x) · (1 - 2 / (e^(2|x|) + 1))
 Note for developers: Numba's on-disk cache (``cache=True``) is keyed on the kernel's own file, so a
 kernel that inlines these functions does not notice when this file changes. After editing it,
 delete the cached kernels: ``find nanohf -name '*.nb[ic]' -delete``.
+
+``by_precision(kernel, dtype)`` builds a kernel for one precision: its globals ``EXP``, ``ZERO`` and ``ONE``
+become exp32 and float32 constants for float32 arrays, ``math.exp`` and Python floats (float64) otherwise,
+so that a build holds one precision's code (see ``specialise`` in parallel.py: less to compile).
 """
 
 import math
 
 import numpy as np
 from numba import njit
+
+from nanohf.kernels.parallel import specialise
 
 _LOG2E = np.float32(1.4426950408889634)
 _LN2_HI = np.float32(0.693145751953125)  # ln 2 split in two so that n·ln2 is exact in float32
@@ -71,3 +77,15 @@ def erf32(x):
 def tanh32(x):
     y = np.float32(1.0) - np.float32(2.0) / (exp32(np.float32(2.0) * abs(x)) + np.float32(1.0))
     return y if x >= 0 else -y
+
+
+_PRECISIONS = {
+    "f32": {"EXP": exp32, "ZERO": np.float32(0.0), "ONE": np.float32(1.0)},
+    "exact": {"EXP": math.exp, "ZERO": 0.0, "ONE": 1.0},
+}
+
+
+def by_precision(kernel, dtype: np.dtype):
+    """``kernel`` built with ``EXP``, ``ZERO``, ``ONE`` of ``dtype``'s precision: float32 or exact (float64)."""
+    precision = "f32" if dtype == np.float32 else "exact"
+    return specialise(kernel, precision, **_PRECISIONS[precision])
