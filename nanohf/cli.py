@@ -85,6 +85,9 @@ def demo(args: argparse.Namespace) -> None:
 
     train = train.map(tokenize, batched=True, remove_columns=["sentence", "idx"], load_from_cache_file=False)
     dev = dev.map(tokenize, batched=True, remove_columns=["sentence", "idx"], load_from_cache_file=False)
+    # Evaluation needs no particular order: sorted by length, each batch of 64 pads its sentences to about their
+    # own length instead of the longest of a random 64 (~1.5x fewer tokens computed; same predictions).
+    dev = dev.add_column("length", [len(ids) for ids in dev["input_ids"]]).sort("length").remove_columns("length")
     print(f"SST-2: training on {len(train):,} sentences, evaluating on {len(dev)} (model: {checkpoint.name})")
 
     training_args = TrainingArguments(
