@@ -25,6 +25,8 @@ TINY_BART = dict(
     vocab_size=99, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
     decoder_attention_heads=4, encoder_ffn_dim=37, decoder_ffn_dim=37, max_position_embeddings=64,
 )  # fmt: skip
+TINY_LLAMA = dict(vocab_size=99, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                  num_key_value_heads=2, max_position_embeddings=64)
 FAMILIES = {
     "BertForSequenceClassification": TINY_BERT,
     "BertForQuestionAnswering": TINY_BERT,
@@ -32,6 +34,9 @@ FAMILIES = {
     "RobertaForMaskedLM": {**TINY_BERT, "max_position_embeddings": 70},
     "GPT2LMHeadModel": TINY_GPT2,
     "BartForConditionalGeneration": TINY_BART,
+    "LlamaForCausalLM": TINY_LLAMA,
+    "Qwen2ForCausalLM": {**TINY_LLAMA, "use_sliding_window": True, "sliding_window": 3, "max_window_layers": 1},
+    "MistralForCausalLM": {**TINY_LLAMA, "sliding_window": 3},
 }
 ALLOWED = {"clear error", "correct load", "correct result"}
 

@@ -122,7 +122,9 @@ class LlamaConfig(PretrainedConfig):
         self.attention_bias = attention_bias
         self.attention_dropout = attention_dropout
         self.mlp_bias = mlp_bias
-        self.head_dim = hidden_size // num_attention_heads if head_dim is None and num_attention_heads else head_dim
+        # (sizes that are not positive integers are refused below by the config rules, naming the field)
+        sizes = all(type(v) is int and v > 0 for v in (hidden_size, num_attention_heads))
+        self.head_dim = hidden_size // num_attention_heads if head_dim is None and sizes else head_dim
         self.rope_parameters = standardize_rope_parameters(
             rope_parameters, kwargs.pop("rope_scaling", None), kwargs.pop("rope_theta", None), max_position_embeddings
         )

@@ -63,13 +63,17 @@ class Qwen2Config(LlamaConfig):
         self.use_sliding_window = use_sliding_window
         self.sliding_window = sliding_window if use_sliding_window else None
         self.max_window_layers = max_window_layers
+        if isinstance(num_hidden_layers, bool) or not isinstance(num_hidden_layers, int):  # layer_types counts on it
+            raise ConfigError(f"num_hidden_layers must be an integer, got {num_hidden_layers!r}")
         if layer_types is None:
             layer_types = ["sliding_attention" if self.sliding_window is not None and i >= max_window_layers
                            else "full_attention" for i in range(num_hidden_layers)]  # fmt: skip
+        if not isinstance(layer_types, list | tuple):
+            raise ConfigError(f"layer_types must be a list of {LAYER_TYPES} entries, got {layer_types!r}")
         bad = [t for t in layer_types if t not in LAYER_TYPES]
         if len(layer_types) != num_hidden_layers or bad:
-            raise ConfigError(f"layer_types must list {num_hidden_layers} entries from {LAYER_TYPES}, got "
-                              f"{layer_types!r}")  # fmt: skip
+            raise ConfigError(f"layer_types must list num_hidden_layers = {num_hidden_layers} entries from "
+                              f"{LAYER_TYPES}, got {layer_types!r}")  # fmt: skip
         self.layer_types = list(layer_types)
         given = set(kwargs)
         super().__init__(
