@@ -294,12 +294,15 @@ def test_targets_longer_than_the_model_allows(tokenizers, bart_dir, encoded, tmp
 
 def test_example_runs_on_a_slice(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "seq2seq_bart_mrpc.py"), "--tiny", "--output-dir", str(tmp_path)],
+        [sys.executable, str(ROOT / "examples" / "seq2seq_bart_mrpc.py"), "--tiny", "--with-copies", "--output-dir",
+         str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
     )  # fmt: skip
     assert result.returncode == 0, f"the example failed:\n{result.stdout}\n{result.stderr[-3000:]}"
     out = result.stdout
+    # 64 pairs both ways round, plus each of their distinct sentences copied
+    assert 128 < int(re.search(r"training examples: ([\d,]+)", out).group(1).replace(",", "")) <= 256, out
     assert re.search(r"corpus BLEU [\d.]+", out) and re.search(r"ROUGE-1 [\d.]+ ROUGE-2 [\d.]+ ROUGE-L [\d.]+", out)
     losses = [float(x) for x in re.findall(r"loss=([\d.]+)", result.stderr)]  # the progress bar's
     assert len(losses) >= 2 and losses[-1] < losses[0], out
