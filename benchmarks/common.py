@@ -45,20 +45,24 @@ def build_checkpoint(class_name: str, config: dict, folder: Path, seed: int = 0)
     return folder
 
 
-def time_interleaved(runs: list[Callable[[], object]], repeats: int, warmup: bool = True) -> list[list[float]]:
+def time_interleaved(runs: list[Callable[[], object]], repeats: int, warmup: bool = True,
+                     cpu: list[list[float]] | None = None) -> list[list[float]]:  # fmt: skip
     """Seconds per call of each run, after one warm-up call each, alternating A B A B … `repeats` times.
 
     Interleaving spreads the noise of a busy machine (other processes, CPU clock) over every
-    contender alike, instead of giving all of it to whichever ran during the noisy second.
+    contender alike, instead of giving all of it to whichever ran during the noisy second. `cpu`, if
+    given (one empty list per run), receives each call's CPU seconds (this process, all its threads).
     """
     for run in runs if warmup else ():
         run()  # warm-up: Numba compile or cache load, torch's first-call overheads, allocator growth
     times: list[list[float]] = [[] for _ in runs]
     for _ in range(repeats):
-        for run, seconds in zip(runs, times, strict=True):
-            start = time.perf_counter()
+        for i, (run, seconds) in enumerate(zip(runs, times, strict=True)):
+            start, start_cpu = time.perf_counter(), time.process_time()
             run()
             seconds.append(time.perf_counter() - start)
+            if cpu is not None:
+                cpu[i].append(time.process_time() - start_cpu)
     return times
 
 

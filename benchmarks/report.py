@@ -4,11 +4,12 @@ A result row (one per workload) is a dict: key, title, kind, unit ("ms", "s" or 
 "tokens/s"), items (per call, for rates), flops (per call, or None), ratio (median time nanohf /
 median time transformers: below 1 means nanohf is faster), paired_ratio (the median over repeats of
 nanohf's time / transformers' time in the same repeat, which a slow spell of a shared machine
-affects less), measured ({"date", "other_cores", "loadavg_1min", "wall_s"}: see busy.py) and, per library
-("nanohf", "transformers"), times_s, median_s, min_s, max_s and, when measured, gflops, pct_of_peak,
-peak_rss_mib. Optional: loaded (the same timing fields, measured beside one spinning process: run.py --busy),
-weight_bytes_per_token and bandwidth (batch-1 decoding against the memory bandwidth: bandwidth.py), kept_from
-(the date of the earlier run a row was kept from).
+affects less), measured ({"date", "other_cores", "loadavg_1min", "wall_s"}: see busy.py) and, per
+library ("nanohf", "transformers"), times_s, median_s, min_s, max_s and, when measured, cpu_median_s
+(CPU seconds of a call, all threads of the process), gflops, pct_of_peak, peak_rss_mib. Optional:
+loaded (the same timing fields, measured beside one spinning process: run.py --busy),
+weight_bytes_per_token and bandwidth (batch-1 decoding against the memory bandwidth: bandwidth.py),
+kept_from (the date of the earlier run a row was kept from).
 """
 
 import json
@@ -16,8 +17,8 @@ from pathlib import Path
 
 LIBRARIES = ("nanohf", "transformers")
 HEADER = ["workload", "unit", "nanohf median (min-max)", "transformers median (min-max)", "ratio n/t",
-          "paired ratio", "under load: ratio (paired)", "GFLOP/s n / t", "% GEMM peak n / t", "peak MiB n / t",
-          "measured: date UTC, others' cores, load avg"]  # fmt: skip
+          "paired ratio", "CPU-time ratio", "under load: ratio (paired)", "GFLOP/s n / t", "% GEMM peak n / t",
+          "peak MiB n / t", "measured: date UTC, others' cores, load avg"]  # fmt: skip
 BANDWIDTH_HEADER = ["batch-1 decoding", "MB of weights per token", "tokens/s n / t", "weight reads GB/s n / t",
                     "% of read bandwidth n / t"]  # fmt: skip
 
@@ -38,6 +39,12 @@ def pair_cell(row: dict, field: str, fmt: str) -> str:
     return "" if None in values else " / ".join(format(v, fmt) for v in values)
 
 
+def cpu_cell(row: dict) -> str:
+    """nanohf's median CPU seconds per call (all threads) over transformers': what a busy machine stretches less."""
+    values = [row[library].get("cpu_median_s") for library in LIBRARIES]
+    return "" if None in values or not values[1] else f"{values[0] / values[1]:.2f}"
+
+
 def loaded_cell(row: dict) -> str:
     loaded = row.get("loaded")
     return f"{loaded['ratio']:.2f} ({loaded['paired_ratio']:.2f})" if loaded else ""
@@ -56,7 +63,7 @@ def measured_cell(row: dict) -> str:
 def table_rows(results: list[dict]) -> list[list[str]]:
     return [
         [row["title"], row["unit"], timing_cell(row, "nanohf"), timing_cell(row, "transformers"), f"{row['ratio']:.2f}",
-         f"{row['paired_ratio']:.2f}", loaded_cell(row), pair_cell(row, "gflops", ".1f"),
+         f"{row['paired_ratio']:.2f}", cpu_cell(row), loaded_cell(row), pair_cell(row, "gflops", ".1f"),
          pair_cell(row, "pct_of_peak", ".0f"), pair_cell(row, "peak_rss_mib", ".0f"), measured_cell(row)]
         for row in results
     ]  # fmt: skip
@@ -120,10 +127,11 @@ def markdown_table(record: dict) -> str:
     text = "\n".join(lines) + (
         f"\n\nRatio: median time nanohf / transformers (below 1: nanohf is faster); paired ratio: the median of "
         f"the ratios of each repeat's back-to-back pair, less sensitive to a slow spell of the shared machine; "
-        f"under load: the same race beside one process spinning on one core (`--busy`); measured: when, the "
-        f"CPU the machine's other processes used meanwhile (in cores) and the 1-minute load average (which "
-        f"counts the benchmark's own threads too). {record['settings']['repeats']} interleaved repeats (tokenizer "
-        f"training at most 3). {machine_line(record)}.\n"
+        f"CPU-time ratio: the same for the median CPU seconds of a call (all threads of the process; a spinning "
+        f"thread counts); under load: the same race beside one process spinning on one core (`--busy`); "
+        f"measured: when, the CPU the machine's other processes used meanwhile (in cores) and the 1-minute "
+        f"load average (which counts the benchmark's own threads too). {record['settings']['repeats']} "
+        f"interleaved repeats (tokenizer training at most 3). {machine_line(record)}.\n"
     )
     decoding = bandwidth_rows(record["workloads"])
     if decoding:

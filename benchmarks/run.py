@@ -107,9 +107,12 @@ def run_child(key: str, library: str, folder: str, tiny: bool) -> None:
     print(json.dumps({"peak_rss_mib": peak_rss_mib()}))
 
 
-def timing(times: list[list[float]], measured: dict) -> dict:
-    """Each library's summary, the ratio of medians, the paired ratio, and `measured` (date and load)."""
+def timing(times: list[list[float]], measured: dict, cpu: list[list[float]] | None = None) -> dict:
+    """Each library's summary (with the median CPU seconds of its calls if `cpu`), the ratio of medians, the
+    paired ratio, and `measured` (date and load)."""
     out = {library: summarize(seconds) for library, seconds in zip(LIBRARIES, times, strict=True)}
+    for library, seconds in zip(LIBRARIES, cpu, strict=True) if cpu else ():
+        out[library]["cpu_median_s"] = statistics.median(seconds)
     out["ratio"] = out["nanohf"]["median_s"] / out["transformers"]["median_s"]
     # Each repeat timed nanohf and then transformers back to back: their ratio cancels a slow spell of the
     # shared machine that lasts longer than the pair, which the ratio of medians does not.
@@ -119,9 +122,9 @@ def timing(times: list[list[float]], measured: dict) -> dict:
 
 
 def result_row(fields: dict, times: list[list[float]], gemm_gflops: float | None = None,
-               measured: dict | None = None) -> dict:  # fmt: skip
+               measured: dict | None = None, cpu: list[list[float]] | None = None) -> dict:  # fmt: skip
     """One row of the record (see report.py): `fields` plus each library's timings and the ratio."""
-    row = {**fields, **timing(times, measured or {"date": now()})}
+    row = {**fields, **timing(times, measured or {"date": now()}, cpu)}
     for library in LIBRARIES:
         if row.get("flops") and gemm_gflops:
             row[library]["gflops"] = row["flops"] / row[library]["median_s"] / 1e9
@@ -133,11 +136,12 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def timed(runs: list, repeats: int, warmup: bool, load: BackgroundLoad | None = None) -> tuple[list, dict]:
-    """time_interleaved(runs, ...) and what the machine did meanwhile: {"date", "other_cores", "loadavg_1min"}."""
-    meter = CpuMeter(load)
-    times = time_interleaved(runs, repeats, warmup)
-    return times, {"date": now(), **meter.read()}
+def timed(runs: list, repeats: int, warmup: bool, load: BackgroundLoad | None = None) -> tuple[list, dict, list]:
+    """time_interleaved(runs, ...), what the machine did meanwhile ({"date", "other_cores", "loadavg_1min"})
+    and each call's CPU seconds."""
+    meter, cpu = CpuMeter(load), [[] for _ in runs]
+    times = time_interleaved(runs, repeats, warmup, cpu)
+    return times, {"date": now(), **meter.read()}, cpu
 
 
 def workload_fields(workload: Workload, folder: Path) -> dict:
@@ -231,12 +235,12 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"timing {w.title} ...", flush=True)
             runs = [w.setup(library, folders[w.key]) for library in LIBRARIES]
             repeats = min(args.repeats, w.max_repeats or args.repeats)
-            times, measured = timed(runs, repeats, w.warmup)
-            row = result_row(workload_fields(w, folders[w.key]), times, gemm_gflops, measured)
+            times, measured, cpu = timed(runs, repeats, w.warmup)
+            row = result_row(workload_fields(w, folders[w.key]), times, gemm_gflops, measured, cpu)
             if args.busy:
                 print(f"timing {w.title} under load ...", flush=True)
-                with BackgroundLoad() as load:
-                    row["loaded"] = timing(*timed(runs, repeats, w.warmup, load))
+                with BackgroundLoad() as load:  # (both runs are warm already)
+                    row["loaded"] = timing(*timed(runs, repeats, False, load))
             if w.memory_bound:
                 row["weight_bytes_per_token"] = weight_bytes_per_token(folders[w.key])
                 row["bandwidth"] = decode_fractions(row, bandwidth)
