@@ -40,9 +40,11 @@ The book's steps, in order (each a function below):
    label with `map(forward_pass_with_label)`, the highest- and lowest-loss sentences;
 5. saving and sharing: `trainer.save_model` and `pipeline("text-classification", model=folder)`.
 
-Measured (defaults: 4,000 training sentences, all 872 validation sentences, 1 epoch, batch 64, lr 1e-4,
-seed 42), 2-core CPU shared with other jobs: see docs/book-chapter2-text-classification.md for the numbers,
-wall time and load.
+Measured (defaults: 4,000 training sentences, all 872 validation sentences, 1 epoch = 63 steps of 64, lr 1e-4,
+seed 42; 2-core CPU shared with other jobs, load 8-13): most-frequent baseline 0.5092, [CLS] features +
+logistic regression 0.7328, fine-tuned accuracy 0.8005 / weighted F1 0.8005 (lr 5e-5: 0.7856 / 0.7855).
+24 min wall but 8.6 CPU-minutes (the script got 35% of a core); details in
+docs/book-chapter2-text-classification.md.
 """
 
 import argparse
