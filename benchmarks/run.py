@@ -26,7 +26,8 @@ How it measures:
     own date and load, so the table stays whole.
 
 Outputs: a printed table and benchmarks/results/latest.json (with the machine), latest.md (the README
-includes it) and latest.png (ratio bars; needs matplotlib, an optional extra).
+includes it) and latest.png (ratio bars; needs matplotlib, an optional extra). While it runs, partial.json
+holds the rows timed so far (removed at the end).
 """
 
 import argparse
@@ -229,6 +230,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"{bandwidth['read_all_threads_gbs']:.1f} on {bandwidth['threads']}; sgemv "
               f"{bandwidth['gemv_gbs']:.1f}; copy {bandwidth['copy_gbs']:.1f}", flush=True)  # fmt: skip
     results = []
+    args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as root:
         folders = checkpoint_folders(selected, Path(root))
         for w in selected:
@@ -245,6 +247,8 @@ def main(argv: list[str] | None = None) -> dict:
                 row["weight_bytes_per_token"] = weight_bytes_per_token(folders[w.key])
                 row["bandwidth"] = decode_fractions(row, bandwidth)
             results.append(row)
+            # The rows so far, in case the run is stopped (a long run on a busy machine); removed at the end.
+            (args.out / "partial.json").write_text(json.dumps({"bandwidth": bandwidth, "workloads": results}) + "\n")
             del runs
             gc.collect()  # free both models before the next workload loads its own
         if not args.skip_memory:
@@ -272,6 +276,7 @@ def main(argv: list[str] | None = None) -> dict:
     keep_earlier_rows(record, args.out / "latest.json", [w.key for w in all_workloads(args.tiny)] + [COLD_START])
     print("\n" + text_table(record) + "\n")
     write_outputs(record, args.out)
+    (args.out / "partial.json").unlink(missing_ok=True)
     return record
 
 

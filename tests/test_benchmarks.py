@@ -72,6 +72,8 @@ def test_tiny_run_records_every_workload(tmp_path):
     assert [row["key"] for row in record["workloads"] if "bandwidth" in row] == ["gpt2-generate", "llama-generate"]
     assert "Streaming read bandwidth" in markdown_of(tmp_path) and "% of read bandwidth n / t" in result.stdout
 
+    assert not (tmp_path / "partial.json").exists()  # (the rows-so-far file of a running benchmark)
+
     # Every row in the printed table and the Markdown table; the chart if matplotlib is there.
     markdown = (tmp_path / "latest.md").read_text()
     for title in rows:
