@@ -91,6 +91,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin):
         self._splitting_special_tokens = False
         # a Jinja source, or {name: source} (chat_template.py); rendered by apply_chat_template
         self.chat_template = as_template_value(kwargs.pop("chat_template", None))
+        self.name_or_path = str(kwargs.pop("name_or_path", ""))  # the name or folder it was loaded from
         # transformers keeps the keywords it has no use for (return_tensors=, use_fast=, ...) and goes on.
         self.init_kwargs = dict(kwargs)
         self.model_max_length = VERY_LARGE_INTEGER if model_max_length is None else model_max_length

@@ -179,6 +179,7 @@ def loading_folder(name_or_path, kwargs):
     5 ignores use_fast too)."""
     for key in HUB_ARGUMENTS:
         kwargs.pop(key, None)
+    kwargs.setdefault("name_or_path", str(name_or_path))  # tokenizer.name_or_path, as transformers keeps it
     folder = resolve_checkpoint_dir(name_or_path)
     subfolder = kwargs.pop("subfolder", None)
     return os.path.join(folder, subfolder) if subfolder else str(folder)
