@@ -31,7 +31,9 @@ def timing_cell(row: dict, library: str) -> str:
     if row["unit"] == "s":
         return f"{stats['median_s']:.2f} ({stats['min_s']:.2f}-{stats['max_s']:.2f})"
     items = row["items"]
-    return f"{items / stats['median_s']:,.0f} ({items / stats['max_s']:,.0f}-{items / stats['min_s']:,.0f})"
+    rates = [items / stats["median_s"], items / stats["max_s"], items / stats["min_s"]]
+    fmt = ",.1f" if rates[0] < 10 else ",.0f"  # (decoding on a busy machine can fall below 10 tokens/s)
+    return "{} ({}-{})".format(*(format(rate, fmt) for rate in rates))
 
 
 def pair_cell(row: dict, field: str, fmt: str) -> str:
