@@ -239,6 +239,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None, help="checkpoint folder (default: the installed all-MiniLM-L6-v2)")
     parser.add_argument("--eval-article", default="Normans", help="the held-out article (the others train)")
+    parser.add_argument("--answerable-only", action="store_true",
+                        help="train on the answerable questions only, as the course does on SQuAD 1.1")
     parser.add_argument("--max-train-samples", type=int, default=None, help="train on the first N questions")
     parser.add_argument("--max-eval-samples", type=int, default=None, help="evaluate on the first N questions")
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -264,6 +266,8 @@ def main(argv=None):
     for split, limit in (("train", args.max_train_samples), ("validation", args.max_eval_samples)):
         if limit is not None:
             raw_datasets[split] = raw_datasets[split].select(range(min(limit, len(raw_datasets[split]))))
+    if args.answerable_only:
+        raw_datasets["train"] = raw_datasets["train"].filter(lambda example: len(example["answers"]["text"]) > 0)
     for split, ds in raw_datasets.items():
         answerable = sum(len(answers["text"]) > 0 for answers in ds["answers"])
         print(f"{split}: {len(ds)} questions ({answerable} answerable) from {sorted(set(ds['title']))}")
