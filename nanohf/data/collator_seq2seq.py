@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from nanohf.data.collators import PADDED_KEYS, _check_return_tensors, _rows, check_features
+from nanohf.data.collators import PADDED_KEYS, _check_return_tensors, _rows, check_features, pad_rows
 
 
 def check_fits_positions(model, columns: Mapping[str, Sequence], where: str) -> None:
@@ -112,21 +112,12 @@ class DataCollatorForSeq2Seq:
         multiple = self.pad_to_multiple_of
         if multiple is not None:
             length = -(-length // multiple) * multiple
-        out = np.full((len(labels), length), self.label_pad_token_id, dtype=np.int64)
-        left = self.tokenizer.padding_side == "left"
-        for i, label in enumerate(labels):
-            label = np.asarray(label, dtype=np.int64)
-            if len(label) > length:  # padding="max_length" with longer targets: transformers cannot stack them
-                raise ValueError(
-                    f"{type(self).__name__}: example {i} has {len(label)} labels, more than "
-                    f"max_length={length}; truncate the targets (tokenizer(text_target=..., "
-                    f"truncation=True, max_length={length}))."
-                )
-            if left:
-                out[i, length - len(label) :] = label
-            else:
-                out[i, : len(label)] = label
-        return out
+        # (padding="max_length" with longer targets: transformers cannot stack them either)
+        return pad_rows(
+            labels, length, self.label_pad_token_id, self.tokenizer.padding_side,
+            lambda i, n: f"{type(self).__name__}: example {i} has {n} labels, more than max_length={length}; "
+                         "truncate the targets (tokenizer(text_target=..., truncation=True, "
+                         f"max_length={length})).")  # fmt: skip
 
     def __repr__(self) -> str:
         return (

@@ -145,17 +145,10 @@ class DataCollatorForTokenClassification(DataCollatorWithPadding):
         if labels is None:
             return batch
         length = batch[main].shape[1]
-        padded = np.full((len(labels), length), self.label_pad_token_id, dtype=np.int64)
-        for i, row_labels in enumerate(labels):
-            row_labels = np.asarray(row_labels, dtype=np.int64)
-            if len(row_labels) > length:
-                raise ValueError(f"{type(self).__name__}: example {i} has {len(row_labels)} labels for {length} "
-                                 "tokens; align the labels with the tokens (one per token, -100 for special ones).")
-            if self.tokenizer.padding_side == "left":
-                padded[i, length - len(row_labels):] = row_labels
-            else:
-                padded[i, :len(row_labels)] = row_labels
-        batch[label_name] = padded
+        batch[label_name] = pad_rows(
+            labels, length, self.label_pad_token_id, self.tokenizer.padding_side,
+            lambda i, n: f"{type(self).__name__}: example {i} has {n} labels for {length} tokens; align the labels "
+                         "with the tokens (one per token, -100 for special ones).")  # fmt: skip
         return batch
 
 
@@ -350,6 +343,21 @@ class DataCollatorForLanguageModeling:
         positions = np.broadcast_to(np.arange(shape[1]), shape)
         start_of = np.maximum.accumulate(np.where(word_start, positions, 0), axis=1)
         return word_start, start_of
+
+
+def pad_rows(rows, length: int, fill: int, side: str, too_long) -> np.ndarray:
+    """Ragged id lists -> (B, length) int64, each row written on the padding `side` ("left"/"right") and the rest
+    `fill`; a row longer than `length` is a ValueError with the message `too_long(row index, row length)`."""
+    out = np.full((len(rows), length), fill, dtype=np.int64)
+    for i, row in enumerate(rows):
+        row = np.asarray(row, dtype=np.int64)
+        if len(row) > length:
+            raise ValueError(too_long(i, len(row)))
+        if side == "left":
+            out[i, length - len(row):] = row
+        else:
+            out[i, :len(row)] = row
+    return out
 
 
 def default_data_collator(features, return_tensors="np"):
