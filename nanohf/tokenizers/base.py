@@ -115,18 +115,22 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin):
         # A folder's added tokens come with their ids; special tokens not in it (nor in the vocabulary) get
         # the next ids, named ones first, as transformers' added tokens do. A listed token that is already in
         # the vocabulary keeps its vocabulary id, whatever id the file gives it (the Rust tokenizer's rule).
+        following = None  # the next id after the vocabulary and the tokens added so far (found when needed)
         for token_id, listed in added_tokens or ():
             token = as_added_token(listed, special=False)
             token_id = self.vocab.get(token.content, int(token_id))
             if isinstance(listed, dict) and "file" in listed and token.content not in self.vocab:
                 # A legacy added_tokens.json lists tokens added after the vocabulary, in order: an id that does
                 # not follow on means the vocabulary file is not the one it was written with.
-                following = max([*self.vocab.values(), *self.added_vocab.decoder], default=-1) + 1
+                if following is None:
+                    following = max([*self.vocab.values(), *self.added_vocab.decoder], default=-1) + 1
                 if token_id != following:
                     raise ValueError(f"{listed['file']}: {token.content!r:.40} has id {token_id}, but the next id "
                                      f"after the vocabulary and the tokens before it is {following}: the vocabulary "
                                      f"({listed.get('vocabulary')}) does not match it")
             self.added_vocab.set(token_id, token)
+            if following is not None:
+                following = max(following, token_id + 1)
         specials = []
         for name, value in named.items():
             if value is not None:
