@@ -75,6 +75,16 @@ def bart_tokenizer(texts: list[str], vocab_size: int, folder: Path) -> RobertaTo
     return base.train_new_from_iterator(batches, vocab_size)
 
 
+def random_copies(lengths: list[int], first_id: int, end_id: int, bos: int, eos: int, rows: int, seed: int = 0):
+    """``rows`` strings of random token ids in ``[first_id, end_id)``, each its own target: a Dataset of
+    input_ids / attention_mask / labels whose lengths are drawn from ``lengths`` (the real examples'), in order of
+    length (train it with ``train_sampling_strategy="sequential"``)."""
+    rng = np.random.default_rng(seed)
+    drawn = np.sort(rng.choice(lengths, rows))  # shortest first: short strings align quickest (a curriculum)
+    ids = [[bos, *rng.integers(first_id, end_id, max(n - 2, 1)).tolist(), eos] for n in drawn]
+    return Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(r) for r in ids], "labels": ids})
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true", help="CI: 64 training pairs, 16 dev pairs, a tiny model")
@@ -84,11 +94,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--vocab-size", type=int, default=None, help="tokenizer vocabulary (default 4000)")
     parser.add_argument("--d-model", type=int, default=None, help="BART width (default 128)")
     parser.add_argument("--layers", type=int, default=None, help="encoder and decoder layers each (default 2)")
+    parser.add_argument("--dropout", type=float, default=0.1, help="BART's dropout (attention and activation: 0)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--max-length", type=int, default=64, help="tokens per sentence (truncation, generation)")
     parser.add_argument("--num-beams", type=int, default=1, help="beam search width at evaluation")
     parser.add_argument("--with-copies", action="store_true", help="also train on each train sentence -> itself")
+    parser.add_argument("--copy-steps", type=int, default=None,
+                        help="steps copying random token strings first (default 1000, --tiny 10)")  # fmt: skip
     parser.add_argument("--output-dir", type=Path, default=None, help="where to save (default: a temporary folder)")
     args = parser.parse_args(argv)
     tiny = args.tiny
@@ -123,7 +136,7 @@ def main(argv=None) -> dict:
         config = BartConfig(
             vocab_size=len(tokenizer), d_model=d_model, encoder_layers=layers, decoder_layers=layers,
             encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=4 * d_model,
-            decoder_ffn_dim=4 * d_model, max_position_embeddings=max(args.max_length, 64), dropout=0.1,
+            decoder_ffn_dim=4 * d_model, max_position_embeddings=max(args.max_length, 64), dropout=args.dropout,
             attention_dropout=0.0, activation_dropout=0.0, pad_token_id=tokenizer.pad_token_id,
             bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
             decoder_start_token_id=tokenizer.eos_token_id, forced_eos_token_id=tokenizer.eos_token_id,
@@ -131,6 +144,29 @@ def main(argv=None) -> dict:
         nanohf.set_seed(0)
         model = BartForConditionalGeneration(config)
         print(f"BART from scratch: {model.num_parameters():,} parameters (d_model {d_model}, {layers}+{layers} layers)")
+
+        copy_steps = args.copy_steps if args.copy_steps is not None else (10 if tiny else 1000)
+        collator = DataCollatorForSeq2Seq(tokenizer, model=model)
+        if copy_steps:
+            # Stage 1, a stand-in for BART's pretraining (reconstruct the input): copy random strings of the
+            # vocabulary's ordinary tokens. Natural sentences let the decoder predict the next word from the
+            # words before it, a language model that never needs the source; random strings can only be copied,
+            # so the cross-attention must learn to find, for each target position, its source position.
+            lengths = [len(ids) for ids in train["input_ids"]]
+            ordinary = max(tokenizer.all_special_ids) + 1  # the retrained table puts every special token first
+            copies = random_copies(lengths, ordinary, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
+                                   copy_steps * args.batch_size)  # fmt: skip
+            copy_args = Seq2SeqTrainingArguments(
+                output_dir=str(out / "copies"), per_device_train_batch_size=args.batch_size, max_steps=copy_steps,
+                learning_rate=args.learning_rate, weight_decay=0.01, warmup_steps=0.05,
+                lr_scheduler_type="constant_with_warmup", logging_steps=max(1, copy_steps // 5), save_strategy="no",
+                report_to="none", seed=0, disable_tqdm=False, train_sampling_strategy="sequential",
+            )  # fmt: skip
+            copy_start = time.time()
+            copied = Seq2SeqTrainer(model=model, args=copy_args, train_dataset=copies, data_collator=collator,
+                                    processing_class=tokenizer).train()  # fmt: skip
+            print(f"stage 1: {copy_steps} steps copying random token strings, training loss "
+                  f"{copied.training_loss:.3f} ({time.time() - copy_start:.0f} s)")  # fmt: skip
 
         bleu, rouge = evaluate.load("sacrebleu"), evaluate.load("rouge")
 
@@ -154,7 +190,7 @@ def main(argv=None) -> dict:
             train_sampling_strategy="group_by_length", seed=0, disable_tqdm=False,
         )  # fmt: skip
         trainer = Seq2SeqTrainer(model=model, args=training_args, train_dataset=train, eval_dataset=dev_tokenized,
-                                 data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+                                 data_collator=collator,
                                  processing_class=tokenizer, compute_metrics=compute_metrics)  # fmt: skip
         train_start = time.time()
         trainer.train()
