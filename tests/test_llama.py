@@ -315,6 +315,26 @@ def test_task_heads_logits_and_gradients(checkpoint, head):
     )
 
 
+def test_sequence_classification_without_a_pad_token(checkpoint):
+    """No pad id: the last position is read, for a batch of one only (ids or embeddings), as transformers."""
+    folder = checkpoint("llama-gqa", head="ForSequenceClassification", num_labels=3, pad_token_id=None)
+    ours = nanohf.LlamaForSequenceClassification.from_pretrained(folder)
+    theirs = torch_model("LlamaForSequenceClassification", folder)
+    ids = rng.integers(3, VOCAB, (1, 7))
+    embeds = rng.normal(0.0, 0.5, (1, 7, 32)).astype(np.float32)
+    for inputs in (dict(input_ids=ids), dict(inputs_embeds=embeds)):
+        with nanohf.no_grad():
+            logits = ours(**inputs).logits
+        diff = max_diff(logits, torch_forward(theirs, **inputs).logits.numpy())
+        assert diff <= LOGITS_TOL, f"{list(inputs)}: max |Δ logits| {diff:.2e}"
+    loss_diff, errors = gradient_errors(ours, theirs, dict(input_ids=ids, labels=np.array([1])))
+    worst = max(errors, key=errors.get)
+    assert loss_diff <= LOSS_TOL and errors[worst] <= GRAD_TOL, f"{loss_diff:.2e}; {errors[worst]:.2e} at {worst}"
+    for inputs in (dict(input_ids=ids.repeat(2, 0)), dict(inputs_embeds=embeds.repeat(2, 0))):
+        with pytest.raises(ValueError, match="Cannot handle batch sizes > 1 if no padding token is defined"):
+            ours(**inputs)
+
+
 # --- inputs_embeds --------------------------------------------------------------------------------------
 
 
@@ -417,6 +437,24 @@ def test_save_pretrained_loads_in_transformers(lms, name, tmp_path):
     assert diff == 0.0
     assert reloaded.config.rope_parameters == theirs.config.rope_parameters
     assert nanohf.AutoConfig.from_pretrained(tmp_path) == ours.config
+
+
+@pytest.mark.parametrize("name", ["llama-gqa", "qwen2", "mistral-window"])
+def test_generation_config_json_as_transformers(lms, name, tmp_path):
+    """save_pretrained writes transformers' generation_config.json; the settings a checkpoint's file gives are
+    generate()'s defaults, as in transformers (the same ids from the same folder)."""
+    folder, ours, theirs = lms[name]
+    ours.save_pretrained(tmp_path / "ours")
+    theirs.save_pretrained(tmp_path / "theirs")
+    written = [json.loads((tmp_path / side / "generation_config.json").read_text()) for side in ("ours", "theirs")]
+    assert written[0] == written[1]
+    settings = {"max_new_tokens": 5, "num_beams": 2, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0}
+    (tmp_path / "ours" / "generation_config.json").write_text(json.dumps(settings))
+    reread = nanohf.AutoModelForCausalLM.from_pretrained(tmp_path / "ours")
+    ids, mask = left_padded(VOCAB, (6, 4))
+    got = reread.generate(ids, attention_mask=mask)
+    want = torch_generate(torch_model(type(theirs).__name__, tmp_path / "ours"), ids, mask)
+    assert got.shape == (2, 11) and np.array_equal(got, want), f"\n{got}\n{want}"
 
 
 CONFIG_CASES = [

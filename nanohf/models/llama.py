@@ -38,7 +38,7 @@ from nanohf.models.losses import cross_entropy_loss, sequence_classification_los
 from nanohf.models.modeling_utils import PreTrainedModel
 from nanohf.models.outputs import BaseModelOutputWithPast, CausalLMOutputWithPast, SequenceClassifierOutputWithPast
 from nanohf.nn.attention import ScaledDotProductAttention
-from nanohf.nn.blocks import LayerOutput, LayerStack
+from nanohf.nn.blocks import LayerOutput, LayerStack, last_non_pad_index, select_token, select_token_backward
 from nanohf.nn.kv_cache import KVCache, LayerCache
 from nanohf.nn.layers import Dropout, Embedding, Linear
 from nanohf.nn.masks import additive_padding_mask
@@ -410,19 +410,15 @@ class LlamaForSequenceClassification(LlamaPreTrainedModel):
         base = self.model(input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, use_cache,
                           output_attentions, output_hidden_states, return_dict=True)  # fmt: skip
         hidden = base.last_hidden_state
-        batch, seq = hidden.shape[:2]
         pad = self.config.pad_token_id
-        if pad is None and batch != 1:
-            raise ValueError("Cannot handle batch sizes > 1 if no padding token is defined.")
-        if pad is None or input_ids is None:  # embeddings carry no pad id to look for: the last position
-            if pad is not None:
-                _warn_once(f"{type(self).__name__} will not detect padding tokens in `inputs_embeds`. Results may be "
-                           "unexpected if using padding tokens in conjunction with `inputs_embeds.`")  # fmt: skip
-            last = np.full(batch, seq - 1)
-        else:
-            last = (np.arange(seq) * (np.asarray(input_ids) != pad)).argmax(axis=-1)
-        self._cache = (hidden.shape, hidden.dtype, last) if is_grad_enabled() else None
-        logits = self.score(hidden[np.arange(batch), last])
+        if input_ids is None and pad is not None:  # embeddings carry no pad id to look for: the last position
+            _warn_once(f"{type(self).__name__} will not detect padding tokens in `inputs_embeds`. Results may be "
+                       "unexpected if using padding tokens in conjunction with `inputs_embeds.`")  # fmt: skip
+            last = np.full(hidden.shape[0], hidden.shape[1] - 1)
+        else:  # the last non-pad id; without a pad id the last position, for a batch of one only (ids not read)
+            last = last_non_pad_index(np.asarray(input_ids) if input_ids is not None else hidden[..., 0], pad)
+        self._cache = (hidden.shape, last) if is_grad_enabled() else None
+        logits = self.score(select_token(hidden, last))
         loss = None
         if labels is not None:
             loss = make_loss(sequence_classification_loss(logits, labels, self.config), self.backward)
@@ -430,10 +426,8 @@ class LlamaForSequenceClassification(LlamaPreTrainedModel):
         return finish(self.config, out, return_dict)
 
     def backward(self, d_logits) -> None:
-        shape, dtype, last = self.pop_cache()
-        d_hidden = np.zeros(shape, dtype)  # only the selected token of each row got a gradient
-        d_hidden[np.arange(shape[0]), last] = self.score.backward(d_logits)
-        self.model.backward(d_hidden)
+        shape, last = self.pop_cache()
+        self.model.backward(select_token_backward(self.score.backward(d_logits), shape, last))
 
 
 class LlamaForTokenClassification(LlamaPreTrainedModel):
