@@ -69,6 +69,36 @@ def test_no_block_pastes_nanohf_code():
     assert not pasted, "blocks that paste nanohf's code (use an include, `--8<-- path::name`):\n" + "\n".join(pasted)
 
 
+SHOWN_CALL = re.compile(r"^(?P<code>\S.*?)\s+->\s+\S")  # `tok.decode(ids)   -> 'text'`: a call and what it gave
+
+
+def hidden_calls(text: str) -> list[str]:
+    """Lines of non-Python blocks that are a Python method call followed by ``-> its result``: code a reader
+    would run, shown as text, so that no test checks the result (diagrams and pseudo-code do not parse)."""
+    found = []
+    for match in FENCE.finditer(text):
+        if match["lang"].strip() in ("python", "py"):
+            continue
+        for line in match["body"].splitlines():
+            if (shown := SHOWN_CALL.match(line)) is None:
+                continue
+            try:
+                tree = ast.parse(shown["code"])
+            except SyntaxError:
+                continue
+            if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) for n in ast.walk(tree)):
+                found.append(line.strip())
+    return found
+
+
+def test_no_runnable_call_hides_in_a_text_block():
+    hidden = [f"{page.name}: {line}" for page in PAGES for line in hidden_calls(page.read_text(encoding="utf-8"))]
+    message = "calls with their results shown in text blocks (make them ```python blocks):\n"
+    assert not hidden, message + "\n".join(hidden)
+    assert hidden_calls("```text\ntok.decode(ids)   -> 'a b'\nh = LayerNorm(x)  -> (batch, hidden)\n```") == [
+        "tok.decode(ids)   -> 'a b'"]
+
+
 def test_includes_resolve_and_fail_loudly(tmp_path):
     for page in PAGES:
         docs_hooks.expand_includes(page.read_text(encoding="utf-8"), page.name)
@@ -86,10 +116,24 @@ def test_formulas_render(page):
         assert not re.search(r"\\[A-Za-z]|<mi>&amp;</mi>|<mi>&</mi>", math), f"{page.name}: unrendered LaTeX in {math}"
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_no_formula_left_as_latex(page):
+    """Outside code, every dollar of a page is part of a formula that rendered (a $…$ the pattern missed,
+    say one wrapped across a blank line, would reach the site as raw LaTeX)."""
+    html = docs_hooks.render_math(page.read_text(encoding="utf-8"), page.name)
+    rest = re.sub(r"<math.*?</math>", "", docs_hooks.CODE_SPAN.sub("", FENCE.sub("", html)), flags=re.S)
+    left = [rest[max(0, m.start() - 30):m.end() + 30] for m in re.finditer(r"\$", rest)]
+    assert not left, f"{page.name}: dollars outside code and formulas (unrendered LaTeX?): {left}"
+
+
 def test_math_and_code_are_told_apart():
     text = "Cost $O(K)$, see `$HOME` and\n\n```\n$A:0 $B:1\n```\n\n$$\nx^2\n$$\n"
     html = docs_hooks.render_math(text, "t.md")
     assert html.count("<math") == 2 and "`$HOME`" in html and "$A:0 $B:1" in html
+    wrapped = docs_hooks.render_math("a sum $\\sum_i\nx_i$ over a wrapped line", "t.md")
+    assert wrapped.count("<math") == 1 and "$" not in wrapped
+    apart = docs_hooks.render_math("$x\n\ny$", "t.md")  # a blank line ends the paragraph: no formula
+    assert "<math" not in apart
 
 
 # --- setups: what a page has built by the time a block runs ----------------------------------------------------
@@ -143,6 +187,11 @@ def tokenizer(minilm_dir):
     import nanohf
 
     return dict(nanohf=nanohf, tokenizer=nanohf.AutoTokenizer.from_pretrained(minilm_dir))
+
+
+def minilm_folder(minilm_dir):
+    """``folder``: the MiniLM checkpoint's folder, for a block that loads from a path itself."""
+    return dict(folder=str(minilm_dir))
 
 
 def chapter5_files(minilm_dir):
@@ -232,8 +281,8 @@ def lm_datasets(minilm_dir):
 
 
 SETUPS = {f.__name__.replace("_", "-"): f for f in (tiny_bert, accelerate_objects, demo_folder, tokenizer,
-                                                     chapter5_files, embeddings, parity_folder, texts, gpt2_folder,
-                                                     conll_files, lm_datasets)}
+                                                     minilm_folder, chapter5_files, embeddings, parity_folder, texts,
+                                                     gpt2_folder, conll_files, lm_datasets)}
 RUNNABLE = [page for page in PAGES if any(not b.fragment for b in python_blocks(page))]
 
 

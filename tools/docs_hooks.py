@@ -14,9 +14,10 @@ before MkDocs converts it to HTML, so the files in docs/ stay readable as plain 
    exists fails the build, naming the page, the file and the name.
 
 2. **Math.** ``$$ … $$`` (display, on lines of its own) and ``$…$`` (inline: no space just inside
-   the dollars) are LaTeX, converted at build time to MathML by ``latex2mathml``: browsers render
-   MathML natively, so the site needs no JavaScript and no CDN. Dollars inside code spans and
-   fenced blocks are left alone.
+   the dollars; it may wrap onto the next line of its paragraph, as the pages are hard-wrapped) are
+   LaTeX, converted at build time to MathML by ``latex2mathml``: browsers render MathML natively,
+   so the site needs no JavaScript and no CDN. Dollars inside code spans and fenced blocks are left
+   alone.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^(?P<fence>```+)(?P<lang>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
 INCLUDE = re.compile(r"^--8<--\s+(?P<path>\S+)::(?P<names>.+?)\s*$")
 DISPLAY_MATH = re.compile(r"^[ \t]*\$\$\n?(?P<tex>.+?)\n?[ \t]*\$\$[ \t]*$", re.M | re.S)
-INLINE_MATH = re.compile(r"(?<![\\$\w])\$(?=\S)(?P<tex>[^$\n]+?)(?<=\S)\$(?![\w$])")
+# Inline math may wrap onto the next line of its paragraph, never across a blank line.
+INLINE_MATH = re.compile(r"(?<![\\$\w])\$(?=\S)(?P<tex>(?:[^$\n]|\n(?![ \t]*\n))+?)(?<=\S)\$(?![\w$])")
 CODE_SPAN = re.compile(r"(`+)(?:.+?)\1", re.S)
 
 
