@@ -36,6 +36,18 @@ def test_every_page_in_the_nav_once():
     assert len(pages) == len(set(pages)) and pages[0] == "index.md"
 
 
+def test_index_reading_order_is_the_nav():
+    """docs/index.md's numbered reading order names every page of the nav (after the home page and the course
+    map, which the "where to start" section points to), in the nav's order: one reading order, not two."""
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    order = index.split("## The reading order", 1)[1]
+    order = "\n".join(line for line in order.splitlines() if re.match(r"^(\d+\.| {2,}\S)", line))
+    linked = list(dict.fromkeys(re.findall(r"\]\(([\w-]+\.md)(?:#[\w-]+)?\)", order)))
+    assert linked == [p for p in nav_pages() if p not in ("index.md", "course-map.md")], linked
+    start = index.split("## Where to start", 1)[1].split("\n## ", 1)[0]
+    assert "course-map.md" in start and "parity.md" in start and "behind-the-pipeline.md" in start
+
+
 def test_site_has_every_page_and_picture(site):
     for page in nav_pages():
         html = site / ("index.html" if page == "index.md" else f"{page[:-3]}/index.html")
