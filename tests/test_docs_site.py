@@ -58,6 +58,19 @@ def test_site_has_every_page_and_picture(site):
         assert (site / image).read_bytes()[:4] == b"\x89PNG", f"{image} missing from the site"
 
 
+def test_site_loads_nothing_from_the_web(site):
+    """No page pulls a script or stylesheet from another host (the theme's highlight.js CDN is off): code is
+    coloured at build time by Pygments, whose stylesheet the hook writes into the site, and math is MathML."""
+    remote = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(?:https?:)?//", re.I)
+    pages = sorted(site.rglob("*.html"))
+    assert pages
+    for html in pages:
+        text = html.read_text(encoding="utf-8")
+        assert not remote.search(text), f"{html.relative_to(site)} loads {remote.search(text)[0]}"
+    assert ".codehilite" in (site / "css" / "pygments.css").read_text(encoding="utf-8")
+    assert '<div class="codehilite">' in (site / "data-and-trainer" / "index.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     "broken, message",
     [("[gone](no-such-page.md)", "no-such-page.md"), ("[gone](tokenizers.md#no-such-anchor)", "no-such-anchor")],

@@ -18,6 +18,10 @@ before MkDocs converts it to HTML, so the files in docs/ stay readable as plain 
    LaTeX, converted at build time to MathML by ``latex2mathml``: browsers render MathML natively,
    so the site needs no JavaScript and no CDN. Dollars inside code spans and fenced blocks are left
    alone.
+
+3. **Code colours.** Fenced blocks are coloured at build time by Pygments (Markdown's ``codehilite``);
+   ``on_post_build`` writes the matching stylesheet, ``css/pygments.css``, into the site, in place of
+   the theme's highlight.js, which would load from a CDN.
 """
 
 from __future__ import annotations
@@ -113,3 +117,11 @@ def _render_prose(text: str, page: str) -> str:
 def on_page_markdown(markdown: str, page, config, files) -> str:  # MkDocs' hook signature
     name = page.file.src_path
     return render_math(expand_includes(markdown, name), name)
+
+
+def on_post_build(config) -> None:  # MkDocs' hook signature: the site is built, add Pygments' stylesheet
+    from pygments.formatters import HtmlFormatter
+
+    css = Path(config["site_dir"]) / "css" / "pygments.css"
+    css.parent.mkdir(parents=True, exist_ok=True)
+    css.write_text(HtmlFormatter(style="default").get_style_defs(".codehilite"), encoding="utf-8")
