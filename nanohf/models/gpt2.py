@@ -34,6 +34,8 @@ from nanohf.nn.blocks import (
     feed_forward,
     feed_forward_backward,
     last_non_pad_index,
+    pre_norm_residual,
+    pre_norm_residual_backward,
     select_token,
     select_token_backward,
 )
@@ -173,16 +175,11 @@ class GPT2Block(Module):
 
     def forward(self, x, mask, past: LayerCache | None = None) -> LayerOutput:
         """Pre-LN residual blocks: h = x + attn(LN₁(x)); out = h + mlp(LN₂(h))."""
-        h, probs, present = self.attn(self.ln_1(x), mask, past)
-        h += x
-        out = self.mlp(self.ln_2(h))
-        out += h
+        out, probs, present = pre_norm_residual(self.ln_1, self.attn, self.ln_2, self.mlp, x, mask, past)
         return LayerOutput(out, probs, cache=present)
 
     def backward(self, d_out) -> np.ndarray:
-        # Each residual sum passes its gradient straight through and into its branch.
-        d_h = d_out + self.ln_2.backward(self.mlp.backward(d_out))
-        return d_h + self.ln_1.backward(self.attn.backward(d_h))
+        return pre_norm_residual_backward(self.ln_1, self.attn, self.ln_2, self.mlp, d_out)
 
 
 class GPT2PreTrainedModel(PreTrainedModel):

@@ -38,7 +38,15 @@ from nanohf.models.losses import cross_entropy_loss, sequence_classification_los
 from nanohf.models.modeling_utils import PreTrainedModel
 from nanohf.models.outputs import BaseModelOutputWithPast, CausalLMOutputWithPast, SequenceClassifierOutputWithPast
 from nanohf.nn.attention import ScaledDotProductAttention
-from nanohf.nn.blocks import LayerOutput, LayerStack, last_non_pad_index, select_token, select_token_backward
+from nanohf.nn.blocks import (
+    LayerOutput,
+    LayerStack,
+    last_non_pad_index,
+    pre_norm_residual,
+    pre_norm_residual_backward,
+    select_token,
+    select_token_backward,
+)
 from nanohf.nn.kv_cache import KVCache, LayerCache
 from nanohf.nn.layers import Dropout, Embedding, Linear
 from nanohf.nn.masks import additive_padding_mask
@@ -221,16 +229,13 @@ class LlamaDecoderLayer(Module):
         self.mlp = LlamaMLP(config, bias=mlp_bias)
 
     def forward(self, x, mask, rotary, past=None) -> LayerOutput:
-        h, probs, (keys, values) = self.self_attn(self.input_layernorm(x), mask, rotary, past)
-        h += x
-        out = self.mlp(self.post_attention_layernorm(h))
-        out += h
+        norms_and_branches = (self.input_layernorm, self.self_attn, self.post_attention_layernorm, self.mlp)
+        out, probs, (keys, values) = pre_norm_residual(*norms_and_branches, x, mask, rotary, past)
         return LayerOutput(out, probs, cache=LayerCache(keys, values))
 
     def backward(self, d_out) -> np.ndarray:
-        # Each residual sum passes its gradient straight through and into its branch.
-        d_h = d_out + self.post_attention_layernorm.backward(self.mlp.backward(d_out))
-        return d_h + self.input_layernorm.backward(self.self_attn.backward(d_h))
+        return pre_norm_residual_backward(self.input_layernorm, self.self_attn, self.post_attention_layernorm,
+                                          self.mlp, d_out)  # fmt: skip
 
 
 class LlamaPreTrainedModel(PreTrainedModel):

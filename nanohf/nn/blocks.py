@@ -5,7 +5,9 @@
 - ``SelectToken``: one token's state per row (the first token, the last non-pad token, the last ``</s>``)
   and its zeros-and-scatter backward;
 - ``feed_forward`` / ``feed_forward_backward``: ``fc2(act(fc1(x)))`` with fc2's input recomputed in the
-  backward instead of kept.
+  backward instead of kept;
+- ``pre_norm_residual`` / ``pre_norm_residual_backward``: the pre-norm block of the decoders (GPT-2, Llama),
+  ``h = x + attention(norm₁(x))``, ``out = h + mlp(norm₂(h))``.
 
 The models (bert.py, distilbert.py, roberta.py, gpt2.py, bart.py, llama.py, …) keep their own layer classes
 and attribute names, because an attribute path is a checkpoint tensor name.
@@ -191,3 +193,26 @@ def feed_forward_backward(fc1: Linear, fc2: Linear, d_out: np.ndarray, dropout: 
     if dropout is not None:
         d_hidden = dropout.backward(d_hidden)
     return fc1.backward(d_hidden)
+
+
+# --- the pre-norm residual block ------------------------------------------------------------------------
+
+
+def pre_norm_residual(attn_norm: Module, attention: Module, mlp_norm: Module, mlp: Module, x: np.ndarray,
+                      *attention_args: Any) -> tuple[np.ndarray, np.ndarray | None, Any]:  # fmt: skip
+    """The pre-norm block (GPT-2 with LayerNorm, Llama with RMSNorm): ``h = x + attention(norm₁(x), *args)``,
+    ``out = h + mlp(norm₂(h))``; x and out ``(batch, seq, hidden)``. ``attention`` returns
+    ``(output, probs, cache)``; so does this, with ``out`` for the output."""
+    h, probs, present = attention(attn_norm(x), *attention_args)
+    h += x
+    out = mlp(mlp_norm(h))
+    out += h
+    return out, probs, present
+
+
+def pre_norm_residual_backward(attn_norm: Module, attention: Module, mlp_norm: Module, mlp: Module,
+                               d_out: np.ndarray) -> np.ndarray:  # fmt: skip
+    """d loss/d x. A residual sum passes its gradient straight through and into its branch:
+    ``d_h = d_out + norm₂ᵀ(mlpᵀ(d_out))``, then ``d_x = d_h + norm₁ᵀ(attentionᵀ(d_h))``."""
+    d_h = d_out + mlp_norm.backward(mlp.backward(d_out))
+    return d_h + attn_norm.backward(attention.backward(d_h))
