@@ -11,17 +11,21 @@ the source, sentence 2 the target; training also uses each pair the other way ro
 
 The tokenizer: BART's own tokenizer is GPT-2's byte-level BPE (with <s> <pad> </s> <unk> <mask>). The GPT-2
 files ship in data/tokenizers/gpt2, so the example builds that tokenizer and, as chapter 6 teaches, learns a
-new vocabulary on the MRPC train sentences with ``train_new_from_iterator`` (4,000 tokens by default): the
-pipeline stays BART's, and the embedding table is 12x smaller than with GPT-2's 50k tokens, which matters
+new vocabulary on the MRPC train sentences with ``train_new_from_iterator`` (2,000 tokens by default): the
+pipeline stays BART's, and the embedding table is 25x smaller than with GPT-2's 50k tokens, which matters
 for a model trained from scratch on 5k sentences. The dev sentences are not seen by the tokenizer.
+
+Before the paraphrases, a first stage teaches the model to copy random token strings (``--copy-steps``): a
+small stand-in for BART's pretraining, without which a model trained from random weights never learns to
+read its source (docs/course-chapter7-seq2seq.md says why, and how the strings are drawn).
 
 A paraphrase repeats most of its source, so the script also prints the score of copying the source
 unchanged: the model is useful where it beats that line.
 
-Measured (docs/course-chapter7-seq2seq.md), a 2-core Xeon @ 2.50GHz shared with other jobs (load 5-16): the
-defaults give dev corpus BLEU 0.57, ROUGE-1/2/L 10.27 / 0.98 / 9.78 (copying the source: 48.24, 71.34 /
-52.96 / 66.98), 945 s of CPU, 38 min wall; ``--with-copies --epochs 2`` gives BLEU 0.49. In both the decoder
-has learned the sentences' language but not yet to read its source: it writes one sentence for every input.
+Measured (docs/course-chapter7-seq2seq.md), a 2-core AMD EPYC, load 1-2: the defaults give dev corpus BLEU
+15.78, ROUGE-1/2/L 38.12 / 20.50 / 35.62 in 366 s (copying the source: 48.24, 71.34 / 52.96 / 66.98);
+``--with-copies`` gives BLEU 47.39 (the model copies its source); without the copying stage, BLEU 0.57 (one
+sentence for every input). The model reads its source, but does not paraphrase better than copying.
 """
 
 import argparse
@@ -46,6 +50,7 @@ from nanohf.tokenizers import RobertaTokenizer
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]  # ids 0-3 as in BART's vocabulary; <mask> goes last
+COPY_LENGTH = 24  # tokens per random string in the first half of stage 1
 
 
 def paraphrase_pairs(split: str) -> list[tuple[str, str]]:
@@ -75,13 +80,11 @@ def bart_tokenizer(texts: list[str], vocab_size: int, folder: Path) -> RobertaTo
     return base.train_new_from_iterator(batches, vocab_size)
 
 
-def random_copies(lengths: list[int], first_id: int, end_id: int, bos: int, eos: int, rows: int, seed: int = 0):
-    """``rows`` strings of random token ids in ``[first_id, end_id)``, each its own target: a Dataset of
-    input_ids / attention_mask / labels whose lengths are drawn from ``lengths`` (the real examples'), in order of
-    length (train it with ``train_sampling_strategy="sequential"``)."""
+def random_copies(lengths: list[int], first_id: int, end_id: int, bos: int, eos: int, seed: int = 0) -> Dataset:
+    """One row per entry of ``lengths``, in that order: ``<s>``, random token ids in ``[first_id, end_id)``,
+    ``</s>``, ``lengths[i]`` ids in all, each row its own target (input_ids / attention_mask / labels)."""
     rng = np.random.default_rng(seed)
-    drawn = np.sort(rng.choice(lengths, rows))  # shortest first: short strings align quickest (a curriculum)
-    ids = [[bos, *rng.integers(first_id, end_id, max(n - 2, 1)).tolist(), eos] for n in drawn]
+    ids = [[bos, *rng.integers(first_id, end_id, max(n - 2, 1)).tolist(), eos] for n in lengths]
     return Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(r) for r in ids], "labels": ids})
 
 
@@ -91,24 +94,24 @@ def main(argv=None) -> dict:
     parser.add_argument("--train-pairs", type=int, default=None, help="use the first N train pairs (default: all)")
     parser.add_argument("--eval-pairs", type=int, default=None, help="use the first N dev pairs (default: all)")
     parser.add_argument("--epochs", type=float, default=None, help="training epochs (default 6; --tiny: 3)")
-    parser.add_argument("--vocab-size", type=int, default=None, help="tokenizer vocabulary (default 4000)")
+    parser.add_argument("--vocab-size", type=int, default=None, help="tokenizer vocabulary (default 2000)")
     parser.add_argument("--d-model", type=int, default=None, help="BART width (default 128)")
     parser.add_argument("--layers", type=int, default=None, help="encoder and decoder layers each (default 2)")
     parser.add_argument("--dropout", type=float, default=0.1, help="BART's dropout (attention and activation: 0)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--max-length", type=int, default=64, help="tokens per sentence (truncation, generation)")
     parser.add_argument("--num-beams", type=int, default=1, help="beam search width at evaluation")
     parser.add_argument("--with-copies", action="store_true", help="also train on each train sentence -> itself")
     parser.add_argument("--copy-steps", type=int, default=None,
-                        help="steps copying random token strings first (default 1000, --tiny 10)")  # fmt: skip
+                        help="steps copying random token strings first (default 600, --tiny 10)")  # fmt: skip
     parser.add_argument("--output-dir", type=Path, default=None, help="where to save (default: a temporary folder)")
     args = parser.parse_args(argv)
     tiny = args.tiny
     train_pairs = paraphrase_pairs("train")[: args.train_pairs or (64 if tiny else None)]
     dev_pairs = paraphrase_pairs("dev")[: args.eval_pairs or (16 if tiny else None)]
     epochs = args.epochs or (3 if tiny else 6)
-    vocab_size = args.vocab_size or (400 if tiny else 4000)
+    vocab_size = args.vocab_size or (400 if tiny else 2000)
     d_model, layers = args.d_model or (32 if tiny else 128), args.layers or (1 if tiny else 2)
     start = time.time()
     print(f"MRPC paraphrase pairs: {len(train_pairs):,} train (x2: both directions), {len(dev_pairs):,} dev")
@@ -145,28 +148,37 @@ def main(argv=None) -> dict:
         model = BartForConditionalGeneration(config)
         print(f"BART from scratch: {model.num_parameters():,} parameters (d_model {d_model}, {layers}+{layers} layers)")
 
-        copy_steps = args.copy_steps if args.copy_steps is not None else (10 if tiny else 1000)
+        copy_steps = args.copy_steps if args.copy_steps is not None else (10 if tiny else 600)
         collator = DataCollatorForSeq2Seq(tokenizer, model=model)
         if copy_steps:
             # Stage 1, a stand-in for BART's pretraining (reconstruct the input): copy random strings of the
             # vocabulary's ordinary tokens. Natural sentences let the decoder predict the next word from the
             # words before it, a language model that never needs the source; random strings can only be copied,
             # so the cross-attention must learn to find, for each target position, its source position.
-            lengths = [len(ids) for ids in train["input_ids"]]
+            # Measured (this model, 64 rows a batch): strings of one length (24 tokens) break away from the
+            # uniform loss within 300 steps; strings of mixed lengths (10-30, shuffled or shortest first) stayed
+            # there for 1,000. Once learned on one length the copying carries over to every length in ~100
+            # steps, so the first half copies strings of COPY_LENGTH tokens, the second half strings as long as
+            # the real examples.
+            rng = np.random.default_rng(0)
+            rows, fixed = copy_steps * args.batch_size, copy_steps // 2 * args.batch_size
+            real_lengths = [len(ids) for ids in train["input_ids"]]
+            lengths = [COPY_LENGTH] * fixed + rng.choice(real_lengths, rows - fixed).tolist()
             ordinary = max(tokenizer.all_special_ids) + 1  # the retrained table puts every special token first
-            copies = random_copies(lengths, ordinary, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
-                                   copy_steps * args.batch_size)  # fmt: skip
+            copies = random_copies(lengths, ordinary, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id)
             copy_args = Seq2SeqTrainingArguments(
                 output_dir=str(out / "copies"), per_device_train_batch_size=args.batch_size, max_steps=copy_steps,
                 learning_rate=args.learning_rate, weight_decay=0.01, warmup_steps=0.05,
-                lr_scheduler_type="constant_with_warmup", logging_steps=max(1, copy_steps // 5), save_strategy="no",
+                lr_scheduler_type="constant_with_warmup", logging_steps=max(1, copy_steps // 6), save_strategy="no",
                 report_to="none", seed=0, disable_tqdm=False, train_sampling_strategy="sequential",
             )  # fmt: skip
             copy_start = time.time()
-            copied = Seq2SeqTrainer(model=model, args=copy_args, train_dataset=copies, data_collator=collator,
-                                    processing_class=tokenizer).train()  # fmt: skip
-            print(f"stage 1: {copy_steps} steps copying random token strings, training loss "
-                  f"{copied.training_loss:.3f} ({time.time() - copy_start:.0f} s)")  # fmt: skip
+            copier = Seq2SeqTrainer(model=model, args=copy_args, train_dataset=copies, data_collator=collator,
+                                    processing_class=tokenizer)  # fmt: skip
+            copier.train()
+            curve = " ".join(f"{h['loss']:.3f}" for h in copier.state.log_history if "loss" in h)
+            print(f"stage 1: {copy_steps} steps copying random token strings, training loss {curve} "
+                  f"({time.time() - copy_start:.0f} s)")  # fmt: skip
 
         bleu, rouge = evaluate.load("sacrebleu"), evaluate.load("rouge")
 

@@ -307,7 +307,7 @@ def test_example_runs_on_a_slice(tmp_path):
     losses = [float(x) for x in re.findall(r"loss=([\d.]+)", result.stderr)]  # the progress bar's
     assert len(losses) >= 2 and losses[-1] < losses[0], out
     assert out.count("  prediction: ") >= 3
-    assert re.search(r"stage 1: 10 steps copying random token strings, training loss [\d.]+", out), out
+    assert re.search(r"stage 1: 10 steps copying random token strings, training loss [\d.]+ ", out), out
     assert (tmp_path / "model" / "model.safetensors").is_file()
 
 
@@ -315,12 +315,13 @@ def test_random_copies_are_their_own_targets_without_special_tokens():
     sys.path.insert(0, str(ROOT / "examples"))
     from seq2seq_bart_mrpc import random_copies
 
-    copies = random_copies([5, 9, 12], first_id=5, end_id=40, bos=0, eos=2, rows=200, seed=3)
+    lengths = [5, 9, 12, 3] * 50
+    copies = random_copies(lengths, first_id=5, end_id=40, bos=0, eos=2, seed=3)
     assert len(copies) == 200 and copies.column_names == ["input_ids", "attention_mask", "labels"]
-    for row in copies:
+    for row, length in zip(copies, lengths, strict=True):
         ids = row["input_ids"]
         assert row["labels"] == ids and row["attention_mask"] == [1] * len(ids)
-        assert ids[0] == 0 and ids[-1] == 2 and len(ids) in (5, 9, 12), ids
+        assert ids[0] == 0 and ids[-1] == 2 and len(ids) == length, ids  # in the order given
         assert all(5 <= i < 40 for i in ids[1:-1]), ids  # no special token inside
-    first, again = (random_copies([7], 5, 40, 0, 2, 4, seed=3)["input_ids"] for _ in range(2))
+    first, again = (random_copies([7, 7], 5, 40, 0, 2, seed=3)["input_ids"] for _ in range(2))
     assert first == again  # seeded
