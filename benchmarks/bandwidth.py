@@ -30,6 +30,11 @@ from pathlib import Path
 import numba
 import numpy as np
 
+# nanohf.kernels picks Numba's threading layer (the sleeping "workqueue" pool) before any parallel kernel
+# runs; Numba fixes the layer at the first parallel launch, and this file's kernel ran first in a full run,
+# so every later nanohf kernel ran on OpenMP's spinning pool, fighting OpenBLAS's threads.
+import nanohf.kernels  # noqa: F401
+
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 # Tables of which one decoding step reads one row (position embeddings), per model family's checkpoint name.
 ROW_READ_TABLES = ("wpe.weight", "position_embeddings.weight", "embed_positions.weight")

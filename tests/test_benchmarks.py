@@ -4,6 +4,7 @@ Timings are not asserted: this machine may be busy, and the tiny models measure 
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -153,3 +154,17 @@ def test_memory_child_runs_one_library_alone():
 def test_unknown_workload_is_named():
     result = subprocess.run([sys.executable, str(RUN), "--only", "bert-1x16,bert-2x2"], capture_output=True, text=True)
     assert result.returncode == 2 and "unknown workload(s) bert-2x2" in result.stderr
+
+
+def test_bandwidth_kernel_leaves_nanohfs_threading_layer():
+    """Numba fixes its threading layer at the first parallel launch: the bandwidth kernel runs first in a full
+    run, so it must launch the pool nanohf chose (workqueue), not OpenMP's spinning one."""
+    code = (
+        "from bandwidth import measure_bandwidth; measure_bandwidth(megabytes=4); "
+        "import numba; print(numba.threading_layer())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=RUN.parent, capture_output=True, text=True, env=env,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "workqueue", result.stdout
