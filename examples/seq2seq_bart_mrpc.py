@@ -82,7 +82,7 @@ def bart_tokenizer(texts: list[str], vocab_size: int, folder: Path) -> RobertaTo
 
 def random_copies(lengths: list[int], first_id: int, end_id: int, bos: int, eos: int, seed: int = 0) -> Dataset:
     """One row per entry of ``lengths``, in that order: ``<s>``, random token ids in ``[first_id, end_id)``,
-    ``</s>``, ``lengths[i]`` ids in all, each row its own target (input_ids / attention_mask / labels)."""
+    ``</s>``, ``lengths[i]`` ids in all (at least 3), each row its own target (input_ids / attention_mask / labels)."""
     rng = np.random.default_rng(seed)
     ids = [[bos, *rng.integers(first_id, end_id, max(n - 2, 1)).tolist(), eos] for n in lengths]
     return Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(r) for r in ids], "labels": ids})

@@ -2,8 +2,9 @@
 
 - ``LayerStack``: N layers run in order (hidden states and attentions collected, the per-layer KV cache
   carried), their backward in reverse;
-- ``SelectToken``: one token's state per row (the first token, the last non-pad token, the last ``</s>``)
-  and its zeros-and-scatter backward;
+- ``select_token`` / ``select_token_backward``: one token's state per row (the first token, the last
+  non-pad token from ``last_non_pad_index``, the last ``</s>`` from ``last_index_of``) and its
+  zeros-and-scatter backward;
 - ``feed_forward`` / ``feed_forward_backward``: ``fc2(act(fc1(x)))`` with fc2's input recomputed in the
   backward instead of kept;
 - ``pre_norm_residual`` / ``pre_norm_residual_backward``: the pre-norm block of the decoders (GPT-2, Llama),
