@@ -18,6 +18,7 @@ beam search moves its rows with ``KVCache.reorder``. ``num_beams > 1`` is beam s
 """
 
 import functools
+import inspect
 import logging
 import os
 import typing
@@ -167,6 +168,10 @@ class CausalSteps:
         self.model, self.attention_mask, self.use_cache, self.past = model, attention_mask, use_cache, None
         self.max_positions = getattr(model.config, "max_position_embeddings", None)
         self.steps = 0
+        # As transformers' generate: a model that takes logits_to_keep scores only the last position (the
+        # prompt's others would cost a (vocab × hidden) product each, and only the next token is needed).
+        keeps = "logits_to_keep" in inspect.signature(model.forward).parameters
+        self.score_last = {"logits_to_keep": 1} if keeps else {}
 
     def next_logits(self, sequences: np.ndarray) -> np.ndarray:
         """The scores of the next token after each row: ``(rows, vocab)``."""
@@ -190,7 +195,7 @@ class CausalSteps:
         if self.past is not None:
             ids, positions = sequences[:, -1:], positions[:, -1:]
         out = self.model(ids, past_key_values=self.past, attention_mask=self.attention_mask,
-                         position_ids=positions, use_cache=self.use_cache)  # fmt: skip
+                         position_ids=positions, use_cache=self.use_cache, **self.score_last)  # fmt: skip
         self.past = out.past_key_values if self.use_cache else None
         return out.logits[:, -1, :]
 

@@ -33,6 +33,8 @@ from nanohf.nn.blocks import (
     LayerStack,
     feed_forward,
     feed_forward_backward,
+    keep_positions,
+    keep_positions_backward,
     last_non_pad_index,
     pre_norm_residual,
     pre_norm_residual_backward,
@@ -253,10 +255,15 @@ class GPT2LMHeadModel(GenerationMixin, GPT2PreTrainedModel):
         self.post_init()
 
     def forward(self, input_ids, past_key_values=None, attention_mask=None, position_ids=None, labels=None,
-                use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None):  # fmt: skip
+                use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+                logits_to_keep=0):  # fmt: skip
+        """``logits_to_keep``: the positions to score (transformers' argument; see ``keep_positions``):
+        ``generate`` passes 1, so a prompt's other positions skip the (vocab × hidden) product."""
         base = self.transformer(input_ids, past_key_values, attention_mask, position_ids, use_cache,
                                 output_attentions, output_hidden_states, return_dict=True)  # fmt: skip
-        logits = self.lm_head(base.last_hidden_state)
+        hidden = base.last_hidden_state
+        self._cache = (hidden.shape, logits_to_keep) if is_grad_enabled() else None
+        logits = self.lm_head(keep_positions(hidden, logits_to_keep))
         loss = None
         if labels is not None:
             labels = check_labels(labels, logits.shape[:2])
@@ -268,7 +275,8 @@ class GPT2LMHeadModel(GenerationMixin, GPT2PreTrainedModel):
 
     def backward(self, d_logits) -> None:
         # lm_head.weight is wte.weight: its gradient and the embedding's add into one .grad.
-        self.transformer.backward(self.lm_head.backward(d_logits))
+        shape, logits_to_keep = self.pop_cache()
+        self.transformer.backward(keep_positions_backward(self.lm_head.backward(d_logits), shape, logits_to_keep))
 
 
 class GPT2ForSequenceClassification(GPT2PreTrainedModel):

@@ -41,6 +41,8 @@ from nanohf.nn.attention import ScaledDotProductAttention
 from nanohf.nn.blocks import (
     LayerOutput,
     LayerStack,
+    keep_positions,
+    keep_positions_backward,
     last_non_pad_index,
     pre_norm_residual,
     pre_norm_residual_backward,
@@ -371,10 +373,14 @@ class LlamaForCausalLM(GenerationMixin, LlamaPreTrainedModel):
 
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None, inputs_embeds=None,
                 labels=None, use_cache=None, output_attentions=None, output_hidden_states=None, return_dict=None,
-                cache=None):  # fmt: skip
+                cache=None, logits_to_keep=0):  # fmt: skip
+        """``logits_to_keep``: the positions to score (transformers' argument; see ``keep_positions``):
+        ``generate`` passes 1, so a prompt's other positions skip the (vocab × hidden) product."""
         base = self.model(input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, use_cache,
                           output_attentions, output_hidden_states, return_dict=True, cache=cache)  # fmt: skip
-        logits = self.lm_head(base.last_hidden_state)
+        hidden = base.last_hidden_state
+        self._cache = (hidden.shape, logits_to_keep) if is_grad_enabled() else None
+        logits = self.lm_head(keep_positions(hidden, logits_to_keep))
         loss = None
         if labels is not None:
             labels = check_labels(labels, logits.shape[:2])
@@ -390,7 +396,8 @@ class LlamaForCausalLM(GenerationMixin, LlamaPreTrainedModel):
 
     def backward(self, d_logits) -> None:
         # Tied: lm_head.weight is embed_tokens.weight, and both gradients add into its one .grad.
-        self.model.backward(self.lm_head.backward(d_logits))
+        shape, logits_to_keep = self.pop_cache()
+        self.model.backward(keep_positions_backward(self.lm_head.backward(d_logits), shape, logits_to_keep))
 
 
 class LlamaForSequenceClassification(LlamaPreTrainedModel):

@@ -4,7 +4,8 @@
   carried), their backward in reverse;
 - ``select_token`` / ``select_token_backward``: one token's state per row (the first token, the last
   non-pad token from ``last_non_pad_index``, the last ``</s>`` from ``last_index_of``) and its
-  zeros-and-scatter backward;
+  zeros-and-scatter backward; ``keep_positions`` / ``keep_positions_backward``: transformers'
+  ``logits_to_keep``, the positions a language-model head projects;
 - ``feed_forward`` / ``feed_forward_backward``: ``fc2(act(fc1(x)))`` with fc2's input recomputed in the
   backward instead of kept;
 - ``pre_norm_residual`` / ``pre_norm_residual_backward``: the pre-norm block of the decoders (GPT-2, Llama),
@@ -148,6 +149,47 @@ def select_token_backward(
         d_hidden[:, index] += d_selected
     else:
         d_hidden[np.arange(shape[0]), index] += d_selected
+    return d_hidden
+
+
+def keep_positions(hidden_states: np.ndarray, logits_to_keep: int | np.ndarray) -> np.ndarray:
+    """transformers' ``logits_to_keep``: the positions of ``hidden_states (batch, seq, hidden)`` that a language
+    model head projects onto its vocabulary (``generate`` keeps 1: only the next token's scores are needed).
+
+    - an int n: the last n positions, ``(batch, n, hidden)``; 0 keeps them all;
+    - ``(n,)`` positions: the same positions of every row, ``(batch, n, hidden)``;
+    - ``(batch, n)`` integer positions: each row's own, ``(batch, n, hidden)``;
+    - ``(batch, seq)`` booleans: the True positions, flattened to ``(count, hidden)``.
+    """
+    if isinstance(logits_to_keep, int | np.integer):
+        return hidden_states if logits_to_keep == 0 else hidden_states[:, -int(logits_to_keep):]
+    keep = np.asarray(logits_to_keep)
+    if keep.ndim == 2 and keep.dtype == np.bool_:
+        if keep.shape != hidden_states.shape[:2]:
+            raise ValueError(f"logits_to_keep: a boolean mask of shape {keep.shape} for hidden states of "
+                             f"(batch, seq) {hidden_states.shape[:2]}")  # fmt: skip
+        return hidden_states[keep]
+    if keep.ndim == 2:
+        return np.take_along_axis(hidden_states, keep[..., None], axis=1)
+    return hidden_states[:, keep]
+
+
+def keep_positions_backward(d_kept: np.ndarray, shape: tuple, logits_to_keep: int | np.ndarray) -> np.ndarray:
+    """The gradient of ``keep_positions``: zeros of ``shape`` with ``d_kept`` added back at the kept
+    positions (a position kept twice gets both gradients)."""
+    if isinstance(logits_to_keep, int | np.integer) and logits_to_keep == 0:
+        return d_kept
+    d_hidden = np.zeros(shape, d_kept.dtype)
+    if isinstance(logits_to_keep, int | np.integer):
+        d_hidden[:, -int(logits_to_keep):] = d_kept
+        return d_hidden
+    keep = np.asarray(logits_to_keep)
+    if keep.ndim == 2 and keep.dtype == np.bool_:
+        d_hidden[keep] = d_kept  # each True position once
+    elif keep.ndim == 2:
+        np.add.at(d_hidden, (np.arange(shape[0])[:, None], keep), d_kept)
+    else:
+        np.add.at(d_hidden, (slice(None), keep), d_kept)
     return d_hidden
 
 
