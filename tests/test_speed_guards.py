@@ -10,6 +10,7 @@
 """
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -256,3 +257,43 @@ def test_lazy_and_weak_state_stays_out_of_dataset_fingerprints(minilm_dir):
     before = hash_value(model)
     model(np.ones((2, 5), np.int64))
     assert hash_value(model) == before
+
+
+def resident_mib() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim and /proc are Linux's")
+def test_release_freed_memory_returns_a_fragmented_heap():
+    """Blocks freed in the middle of the heap stay resident until malloc_trim hands their pages back."""
+    from nanohf.nn.freed_memory import release_freed_memory
+
+    np.ones(64 << 18, dtype=np.float32)  # a freed 64 MiB mmap raises glibc's threshold: next blocks are heap
+    blocks = [np.ones(1 << 18, dtype=np.float32) for _ in range(100)]  # 100 × 1 MiB, touched
+    del blocks[:-1]  # the last one pins the heap's top: only a trim inside the heap can return the rest
+    before = resident_mib()
+    assert release_freed_memory() is True
+    returned = before - resident_mib()
+    assert returned >= 50, f"malloc_trim returned {returned:.1f} MiB of the 99 MiB freed"
+
+
+def test_a_table_sized_embedding_gradient_releases_the_freed_memory_first(monkeypatch):
+    """Embedding.backward trims once before allocating a gradient of ≥ 32 MiB, not for small tables or when
+    the gradient already exists (a tied head put it there); the gradient is the scatter-add either way."""
+    import nanohf.nn.layers as layers
+
+    calls = []
+    monkeypatch.setattr(layers, "release_freed_memory", lambda: calls.append(1) or True)
+    ids = np.array([[3, 1, 3]])
+    for rows, expected_calls in ((8 << 20 >> 10, 1), (1000, 0)):  # 8,192 × 1,024 floats = 32 MiB, then 4 MB
+        table = layers.Embedding(rows, 1024)
+        calls.clear()
+        table(ids)  # gradients are on by default: the lookup keeps its ids
+        d_out = np.ones((1, 3, 1024), dtype=np.float32)
+        table.backward(d_out)
+        assert len(calls) == expected_calls, (rows, calls)
+        assert table.weight.grad[3, 0] == 2 and table.weight.grad[1, 0] == 1 and table.weight.grad[0].sum() == 0
+        table(ids)
+        table.backward(d_out)  # the gradient exists: added to, no trim
+        assert len(calls) == expected_calls and table.weight.grad[3, 0] == 4

@@ -21,6 +21,7 @@ from nanohf.kernels.activations import (
 from nanohf.kernels.dropout import dropout_backward, dropout_forward
 from nanohf.kernels.embedding import gather_add_forward, scatter_add_backward
 from nanohf.kernels.layernorm import layernorm_backward, layernorm_forward
+from nanohf.nn.freed_memory import FRESH_PAGES_FROM, release_freed_memory
 from nanohf.nn.module import Module, Parameter, accumulate_grad
 from nanohf.random import get_generator
 
@@ -160,6 +161,8 @@ class Embedding(Module):
         if not self.weight.requires_grad:
             return
         if self.weight.grad is None:
+            if self.weight.data.nbytes >= FRESH_PAGES_FROM:
+                release_freed_memory()  # the activations freed so far, before the table's fresh pages (see there)
             self.weight.grad = np.zeros_like(self.weight.data)
         # Straight into .grad (which a tied LM head may already hold): no table-sized temporary.
         # Positions holding padding_idx give its row no gradient, as in torch.nn.Embedding.
