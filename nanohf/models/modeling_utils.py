@@ -389,15 +389,17 @@ class PreTrainedModel(EmbeddingAccessMixin, Module):
         os.makedirs(save_directory, exist_ok=True)
         if not is_main_process:
             return
-        self.config.architectures = [type(self).__name__]
-        self.config.dtype = str(self.dtype)  # what is written, whatever the loaded file held
-        self.config.save_pretrained(save_directory)
-        if self.can_generate():
-            write_generation_config(self, save_directory)
         if state_dict is None:
             state_dict = self.state_dict()
         tensors = {name: np.asarray(array) for name, array in state_dict.items()}
+        # The weights first, config.json last: every file is replaced atomically, so a save killed part way
+        # through a first save never leaves a config without its weights (a folder that says it is a model).
         write_weights(self, save_directory, without_aliases(self, tensors), max_shard_size, variant)
+        self.config.architectures = [type(self).__name__]
+        self.config.dtype = str(self.dtype)  # what is written, whatever the loaded file held
+        if self.can_generate():
+            write_generation_config(self, save_directory)
+        self.config.save_pretrained(save_directory)
 
 
 _skip_init = False
